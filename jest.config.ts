@@ -1,0 +1,27 @@
+import type { Config } from 'jest';
+
+const tsJest = { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json', isolatedModules: true }] } as const;
+
+/**
+ * Two projects: `unit` (pure functions, no servers) and `e2e` (real HTTP against the real S3
+ * servers that test/run-all.sh starts and describes in OSP_TEST_* environment variables).
+ */
+const config: Config = {
+  projects: [
+    {
+      displayName: 'unit',
+      testEnvironment: 'node',
+      transform: tsJest,
+      testMatch: ['<rootDir>/test/unit/**/*.test.ts'],
+    },
+    {
+      displayName: 'e2e',
+      testEnvironment: 'node',
+      transform: tsJest,
+      testMatch: ['<rootDir>/test/e2e/**/*.test.ts'],
+      testTimeout: 120_000,
+    },
+  ],
+};
+
+export default config;
