@@ -1,6 +1,6 @@
 import type { Config } from 'jest';
 
-const tsJest = { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json', isolatedModules: true }] } as const;
+const tsJest: Config['transform'] = { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json', isolatedModules: true }] };
 
 /**
  * Two projects: `unit` (pure functions, no servers) and `e2e` (real HTTP against the real S3
@@ -19,9 +19,10 @@ const config: Config = {
       testEnvironment: 'node',
       transform: tsJest,
       testMatch: ['<rootDir>/test/e2e/**/*.test.ts'],
-      testTimeout: 120_000,
     },
   ],
+  // Generous: e2e tests move real bytes through real servers on a 2-core machine.
+  testTimeout: 120_000,
 };
 
 export default config;

@@ -1,0 +1,94 @@
+/**
+ * Chooses the credentials the proxy uses towards a bucket's backend:
+ * 1. HMAC keys in the bucket config; 2. an IBM API key in the config (→ IAM bearer token);
+ * 3. `bucketCredsFetcher(token, bucket)`, cached per (token, bucket) for the bucket's ttl — one
+ *    caller's backend identity is never served to another; 4. the `COS_API_KEY` environment
+ *    variable; 5. none (the backend request is sent unsigned).
+ */
+import { createHash } from 'node:crypto';
+import type { BackendCredentials } from '../context';
+import { OspError } from '../errors';
+import type { BackendHmacCredentials, BucketConfig, ResolvedOptions } from '../options';
+import { createTtlCache } from '../cache/ttl-cache';
+import { createIamTokenProvider, type IamTokenProvider } from './iam-token-provider';
+
+/** What a fetcher answered, before any IAM exchange. */
+type StaticCredentials = { kind: 'hmac'; accessKeyId: string; secretKey: string; sessionToken?: string } | { kind: 'apiKey'; apiKey: string };
+
+export interface BackendCredentialSource {
+  resolve(token: string | null, bucket: string, config: Readonly<BucketConfig>): Promise<BackendCredentials>;
+  /** The IAM provider, for dropping a token the backend rejected. */
+  readonly iam: IamTokenProvider;
+  /** Drop cached fetcher answers for a bucket (all callers). */
+  invalidateBucket(bucket: string): void;
+}
+
+const badFetcherAnswer = () =>
+  new OspError(500, 'InternalError', 'bucketCredsFetcher returned no usable credentials (expected {accessKey, secretKey}, its JSON, or an API key string).');
+
+/** Interprets a fetcher answer: an object or JSON `{accessKey, secretKey}`, or an API key string. */
+export function parseFetchedCredentials(answer: unknown): StaticCredentials {
+  let value = answer;
+  if (typeof value === 'string') {
+    const trimmed = value.trim();
+    if (trimmed.startsWith('{')) {
+      try {
+        value = JSON.parse(trimmed);
+      } catch {
+        throw badFetcherAnswer();
+      }
+    } else if (trimmed.length > 0) {
+      return { kind: 'apiKey', apiKey: trimmed };
+    } else {
+      throw badFetcherAnswer();
+    }
+  }
+  const creds = value as Partial<BackendHmacCredentials & { apiKey: string }> | null;
+  if (creds && typeof creds.apiKey === 'string' && creds.apiKey) return { kind: 'apiKey', apiKey: creds.apiKey };
+  if (creds && typeof creds.accessKey === 'string' && creds.accessKey && typeof creds.secretKey === 'string' && creds.secretKey) {
+    return { kind: 'hmac', accessKeyId: creds.accessKey, secretKey: creds.secretKey, ...(creds.sessionToken ? { sessionToken: creds.sessionToken } : {}) };
+  }
+  throw badFetcherAnswer();
+}
+
+function apiKeyHash(apiKey: string): string {
+  return createHash('sha256').update(apiKey).digest('hex').slice(0, 16);
+}
+
+export function createBackendCredentialSource(o: ResolvedOptions, env: NodeJS.ProcessEnv = process.env): BackendCredentialSource {
+  const fetched = createTtlCache<StaticCredentials>({ maxEntries: 100_000 });
+  const iam = createIamTokenProvider({ iamEndpoint: o.iamEndpoint, tls: { rejectUnauthorized: o.verify } });
+  const fetcher = o.bucketCredsFetcher;
+
+  const toBackend = async (c: StaticCredentials): Promise<BackendCredentials> =>
+    c.kind === 'hmac' ? c : { kind: 'bearer', token: await iam.getToken(c.apiKey), apiKeyHash: apiKeyHash(c.apiKey) };
+
+  return {
+    iam,
+    invalidateBucket(bucket) {
+      fetched.deleteWhere((k) => k.endsWith(`\u0000${bucket}`));
+    },
+    async resolve(token, bucket, config) {
+      if (config.accessKey && config.secretKey) {
+        return { kind: 'hmac', accessKeyId: config.accessKey, secretKey: config.secretKey, ...(config.sessionToken ? { sessionToken: config.sessionToken } : {}) };
+      }
+      if (config.apiKey) return toBackend({ kind: 'apiKey', apiKey: config.apiKey });
+      if (fetcher) {
+        // Keyed by caller AND bucket: two users of one bucket may map to two backend identities.
+        const key = `${token ?? ''}\u0000${bucket}`;
+        const creds = await fetched.getOrLoad(key, config.ttl ?? 0, async () => {
+          let answer: unknown;
+          try {
+            answer = await fetcher(token, bucket);
+          } catch (cause) {
+            throw new OspError(503, 'ServiceUnavailable', 'Looking up the backend credentials failed; please retry.', {}, { cause });
+          }
+          return parseFetchedCredentials(answer);
+        });
+        return toBackend(creds);
+      }
+      if (env.COS_API_KEY) return toBackend({ kind: 'apiKey', apiKey: env.COS_API_KEY });
+      return { kind: 'none' };
+    },
+  };
+}

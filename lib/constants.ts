@@ -1,0 +1,46 @@
+/** Header names, limits and defaults shared by the proxy stages. */
+
+/** AWS allows a 15-minute clock skew between client and server. */
+export const DEFAULT_MAX_SKEW_SECONDS = 900;
+
+/** Default cache TTL (seconds) for a bucket's credentials and authorization decisions. */
+export const DEFAULT_BUCKET_TTL_SECONDS = 300;
+
+/** Default TTL (seconds) for frontend secrets returned by `hmacFetcher`. */
+export const DEFAULT_HMAC_CACHE_TTL_SECONDS = 300;
+
+/** Unknown access keys are remembered this long so a flood of bad keys does not hammer the fetcher. */
+export const DEFAULT_HMAC_NEGATIVE_CACHE_TTL_SECONDS = 10;
+
+export const DEFAULT_AUTHORIZE_TIMEOUT_MS = 5_000;
+export const DEFAULT_UPSTREAM_CONNECT_TIMEOUT_MS = 10_000;
+export const DEFAULT_UPSTREAM_IDLE_TIMEOUT_MS = 300_000;
+export const DEFAULT_REGION = 'us-east-1';
+export const DEFAULT_MAX_PRESIGN_URL_USAGE_ATTEMPTS = 3;
+
+/** Payload hash placeholders defined by SigV4 for S3. */
+export const UNSIGNED_PAYLOAD = 'UNSIGNED-PAYLOAD';
+
+/**
+ * Request headers never forwarded upstream: hop-by-hop headers (RFC 9110 §7.6.1), the client's
+ * credentials (we re-sign), and `expect` (we answer 100-continue ourselves: http-proxy skips its
+ * `proxyReq` event when an Expect header is present, which would skip re-signing).
+ */
+export const DROPPED_REQUEST_HEADERS: ReadonlySet<string> = new Set([
+  'authorization',
+  'x-amz-security-token',
+  'x-amz-date',
+  'expect',
+  'connection',
+  'keep-alive',
+  'proxy-authorization',
+  'proxy-authenticate',
+  'proxy-connection',
+  'te',
+  'trailer',
+  'upgrade',
+  'http2-settings',
+]);
+
+/** Maximum length of an S3 object key in bytes, per the S3 user guide. */
+export const MAX_KEY_BYTES = 1024;

@@ -1,0 +1,144 @@
+/**
+ * Per-request state of the proxy, kept in one typed property: `req.osp`.
+ * Each stage fills in its part; stages used on their own create it on first use.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Request } from 'express';
+import type { BucketConfig } from './options';
+import { parseS3Target, splitUrl } from './s3/parse-request';
+import { deriveS3Operation, queryParamNames } from './s3/operation';
+
+/** Credentials the proxy uses towards the backend. */
+export type BackendCredentials =
+  | { kind: 'hmac'; accessKeyId: string; secretKey: string; sessionToken?: string }
+  | { kind: 'bearer'; token: string; apiKeyHash: string }
+  | { kind: 'none' };
+
+/** Where the current request goes, decided by `resolveBackend`. */
+export interface ResolvedBackend {
+  config: Readonly<BucketConfig>;
+  protocol: 'http:' | 'https:';
+  hostname: string;
+  port: number;
+  /** Host header for the backend (port included when not the scheme's default). */
+  hostHeader: string;
+  /** Percent-encoded path to send, in canonical S3 encoding. */
+  path: string;
+  /** Query string to send (without `?`), client auth parameters removed. */
+  query: string;
+  /** SigV4 canonical form of `query`. */
+  canonicalQuery: string;
+  region: string;
+  credentials: BackendCredentials;
+}
+
+/** How the caller was authenticated. */
+export type AuthMethod = 'header' | 'query' | 'anonymous' | 'external' | 'skipped';
+
+/** The proxy's per-request state (`req.osp`). */
+export interface OspRequestContext {
+  /** Id of this request, sent as `x-amz-request-id` on responses the proxy generates. */
+  readonly requestId: string;
+  /** Client-facing bucket, undefined for service-level requests (ListBuckets). */
+  readonly bucket: string | undefined;
+  /** Object key as received (percent-encoded), undefined for bucket-level requests. */
+  readonly rawKey: string | undefined;
+  /** How the client addressed the bucket. */
+  readonly style: 'path' | 'virtual' | 'service';
+  /** Query string as received (without `?`). */
+  readonly rawQuery: string;
+  /** Names of the query parameters. */
+  readonly queryParams: ReadonlySet<string>;
+  /** S3 operation name (GetObject, PutObject, …) or 'Unknown'. */
+  readonly operation: string;
+  /** Frontend identity: the verified access key, or the identity set by your own auth. `null`: anonymous. */
+  identity?: string | null;
+  /** How `identity` was established. */
+  authMethod?: AuthMethod;
+  /** The client's `x-amz-content-sha256` value (or UNSIGNED-PAYLOAD for presigned URLs). */
+  payloadHash?: string;
+  /** Set when the request carried a presigned URL: the signature identifying the URL, and its expiry. */
+  presigned?: { signature: string; expiresAtMs: number };
+  /** ListBuckets only: the configured buckets the caller may see (set by authorize). */
+  visibleBuckets?: string[];
+  /** Set by resolveBackend. */
+  backend?: ResolvedBackend;
+}
+
+declare global {
+  // eslint-disable-next-line @typescript-eslint/no-namespace
+  namespace Express {
+    interface Request {
+      /** object-storage-proxy state; see OspRequestContext. */
+      osp?: OspRequestContext;
+    }
+  }
+}
+
+let counter = 0;
+const prefix = randomBytes(4).toString('hex').toUpperCase();
+
+/** Short unique request id: a per-process random prefix plus a counter (cheap on the hot path). */
+export function newRequestId(): string {
+  counter = (counter + 1) % 0x100000000;
+  return prefix + counter.toString(16).toUpperCase().padStart(8, '0');
+}
+
+/** Where setOspIdentity parks an identity until the context is built. */
+const EXTERNAL_IDENTITY = Symbol('osp.externalIdentity');
+type WithExternalIdentity = Request & { [EXTERNAL_IDENTITY]?: string | null };
+
+/**
+ * The Host the client's signer saw: `Host`, HTTP/2 `:authority`, or — only when the operator
+ * trusts the reverse proxy in front — the first `X-Forwarded-Host`.
+ */
+export function clientHost(req: Request, trustForwardedHost: boolean): string | undefined {
+  if (trustForwardedHost) {
+    const fwd = req.headers['x-forwarded-host'];
+    const first = (Array.isArray(fwd) ? fwd[0] : fwd)?.split(',')[0]?.trim();
+    if (first) return first;
+  }
+  return req.headers.host ?? (req.headers[':authority'] as string | undefined);
+}
+
+/** Returns `req.osp`, creating it from the request the first time a stage asks. Throws OspError on an unparseable URL. */
+export function getContext(req: Request, options: { virtualHostDomains: readonly string[]; trustForwardedHost: boolean }): OspRequestContext {
+  if (req.osp) return req.osp;
+  const { path, query } = splitUrl(req.url);
+  const target = parseS3Target(path, clientHost(req, options.trustForwardedHost), options.virtualHostDomains);
+  const queryParams = queryParamNames(query);
+  const ctx: OspRequestContext = {
+    requestId: newRequestId(),
+    bucket: target.bucket,
+    rawKey: target.rawKey,
+    style: target.style,
+    rawQuery: query,
+    queryParams,
+    operation: deriveS3Operation(req.method, target.bucket, target.rawKey !== undefined && target.rawKey !== '', queryParams, req.headers),
+  };
+  const external = (req as WithExternalIdentity)[EXTERNAL_IDENTITY];
+  if (external !== undefined) {
+    ctx.identity = external;
+    ctx.authMethod = 'external';
+  }
+  req.osp = ctx;
+  return ctx;
+}
+
+/**
+ * Marks the request as authenticated by your own middleware (session, OIDC, mTLS…), so that
+ * `authorize`, `resolveBackend` and `s3Proxy` can run without `verifySignature`. `identity` is
+ * what `authorize` and `bucketCredsFetcher` receive as `token`.
+ *
+ * @example
+ * app.use('/s3', sessionAuth, (req, _res, next) => { setOspIdentity(req, req.user.id); next(); },
+ *   authorize(opts), resolveBackend(opts), s3Proxy(opts));
+ */
+export function setOspIdentity(req: Request, identity: string | null): void {
+  if (req.osp) {
+    req.osp.identity = identity;
+    req.osp.authMethod = 'external';
+  } else {
+    (req as WithExternalIdentity)[EXTERNAL_IDENTITY] = identity;
+  }
+}

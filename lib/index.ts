@@ -1,0 +1,32 @@
+/** object-storage-proxy: public API. Every export is listed by name. */
+export { ospMiddleware } from './osp-middleware';
+export type { OspMiddleware, OspMiddlewareHooks } from './osp-middleware';
+export { verifySignature } from './middleware/verify-signature';
+export { authorize } from './middleware/authorize';
+export { limitPresignedUrlUsage } from './middleware/limit-presigned-usage';
+export type { LimitPresignedUsageHandler, PresignedUsageHooks } from './middleware/limit-presigned-usage';
+export { resolveBackend } from './middleware/resolve-backend';
+export type { ResolveBackendHandler } from './middleware/resolve-backend';
+export { s3Proxy } from './middleware/proxy';
+export type { S3ProxyHandler } from './middleware/proxy';
+export { s3ErrorHandler, sendS3Error } from './middleware/s3-error-handler';
+export type { S3ErrorHandlerOptions } from './middleware/s3-error-handler';
+export { setOspIdentity } from './context';
+export type { OspRequestContext, ResolvedBackend, BackendCredentials, AuthMethod } from './context';
+export { OspError, OspConfigError } from './errors';
+export type { S3ErrorCode, OspConfigErrorCode } from './errors';
+export { resolveOptions } from './options';
+export type {
+  OspOptions,
+  ResolvedOptions,
+  BucketConfig,
+  BucketResolver,
+  BucketResolverContext,
+  HmacKey,
+  BackendHmacCredentials,
+  AuthorizeCallback,
+  AuthorizeRequest,
+  OspLogger,
+} from './options';
+export type { UsageCounterStore } from './cache/usage-store';
+export { createMemoryUsageStore } from './cache/memory-usage-store';

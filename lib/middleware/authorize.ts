@@ -1,0 +1,116 @@
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { getContext, type OspRequestContext } from '../context';
+import { OspError, s3Errors } from '../errors';
+import { resolveOptions, type AuthorizeRequest, type OspOptions, type ResolvedOptions } from '../options';
+import { createTtlCache } from '../cache/ttl-cache';
+import { DEFAULT_BUCKET_TTL_SECONDS } from '../constants';
+import { splitUrl } from '../s3/parse-request';
+import { decodeQuery } from '../s3/query';
+import { decodeUriComponentStrict } from '../sigv4/uri-encode';
+
+/** Cache TTL for a bucket's decisions: the static entry's `ttl`, else the default. */
+function ttlOf(o: ResolvedOptions, bucket: string): number {
+  if (typeof o.buckets === 'function') return DEFAULT_BUCKET_TTL_SECONDS;
+  return o.buckets.get(bucket)?.ttl ?? DEFAULT_BUCKET_TTL_SECONDS;
+}
+
+/** The static policy of the keystore: a key with a `buckets` list may use only those. */
+function keystoreAllows(o: ResolvedOptions, identity: string | null, bucket: string): boolean {
+  if (identity === null) return true;
+  const entry = o.hmacKeystore.get(identity);
+  return entry?.buckets === undefined || entry.buckets.includes(bucket);
+}
+
+function buildAuthorizeRequest(req: Request, ctx: OspRequestContext, bucket: string, operation: string): AuthorizeRequest {
+  return {
+    method: req.method,
+    path: splitUrl(req.url).path,
+    bucket,
+    key: ctx.rawKey ? decodeUriComponentStrict(ctx.rawKey) : undefined,
+    query: decodeQuery(ctx.rawQuery),
+    headers: req.headers,
+    operation,
+    req,
+  };
+}
+
+/** Runs the user's callback with a deadline; throwing or timing out fails closed with a 5xx. */
+async function callWithDeadline(o: ResolvedOptions, run: () => boolean | Promise<boolean>): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new OspError(503, 'ServiceUnavailable', 'The authorization check timed out; please retry.')), o.authorizeTimeoutMs);
+  });
+  try {
+    return (await Promise.race([Promise.resolve().then(run), deadline])) === true;
+  } catch (err) {
+    if (err instanceof OspError) throw err;
+    o.logger.error({ err }, 'object-storage-proxy: authorize callback threw; request denied');
+    throw new OspError(500, 'InternalError', 'The authorization check failed.', {}, { cause: err });
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * Express middleware that decides whether the caller (`req.osp.identity`, set by
+ * `verifySignature` or by your own auth through `setOspIdentity`) may make this request:
+ * the keystore's static `buckets` list first, then the `authorize` callback, whose answers are
+ * cached per (identity, bucket, operation, method, key) for the bucket's `ttl` (0: not cached).
+ * Fails closed: no identity, a false answer, an exception or a timeout all deny.
+ *
+ * For ListBuckets (`GET /`) it records which configured buckets the caller may see.
+ */
+export function authorize(options: OspOptions): RequestHandler {
+  const o = resolveOptions(options);
+  const decisions = createTtlCache<boolean>({ maxEntries: 100_000 });
+
+  const decide = async (req: Request, ctx: OspRequestContext, identity: string | null, bucket: string, operation: string): Promise<boolean> => {
+    if (!keystoreAllows(o, identity, bucket)) return false;
+    const callback = o.authorize;
+    if (!callback) return true;
+    const cacheKey = `${identity ?? ''}\u0000${bucket}\u0000${operation}\u0000${req.method}\u0000${ctx.rawKey ?? ''}`;
+    const ttl = ttlOf(o, bucket);
+    const cached = decisions.get(cacheKey);
+    if (cached !== undefined) return cached;
+    const allowed = await callWithDeadline(o, () => callback(identity, bucket, buildAuthorizeRequest(req, ctx, bucket, operation)));
+    decisions.set(cacheKey, allowed, ttl);
+    return allowed;
+  };
+
+  return function ospAuthorize(req: Request, _res: Response, next: NextFunction): void {
+    let ctx: OspRequestContext;
+    try {
+      ctx = getContext(req, o);
+    } catch (err) {
+      return next(err);
+    }
+    if (ctx.identity === undefined) {
+      // Misconfiguration: nothing authenticated this request. Never let it through.
+      return next(s3Errors.accessDenied('Request not authenticated (put verifySignature or setOspIdentity before authorize).'));
+    }
+    const identity = ctx.identity;
+    const bucket = ctx.bucket;
+    if (bucket === undefined) {
+      if (ctx.operation !== 'ListBuckets') return next(new OspError(405, 'InvalidRequest', 'This request needs a bucket.'));
+      if (typeof o.buckets === 'function') {
+        ctx.visibleBuckets = [];
+        return next();
+      }
+      const names = [...o.buckets.keys()];
+      Promise.all(names.map((name) => decide(req, ctx, identity, name, 'ListBuckets'))).then(
+        (answers) => {
+          ctx.visibleBuckets = names.filter((_, i) => answers[i]);
+          next();
+        },
+        (err: unknown) => next(err),
+      );
+      return;
+    }
+    // Fast path: a static policy and no callback need no promise.
+    if (!o.authorize) return keystoreAllows(o, identity, bucket) ? next() : next(s3Errors.accessDenied());
+    decide(req, ctx, identity, bucket, ctx.operation).then(
+      (allowed) => (allowed ? next() : next(s3Errors.accessDenied())),
+      (err: unknown) => next(err),
+    );
+  };
+}

@@ -1,0 +1,60 @@
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { s3Errors } from '../errors';
+import { resolveOptions, type OspOptions } from '../options';
+import type { UsageCounterStore } from '../cache/usage-store';
+import { createMemoryUsageStore } from '../cache/memory-usage-store';
+
+/** Metric hooks of {@link limitPresignedUrlUsage}. */
+export interface PresignedUsageHooks {
+  onHit?(bucket: string | undefined): void;
+  onRejected?(bucket: string | undefined): void;
+}
+
+/** The middleware plus its store (to close it on shutdown). */
+export interface LimitPresignedUsageHandler extends RequestHandler {
+  readonly store: UsageCounterStore;
+}
+
+/** A use counts when the client got what it asked for: 2xx, or 304 for a conditional GET. */
+function isSuccessful(status: number): boolean {
+  return (status >= 200 && status < 300) || status === 304;
+}
+
+/**
+ * Express middleware that lets each presigned URL be used at most `maxPresignUrlUsageAttempts`
+ * times. It runs after verification and authorization, so invalid or expired attempts never burn
+ * a use. The count is taken atomically when the request arrives (so N concurrent uses cannot
+ * exceed the limit), keyed by the URL's signature — the same however the query is ordered or
+ * encoded — and given back when the request does not succeed (backend error, 4xx, 5xx), so
+ * retries after failures do not exhaust the URL. Requests that are not presigned pass untouched.
+ */
+export function limitPresignedUrlUsage(options: OspOptions, hooks: PresignedUsageHooks = {}): LimitPresignedUsageHandler {
+  const o = resolveOptions(options);
+  const store = o.usageStore ?? createMemoryUsageStore();
+  const limit = o.maxPresignUrlUsageAttempts;
+  const refund = (key: string) => {
+    store.decrement(key).catch((err: unknown) => o.logger.warn({ err }, 'object-storage-proxy: could not give back a presigned URL use'));
+  };
+  const handler = function ospLimitPresignedUsage(req: Request, res: Response, next: NextFunction): void {
+    const ctx = req.osp;
+    const presigned = ctx?.presigned;
+    if (!ctx || !presigned) return next();
+    const key = presigned.signature;
+    store.increment(key, presigned.expiresAtMs).then(
+      (count) => {
+        if (count > limit) {
+          refund(key);
+          hooks.onRejected?.(ctx.bucket);
+          return next(s3Errors.accessDenied(`This presigned URL has reached its usage limit (${limit} uses).`));
+        }
+        hooks.onHit?.(ctx.bucket);
+        res.once('close', () => {
+          if (!isSuccessful(res.statusCode) || !res.headersSent) refund(key);
+        });
+        next();
+      },
+      (err: unknown) => next(err),
+    );
+  };
+  return Object.assign(handler, { store });
+}

@@ -1,0 +1,135 @@
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { getContext, type OspRequestContext } from '../context';
+import { OspError, s3Errors } from '../errors';
+import { resolveOptions, type OspOptions, type ResolvedOptions } from '../options';
+import { createFrontendSecrets } from '../auth/frontend-secrets';
+import { splitUrl } from '../s3/parse-request';
+import { UNSIGNED_PAYLOAD } from '../constants';
+import { parseAuthorizationHeader, type SigV4Authorization } from '../sigv4/parse-authorization';
+import { parsePresignedQuery, isSigV2Authorization, type SigV4Presigned } from '../sigv4/parse-presigned';
+import {
+  checkPresignedValidity,
+  checkRequestTime,
+  checkScope,
+  parseHttpDate,
+  verifySignature as verifySigV4,
+} from '../sigv4/verify-signature';
+
+let skipWarningShown = false;
+
+/** What one request needs verified, after parsing. */
+interface PendingVerification {
+  kind: 'header' | 'query';
+  auth: SigV4Authorization | SigV4Presigned;
+  amzDate: string;
+  payloadHash: string;
+}
+
+function headerValue(req: Request, name: string): string | undefined {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+/** Parses the request's credentials; returns undefined for an anonymous request. */
+function parseCredentials(req: Request, rawQuery: string, o: ResolvedOptions): PendingVerification | undefined {
+  const authorization = headerValue(req, 'authorization');
+  if (authorization !== undefined) {
+    if (isSigV2Authorization(authorization)) {
+      throw new OspError(400, 'InvalidRequest', 'SigV2 is not supported; sign requests with SigV4 (aws-cli: aws configure set default.s3.signature_version s3v4).');
+    }
+    const auth = parseAuthorizationHeader(authorization);
+    const amzHeader = headerValue(req, 'x-amz-date');
+    const dateHeader = headerValue(req, 'date');
+    const amzDate = amzHeader ?? (dateHeader !== undefined ? parseHttpDate(dateHeader) : undefined);
+    if (amzDate === undefined) throw s3Errors.accessDenied('AWS authentication requires a valid Date or x-amz-date header');
+    checkScope(auth, amzDate, 'header');
+    checkRequestTime(amzDate, Date.now(), o.maxSkewMs);
+    const payloadHash = headerValue(req, 'x-amz-content-sha256');
+    if (payloadHash === undefined) {
+      // S3 requires this header with SigV4 header auth; without it the backend could not check the body.
+      throw new OspError(400, 'InvalidRequest', 'Missing required header for this request: x-amz-content-sha256');
+    }
+    return { kind: 'header', auth, amzDate, payloadHash };
+  }
+  const presigned = parsePresignedQuery(rawQuery);
+  if (presigned === undefined) return undefined;
+  checkScope(presigned, presigned.amzDate, 'query');
+  checkPresignedValidity(presigned, Date.now(), o.maxSkewMs);
+  return { kind: 'query', auth: presigned, amzDate: presigned.amzDate, payloadHash: UNSIGNED_PAYLOAD };
+}
+
+function presignedExpiry(p: SigV4Presigned): number {
+  const d = p.amzDate;
+  const start = Date.UTC(+d.slice(0, 4), +d.slice(4, 6) - 1, +d.slice(6, 8), +d.slice(9, 11), +d.slice(11, 13), +d.slice(13, 15));
+  return start + p.expiresSeconds * 1000;
+}
+
+/**
+ * Express middleware that verifies the client's AWS SigV4 signature (Authorization header or
+ * presigned query) against the frontend keys, and records the caller's access key as
+ * `req.osp.identity`. Fails closed: any parse error, unknown key or mismatch ends the request with
+ * an S3 error via `next(err)`.
+ *
+ * The signature is checked against `req.originalUrl`, which is what the client signed even when the
+ * middleware is mounted under a path prefix.
+ */
+export function verifySignature(options: OspOptions): RequestHandler {
+  const o = resolveOptions(options);
+  const secrets = createFrontendSecrets(o);
+  if (o.skipSignatureValidation && !skipWarningShown) {
+    skipWarningShown = true;
+    const msg = 'object-storage-proxy: SIGNATURE VALIDATION IS DISABLED (skipSignatureValidation: true). Anyone can use this proxy. Never use this in production.';
+    o.logger.warn({}, msg);
+    process.emitWarning(msg, { code: 'OSP_SIGNATURE_VALIDATION_DISABLED' });
+  }
+
+  const finish = (ctx: OspRequestContext, p: PendingVerification, req: Request, rawPath: string, rawQuery: string, secret: string | null | undefined, next: NextFunction) => {
+    if (!secret) return next(s3Errors.invalidAccessKeyId());
+    const ok = verifySigV4({ method: req.method, rawPath, rawQuery, rawHeaders: req.rawHeaders, auth: p.auth, kind: p.kind, amzDate: p.amzDate, payloadHash: p.payloadHash, secretKey: secret });
+    if (!ok) return next(s3Errors.signatureDoesNotMatch());
+    ctx.identity = p.auth.accessKeyId;
+    ctx.authMethod = p.kind;
+    ctx.payloadHash = p.payloadHash;
+    if (p.kind === 'query') ctx.presigned = { signature: p.auth.signature, expiresAtMs: presignedExpiry(p.auth as SigV4Presigned) };
+    next();
+  };
+
+  return function ospVerifySignature(req: Request, _res: Response, next: NextFunction): void {
+    let ctx: OspRequestContext;
+    let pending: PendingVerification | undefined;
+    const { path: rawPath, query: rawQuery } = splitUrl(req.originalUrl ?? req.url);
+    try {
+      ctx = getContext(req, o);
+      if (ctx.authMethod === 'external') return next();
+      if (o.skipSignatureValidation) {
+        let identity: string | null = null;
+        try {
+          identity = parseCredentials(req, rawQuery, o)?.auth.accessKeyId ?? null;
+        } catch {
+          // Development mode: an unparseable signature is as good as none.
+        }
+        ctx.identity = identity;
+        ctx.authMethod = 'skipped';
+        ctx.payloadHash = headerValue(req, 'x-amz-content-sha256') ?? UNSIGNED_PAYLOAD;
+        return next();
+      }
+      pending = parseCredentials(req, rawQuery, o);
+    } catch (err) {
+      return next(err);
+    }
+    if (pending === undefined) {
+      if (!o.allowAnonymous) return next(s3Errors.accessDenied('Anonymous access is not allowed; sign the request with SigV4.'));
+      ctx.identity = null;
+      ctx.authMethod = 'anonymous';
+      ctx.payloadHash = headerValue(req, 'x-amz-content-sha256') ?? UNSIGNED_PAYLOAD;
+      return next();
+    }
+    const p = pending;
+    const fromKeystore = secrets.fromKeystore(p.auth.accessKeyId);
+    if (fromKeystore !== undefined) return finish(ctx, p, req, rawPath, rawQuery, fromKeystore, next);
+    secrets.fetch(p.auth.accessKeyId).then(
+      (secret) => finish(ctx, p, req, rawPath, rawQuery, secret, next),
+      (err: unknown) => next(err),
+    );
+  };
+}

@@ -1,0 +1,391 @@
+/**
+ * Public options of the middleware (`OspOptions`), their validation and defaults
+ * (`resolveOptions`). Everything is checked once, when a factory is called; the request path only
+ * reads the frozen result.
+ */
+import type { Request } from 'express';
+import type { LookupFunction } from 'node:net';
+import { OspConfigError } from './errors';
+import {
+  DEFAULT_AUTHORIZE_TIMEOUT_MS,
+  DEFAULT_BUCKET_TTL_SECONDS,
+  DEFAULT_HMAC_CACHE_TTL_SECONDS,
+  DEFAULT_HMAC_NEGATIVE_CACHE_TTL_SECONDS,
+  DEFAULT_MAX_PRESIGN_URL_USAGE_ATTEMPTS,
+  DEFAULT_MAX_SKEW_SECONDS,
+  DEFAULT_REGION,
+  DEFAULT_UPSTREAM_CONNECT_TIMEOUT_MS,
+  DEFAULT_UPSTREAM_IDLE_TIMEOUT_MS,
+} from './constants';
+import type { UsageCounterStore } from './cache/usage-store';
+
+/** Where and how to reach the backend bucket behind a client-facing bucket name. */
+export interface BucketConfig {
+  /** Backend host name or IP, without scheme or port, e.g. `s3.eu-de.cloud-object-storage.appdomain.cloud`. */
+  host: string;
+  /** Backend port. @default 443 */
+  port?: number;
+  /** Region used to sign backend requests. @default 'us-east-1' */
+  region?: string;
+  /** Backend HMAC access key. With `secretKey`; otherwise `apiKey`, `bucketCredsFetcher` or none. */
+  accessKey?: string;
+  /** Backend HMAC secret key. */
+  secretKey?: string;
+  /** Backend session token (temporary credentials), sent as `x-amz-security-token`. */
+  sessionToken?: string;
+  /** IBM Cloud IAM API key: the backend is reached with a bearer token instead of SigV4. */
+  apiKey?: string;
+  /**
+   * Seconds this bucket's backend credentials and authorization decisions are cached.
+   * `0` disables caching. @default 300
+   */
+  ttl?: number;
+  /** How the proxy addresses the backend: `bucket.host/key` or `host/bucket/key`. @default 'virtual' */
+  addressingStyle?: 'virtual' | 'path';
+  /** Use HTTPS to the backend. @default true when `port` is 443 (or unset), false otherwise */
+  tls?: boolean;
+  /** The bucket's name on the backend, when it differs from the name clients use. @default the client's name */
+  backendBucket?: string;
+}
+
+/** Context handed to a bucket resolver function. */
+export interface BucketResolverContext {
+  /** Verified frontend access key (or identity set by your own auth), `null` for anonymous requests. */
+  token: string | null;
+  req: Request;
+}
+
+/** Resolves a client-facing bucket name to its backend, or `undefined` when the bucket is unknown (404 NoSuchBucket). */
+export type BucketResolver = (
+  bucket: string,
+  ctx: BucketResolverContext,
+) => BucketConfig | undefined | Promise<BucketConfig | undefined>;
+
+/** A frontend keypair that clients sign with. */
+export interface HmacKey {
+  accessKey: string;
+  secretKey: string;
+  /** When set, the only client-facing bucket names this key may use (a static policy). */
+  buckets?: string[];
+}
+
+/** Backend credentials returned by `bucketCredsFetcher`. */
+export interface BackendHmacCredentials {
+  accessKey: string;
+  secretKey: string;
+  sessionToken?: string;
+}
+
+/** What an authorization callback learns about the request. */
+export interface AuthorizeRequest {
+  method: string;
+  /** Path after the mount point, percent-encoded, without query. */
+  path: string;
+  bucket: string;
+  /** Decoded object key, or undefined for bucket-level requests. */
+  key: string | undefined;
+  /** Decoded query parameters (first value wins). */
+  query: Readonly<Record<string, string>>;
+  headers: Readonly<Record<string, string | string[] | undefined>>;
+  /** S3 operation name such as `GetObject`, `PutObject`, `ListObjectsV2`, or `Unknown`. */
+  operation: string;
+  req: Request;
+}
+
+/** Decides whether `token` (the frontend access key) may make this request on `bucket`. */
+export type AuthorizeCallback = (token: string | null, bucket: string, request: AuthorizeRequest) => boolean | Promise<boolean>;
+
+/** Minimal logger interface (pino, console and winston fit). */
+export interface OspLogger {
+  debug(obj: object, msg?: string): void;
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+/** Options of {@link ospMiddleware} and of each stage factory. */
+export interface OspOptions {
+  /** Client-facing bucket name → backend, or a (possibly async) resolver function. */
+  buckets: Record<string, BucketConfig> | BucketResolver;
+  /** Static frontend keypairs. */
+  hmacKeystore?: HmacKey[];
+  /** Looks up the secret of a frontend access key missing from `hmacKeystore`; `null` means unknown. */
+  hmacFetcher?: (accessKey: string) => string | null | undefined | Promise<string | null | undefined>;
+  /** Seconds a secret from `hmacFetcher` is cached (0 disables). @default 300 */
+  hmacCacheTtl?: number;
+  /** Seconds an unknown access key is remembered (0 disables). @default 10 */
+  hmacNegativeCacheTtl?: number;
+  /**
+   * Supplies backend credentials for a bucket whose config has none: `{accessKey, secretKey}` (or its
+   * JSON string) or an IBM API key string. Cached per (token, bucket) for the bucket's `ttl`.
+   */
+  bucketCredsFetcher?: (
+    token: string | null,
+    bucket: string,
+  ) => string | BackendHmacCredentials | Promise<string | BackendHmacCredentials>;
+  /** Authorization callback; cached per (token, bucket, method, key) for the bucket's `ttl`. */
+  authorize?: AuthorizeCallback;
+  /** Alias of `authorize`, named as in the Python proxy. */
+  validator?: AuthorizeCallback;
+  /** Milliseconds the authorization callback may take before the request fails with 503. @default 5000 */
+  authorizeTimeoutMs?: number;
+  /** Accept requests without any signature; `authorize` then receives `null` as token. @default false */
+  allowAnonymous?: boolean;
+  /** DEVELOPMENT ONLY: skip SigV4 verification entirely. Logs a loud warning. @default false */
+  skipSignatureValidation?: boolean;
+  /** Maximum clock skew between client and proxy, in seconds. @default 900 */
+  maxSkewSeconds?: number;
+  /** Verify backend TLS certificates. @default true */
+  verify?: boolean;
+  /** Value of the `Server` header on responses the proxy generates. */
+  serverName?: string;
+  /** Frontend domains for virtual-hosted requests, e.g. `['s3.example.com']` for `bucket.s3.example.com`. */
+  virtualHostDomains?: string[];
+  /**
+   * Check signatures against `X-Forwarded-Host` instead of `Host`. Only enable behind a reverse
+   * proxy you trust to set it. @default false
+   */
+  trustForwardedHost?: boolean;
+  /** Milliseconds to wait for a backend TCP/TLS connection. @default 10000 */
+  upstreamConnectTimeoutMs?: number;
+  /** Milliseconds a backend connection may stay silent mid-request. @default 300000 */
+  upstreamIdleTimeoutMs?: number;
+  /**
+   * Custom DNS lookup for backend connections (`dns.lookup` signature), e.g. for split-horizon DNS
+   * or to reach virtual-hosted backend names that only exist inside your network.
+   */
+  upstreamLookup?: LookupFunction;
+  /** How many times one presigned URL may be used (successful, verified uses). @default 3 */
+  maxPresignUrlUsageAttempts?: number;
+  /** Store that counts presigned URL uses. @default an in-memory store */
+  usageStore?: UsageCounterStore;
+  /** Default region for backends that name none. @default 'us-east-1' */
+  region?: string;
+  /** IBM Cloud IAM endpoint used to exchange API keys for tokens. @default 'https://iam.cloud.ibm.com' */
+  iamEndpoint?: string;
+  /** Logger for warnings and errors. @default silent */
+  logger?: OspLogger;
+}
+
+/** The validated, defaulted and frozen form of {@link OspOptions}. */
+export interface ResolvedOptions {
+  readonly buckets: ReadonlyMap<string, Readonly<BucketConfig>> | BucketResolver;
+  readonly hmacKeystore: ReadonlyMap<string, Readonly<HmacKey>>;
+  readonly hmacFetcher?: OspOptions['hmacFetcher'];
+  readonly hmacCacheTtl: number;
+  readonly hmacNegativeCacheTtl: number;
+  readonly bucketCredsFetcher?: OspOptions['bucketCredsFetcher'];
+  readonly authorize?: AuthorizeCallback;
+  readonly authorizeTimeoutMs: number;
+  readonly allowAnonymous: boolean;
+  readonly skipSignatureValidation: boolean;
+  readonly maxSkewMs: number;
+  readonly verify: boolean;
+  readonly serverName?: string;
+  readonly virtualHostDomains: readonly string[];
+  readonly trustForwardedHost: boolean;
+  readonly upstreamConnectTimeoutMs: number;
+  readonly upstreamIdleTimeoutMs: number;
+  readonly upstreamLookup?: LookupFunction;
+  readonly maxPresignUrlUsageAttempts: number;
+  readonly usageStore?: UsageCounterStore;
+  readonly region: string;
+  readonly iamEndpoint: string;
+  readonly logger: OspLogger;
+}
+
+const KNOWN_OPTIONS: ReadonlySet<string> = new Set<keyof OspOptions>([
+  'buckets', 'hmacKeystore', 'hmacFetcher', 'hmacCacheTtl', 'hmacNegativeCacheTtl', 'bucketCredsFetcher',
+  'authorize', 'validator', 'authorizeTimeoutMs', 'allowAnonymous', 'skipSignatureValidation', 'maxSkewSeconds',
+  'verify', 'serverName', 'virtualHostDomains', 'trustForwardedHost', 'upstreamConnectTimeoutMs',
+  'upstreamIdleTimeoutMs', 'upstreamLookup', 'maxPresignUrlUsageAttempts', 'usageStore', 'region', 'iamEndpoint', 'logger',
+]);
+
+const KNOWN_BUCKET_FIELDS: ReadonlySet<string> = new Set<keyof BucketConfig>([
+  'host', 'port', 'region', 'accessKey', 'secretKey', 'sessionToken', 'apiKey', 'ttl', 'addressingStyle', 'tls',
+  'backendBucket',
+]);
+
+const silentLogger: OspLogger = { debug() {}, info() {}, warn() {}, error() {} };
+
+const invalid = (option: string, rule: string, example?: string) =>
+  new OspConfigError('ERR_OSP_INVALID_OPTION', option, rule, example);
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function optionalNumber(value: unknown, option: string, min: number, max: number, fallback: number, example: string): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max) {
+    throw invalid(option, `must be a number from ${min} to ${max}`, example);
+  }
+  return value;
+}
+
+function optionalInteger(value: unknown, option: string, min: number, max: number, fallback: number, example: string): number {
+  const n = optionalNumber(value, option, min, max, fallback, example);
+  if (!Number.isInteger(n)) throw invalid(option, `must be a whole number from ${min} to ${max}`, example);
+  return n;
+}
+
+function optionalBoolean(value: unknown, option: string, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'boolean') throw invalid(option, 'must be true or false', `${option.split('.').pop()}: true`);
+  return value;
+}
+
+function optionalFunction<T>(value: unknown, option: string, example: string): T | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'function') throw invalid(option, 'must be a function', example);
+  return value as T;
+}
+
+function nonEmptyString(value: unknown, option: string, example: string): string {
+  if (typeof value !== 'string' || value.length === 0) throw invalid(option, 'must be a non-empty string', example);
+  return value;
+}
+
+const HOST_PATTERN = /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$|^\[[0-9A-Fa-f:.]+\]$/;
+
+/** Validates one bucket entry and fills in its defaults. Exported for resolver results, which are checked per request. */
+export function resolveBucketConfig(raw: unknown, option: string): Readonly<BucketConfig> {
+  if (!isPlainObject(raw)) throw invalid(option, 'must be an object', `{ host: 's3.example.com', port: 443 }`);
+  for (const field of Object.keys(raw)) {
+    if (!KNOWN_BUCKET_FIELDS.has(field)) {
+      throw new OspConfigError('ERR_OSP_UNKNOWN_OPTION', `${option}.${field}`, `unknown field; known: ${[...KNOWN_BUCKET_FIELDS].join(', ')}`);
+    }
+  }
+  const host = nonEmptyString(raw.host, `${option}.host`, `host: 's3.example.com'`);
+  if (!HOST_PATTERN.test(host)) {
+    throw invalid(`${option}.host`, 'must be a bare host name or IP without scheme, port or path', `host: 's3.example.com'`);
+  }
+  const port = optionalInteger(raw.port, `${option}.port`, 1, 65535, 443, 'port: 443');
+  const tls = optionalBoolean(raw.tls, `${option}.tls`, port === 443);
+  const ttl = optionalNumber(raw.ttl, `${option}.ttl`, 0, 86_400 * 7, DEFAULT_BUCKET_TTL_SECONDS, 'ttl: 300');
+  const addressingStyle = raw.addressingStyle ?? 'virtual';
+  if (addressingStyle !== 'virtual' && addressingStyle !== 'path') {
+    throw invalid(`${option}.addressingStyle`, `must be 'virtual' or 'path'`, `addressingStyle: 'path'`);
+  }
+  for (const field of ['region', 'accessKey', 'secretKey', 'sessionToken', 'apiKey', 'backendBucket'] as const) {
+    if (raw[field] !== undefined) nonEmptyString(raw[field], `${option}.${field}`, `${field}: '…'`);
+  }
+  if ((raw.accessKey === undefined) !== (raw.secretKey === undefined)) {
+    throw invalid(`${option}.accessKey`, 'accessKey and secretKey go together', `{ accessKey: 'AK…', secretKey: 'SK…' }`);
+  }
+  if (raw.apiKey !== undefined && raw.accessKey !== undefined) {
+    throw invalid(`${option}.apiKey`, 'give either apiKey or accessKey/secretKey, not both');
+  }
+  return Object.freeze({ ...(raw as unknown as BucketConfig), host, port, tls, ttl, addressingStyle });
+}
+
+function resolveBuckets(raw: unknown): ResolvedOptions['buckets'] {
+  if (typeof raw === 'function') return raw as BucketResolver;
+  if (!isPlainObject(raw)) {
+    throw new OspConfigError(
+      raw === undefined ? 'ERR_OSP_MISSING_OPTION' : 'ERR_OSP_INVALID_OPTION',
+      'buckets',
+      'must map bucket names to backends, or be a resolver function',
+      `buckets: { photos: { host: 's3.example.com', accessKey: 'AK', secretKey: 'SK' } }`,
+    );
+  }
+  const map = new Map<string, Readonly<BucketConfig>>();
+  for (const [name, cfg] of Object.entries(raw)) {
+    if (!name || name.includes('/')) throw invalid(`buckets.${name}`, 'bucket names must be non-empty and contain no "/"');
+    map.set(name, resolveBucketConfig(cfg, `buckets.${name}`));
+  }
+  return map;
+}
+
+function resolveKeystore(raw: unknown): Map<string, Readonly<HmacKey>> {
+  const map = new Map<string, Readonly<HmacKey>>();
+  if (raw === undefined) return map;
+  if (!Array.isArray(raw)) throw invalid('hmacKeystore', 'must be an array of keypairs', `[{ accessKey: 'client1', secretKey: '…' }]`);
+  raw.forEach((entry: unknown, i) => {
+    const option = `hmacKeystore[${i}]`;
+    if (!isPlainObject(entry)) throw invalid(option, 'must be an object', `{ accessKey: 'client1', secretKey: '…' }`);
+    for (const field of Object.keys(entry)) {
+      if (!['accessKey', 'secretKey', 'buckets'].includes(field)) {
+        throw new OspConfigError('ERR_OSP_UNKNOWN_OPTION', `${option}.${field}`, 'unknown field; known: accessKey, secretKey, buckets');
+      }
+    }
+    const accessKey = nonEmptyString(entry.accessKey, `${option}.accessKey`, `accessKey: 'client1'`);
+    nonEmptyString(entry.secretKey, `${option}.secretKey`, `secretKey: '…'`);
+    if (entry.buckets !== undefined && (!Array.isArray(entry.buckets) || !entry.buckets.every((b) => typeof b === 'string'))) {
+      throw invalid(`${option}.buckets`, 'must be an array of bucket names', `buckets: ['photos']`);
+    }
+    if (map.has(accessKey)) throw invalid(`${option}.accessKey`, 'is listed twice');
+    map.set(accessKey, Object.freeze({ ...(entry as unknown as HmacKey) }));
+  });
+  return map;
+}
+
+/**
+ * Validates options, applies defaults and returns a frozen copy. The caller's object is never
+ * modified. Throws {@link OspConfigError} naming the option, the rule and an example.
+ */
+export function resolveOptions(options: OspOptions): ResolvedOptions {
+  if (typeof options === 'function' || (isPlainObject(options) && 'method' in options && 'headers' in options)) {
+    // app.use(ospMiddleware) instead of app.use(ospMiddleware({...})): Express would call us with (req, res, next).
+    throw new OspConfigError('ERR_OSP_FACTORY_NOT_CALLED', 'options', 'call the factory with options', 'app.use(ospMiddleware({ buckets: {…} }))');
+  }
+  if (!isPlainObject(options)) throw invalid('options', 'must be an object', 'ospMiddleware({ buckets: {…}, hmacKeystore: […] })');
+  for (const name of Object.keys(options)) {
+    if (!KNOWN_OPTIONS.has(name)) {
+      throw new OspConfigError('ERR_OSP_UNKNOWN_OPTION', name, `unknown option; known: ${[...KNOWN_OPTIONS].join(', ')}`);
+    }
+  }
+  const o = options as unknown as Record<string, unknown>;
+  if (o.authorize !== undefined && o.validator !== undefined) {
+    throw invalid('validator', 'give either authorize or validator (its alias), not both');
+  }
+  const authorize = optionalFunction<AuthorizeCallback>(o.authorize ?? o.validator, o.authorize ? 'authorize' : 'validator', '(token, bucket, req) => true');
+  const domains = o.virtualHostDomains;
+  if (domains !== undefined && (!Array.isArray(domains) || !domains.every((d) => typeof d === 'string' && HOST_PATTERN.test(d)))) {
+    throw invalid('virtualHostDomains', 'must be an array of host names', `virtualHostDomains: ['s3.example.com']`);
+  }
+  const logger = o.logger as OspLogger | undefined;
+  if (logger !== undefined && !(['debug', 'info', 'warn', 'error'] as const).every((l) => typeof logger[l] === 'function')) {
+    throw invalid('logger', 'must have debug, info, warn and error methods', 'logger: pino()');
+  }
+  const usageStore = o.usageStore as UsageCounterStore | undefined;
+  if (usageStore !== undefined && (typeof usageStore !== 'object' || typeof usageStore.increment !== 'function')) {
+    throw invalid('usageStore', 'must implement UsageCounterStore (increment, decrement, get)');
+  }
+  if (o.serverName !== undefined && (typeof o.serverName !== 'string' || !/^[\x20-\x7e]+$/.test(o.serverName))) {
+    // Non-ASCII Server headers broke urllib3 clients of the Python proxy.
+    throw invalid('serverName', 'must be printable ASCII', `serverName: 'osp'`);
+  }
+  const iamEndpoint = o.iamEndpoint === undefined ? 'https://iam.cloud.ibm.com' : nonEmptyString(o.iamEndpoint, 'iamEndpoint', `iamEndpoint: 'https://private.iam.cloud.ibm.com'`);
+  if (!/^https?:\/\/[^/]+/.test(iamEndpoint)) throw invalid('iamEndpoint', 'must be an http(s) URL', `iamEndpoint: 'https://iam.cloud.ibm.com'`);
+
+  const resolved: ResolvedOptions = {
+    buckets: resolveBuckets(o.buckets),
+    hmacKeystore: resolveKeystore(o.hmacKeystore),
+    hmacFetcher: optionalFunction(o.hmacFetcher, 'hmacFetcher', 'async (accessKey) => secretOrNull'),
+    hmacCacheTtl: optionalNumber(o.hmacCacheTtl, 'hmacCacheTtl', 0, 86_400, DEFAULT_HMAC_CACHE_TTL_SECONDS, 'hmacCacheTtl: 300'),
+    hmacNegativeCacheTtl: optionalNumber(o.hmacNegativeCacheTtl, 'hmacNegativeCacheTtl', 0, 3600, DEFAULT_HMAC_NEGATIVE_CACHE_TTL_SECONDS, 'hmacNegativeCacheTtl: 10'),
+    bucketCredsFetcher: optionalFunction(o.bucketCredsFetcher, 'bucketCredsFetcher', 'async (token, bucket) => ({ accessKey, secretKey })'),
+    authorize,
+    authorizeTimeoutMs: optionalInteger(o.authorizeTimeoutMs, 'authorizeTimeoutMs', 1, 600_000, DEFAULT_AUTHORIZE_TIMEOUT_MS, 'authorizeTimeoutMs: 5000'),
+    allowAnonymous: optionalBoolean(o.allowAnonymous, 'allowAnonymous', false),
+    skipSignatureValidation: optionalBoolean(o.skipSignatureValidation, 'skipSignatureValidation', false),
+    maxSkewMs: optionalInteger(o.maxSkewSeconds, 'maxSkewSeconds', 1, 86_400, DEFAULT_MAX_SKEW_SECONDS, 'maxSkewSeconds: 900') * 1000,
+    verify: optionalBoolean(o.verify, 'verify', true),
+    serverName: o.serverName as string | undefined,
+    virtualHostDomains: Object.freeze(((domains as string[] | undefined) ?? []).map((d) => d.toLowerCase())),
+    trustForwardedHost: optionalBoolean(o.trustForwardedHost, 'trustForwardedHost', false),
+    upstreamConnectTimeoutMs: optionalInteger(o.upstreamConnectTimeoutMs, 'upstreamConnectTimeoutMs', 1, 600_000, DEFAULT_UPSTREAM_CONNECT_TIMEOUT_MS, 'upstreamConnectTimeoutMs: 10000'),
+    upstreamIdleTimeoutMs: optionalInteger(o.upstreamIdleTimeoutMs, 'upstreamIdleTimeoutMs', 1, 86_400_000, DEFAULT_UPSTREAM_IDLE_TIMEOUT_MS, 'upstreamIdleTimeoutMs: 300000'),
+    upstreamLookup: optionalFunction(o.upstreamLookup, 'upstreamLookup', 'upstreamLookup: dns.lookup'),
+    maxPresignUrlUsageAttempts: optionalInteger(o.maxPresignUrlUsageAttempts, 'maxPresignUrlUsageAttempts', 1, 1_000_000, DEFAULT_MAX_PRESIGN_URL_USAGE_ATTEMPTS, 'maxPresignUrlUsageAttempts: 3'),
+    usageStore,
+    region: o.region === undefined ? DEFAULT_REGION : nonEmptyString(o.region, 'region', `region: 'eu-de'`),
+    iamEndpoint: iamEndpoint.replace(/\/+$/, ''),
+    logger: logger ?? silentLogger,
+  };
+  if (resolved.hmacKeystore.size === 0 && !resolved.hmacFetcher && !resolved.skipSignatureValidation && !resolved.allowAnonymous) {
+    throw new OspConfigError('ERR_OSP_MISSING_OPTION', 'hmacKeystore', 'give frontend keys (hmacKeystore or hmacFetcher) so clients can sign requests', `hmacKeystore: [{ accessKey: 'client1', secretKey: '…' }]`);
+  }
+  return Object.freeze(resolved);
+}

@@ -1,0 +1,78 @@
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { resolveOptions, type OspOptions } from './options';
+import { verifySignature } from './middleware/verify-signature';
+import { authorize } from './middleware/authorize';
+import { limitPresignedUrlUsage, type PresignedUsageHooks } from './middleware/limit-presigned-usage';
+import { resolveBackend, type ResolveBackendHandler } from './middleware/resolve-backend';
+import { s3Proxy, type S3ProxyHandler } from './middleware/proxy';
+import { s3ErrorHandler } from './middleware/s3-error-handler';
+
+/** The composed middleware, with handles on its stages. */
+export interface OspMiddleware extends RequestHandler {
+  /** Closes backend connections and the presigned-usage store; call on shutdown. */
+  close(): Promise<void>;
+  readonly stages: {
+    readonly verifySignature: RequestHandler;
+    readonly authorize: RequestHandler;
+    readonly limitPresignedUrlUsage: RequestHandler;
+    readonly resolveBackend: ResolveBackendHandler;
+    readonly s3Proxy: S3ProxyHandler;
+  };
+}
+
+/** Extra wiring used by the standalone server (metrics). */
+export interface OspMiddlewareHooks {
+  presigned?: PresignedUsageHooks;
+}
+
+/**
+ * The whole S3 proxy as one Express middleware:
+ * `verifySignature → authorize → limitPresignedUrlUsage → resolveBackend → s3Proxy`, with errors
+ * rendered as S3 XML. Options are validated here, once; a bad option throws an OspConfigError.
+ *
+ * @example
+ * app.use('/s3', ospMiddleware({
+ *   buckets: { photos: { host: 's3.eu-de.example.com', accessKey: 'AK', secretKey: 'SK' } },
+ *   hmacKeystore: [{ accessKey: 'client1', secretKey: 'client1-secret' }],
+ *   authorize: (token, bucket, req) => token === 'client1' && req.operation !== 'DeleteObject',
+ * }));
+ */
+export function ospMiddleware(options: OspOptions, hooks: OspMiddlewareHooks = {}): OspMiddleware {
+  const o = resolveOptions(options);
+  const stages = {
+    verifySignature: verifySignature(options),
+    authorize: authorize(options),
+    limitPresignedUrlUsage: limitPresignedUrlUsage(options, hooks.presigned),
+    resolveBackend: resolveBackend(options),
+    s3Proxy: s3Proxy(options),
+  };
+  const chain: RequestHandler[] = [stages.verifySignature, stages.authorize, stages.limitPresignedUrlUsage, stages.resolveBackend, stages.s3Proxy];
+  const onError = s3ErrorHandler({ logger: o.logger, serverName: o.serverName });
+
+  // Our own `next` between the stages: errors end here as S3 XML, so Express 4 and 5 hosts
+  // behave the same and no error handler of the host app is needed.
+  const handler = function osp(req: Request, res: Response, next: NextFunction): void {
+    let i = 0;
+    const step = (err?: unknown): void => {
+      if (err !== undefined && err !== null && err !== 'route' && err !== 'router') {
+        onError(err, req, res, next);
+        return;
+      }
+      const stage = chain[i++];
+      if (!stage) return next();
+      try {
+        stage(req, res, step);
+      } catch (e) {
+        step(e ?? new Error('stage threw'));
+      }
+    };
+    step();
+  };
+  return Object.assign(handler, {
+    stages,
+    async close() {
+      stages.s3Proxy.close();
+      await stages.limitPresignedUrlUsage.store.close?.();
+    },
+  });
+}
