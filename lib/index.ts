@@ -8,7 +8,7 @@ export type { LimitPresignedUsageHandler, PresignedUsageHooks } from './middlewa
 export { resolveBackend } from './middleware/resolve-backend';
 export type { ResolveBackendHandler } from './middleware/resolve-backend';
 export { s3Proxy } from './middleware/proxy';
-export type { S3ProxyHandler } from './middleware/proxy';
+export type { S3ProxyHandler, S3ProxyHooks } from './middleware/proxy';
 export { s3ErrorHandler, sendS3Error } from './middleware/s3-error-handler';
 export type { S3ErrorHandlerOptions } from './middleware/s3-error-handler';
 export { setOspIdentity } from './context';

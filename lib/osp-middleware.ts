@@ -4,8 +4,9 @@ import { verifySignature } from './middleware/verify-signature';
 import { authorize } from './middleware/authorize';
 import { limitPresignedUrlUsage, type PresignedUsageHooks } from './middleware/limit-presigned-usage';
 import { resolveBackend, type ResolveBackendHandler } from './middleware/resolve-backend';
-import { s3Proxy, type S3ProxyHandler } from './middleware/proxy';
-import { s3ErrorHandler } from './middleware/s3-error-handler';
+import { s3Proxy, type S3ProxyHandler, type S3ProxyHooks } from './middleware/proxy';
+import { s3ErrorHandler, toOspError } from './middleware/s3-error-handler';
+import type { OspError } from './errors';
 
 /** The composed middleware, with handles on its stages. */
 export interface OspMiddleware extends RequestHandler {
@@ -23,6 +24,9 @@ export interface OspMiddleware extends RequestHandler {
 /** Extra wiring used by the standalone server (metrics). */
 export interface OspMiddlewareHooks {
   presigned?: PresignedUsageHooks;
+  proxy?: S3ProxyHooks;
+  /** A stage rejected the request (signature, authorization, bucket, …) with this error. Must not throw. */
+  onError?(req: Request, error: OspError): void;
 }
 
 /**
@@ -44,7 +48,7 @@ export function ospMiddleware(options: OspOptions, hooks: OspMiddlewareHooks = {
     authorize: authorize(options),
     limitPresignedUrlUsage: limitPresignedUrlUsage(options, hooks.presigned),
     resolveBackend: resolveBackend(options),
-    s3Proxy: s3Proxy(options),
+    s3Proxy: s3Proxy(options, hooks.proxy),
   };
   const chain: RequestHandler[] = [stages.verifySignature, stages.authorize, stages.limitPresignedUrlUsage, stages.resolveBackend, stages.s3Proxy];
   const onError = s3ErrorHandler({ logger: o.logger, serverName: o.serverName });
@@ -55,7 +59,9 @@ export function ospMiddleware(options: OspOptions, hooks: OspMiddlewareHooks = {
     let i = 0;
     const step = (err?: unknown): void => {
       if (err !== undefined && err !== null && err !== 'route' && err !== 'router') {
-        onError(err, req, res, next);
+        const error = toOspError(err, o.logger);
+        hooks.onError?.(req, error);
+        onError(error, req, res, next);
         return;
       }
       const stage = chain[i++];

@@ -18,6 +18,14 @@ export interface S3ProxyHandler extends RequestHandler {
   readonly agent: BackendAgent;
 }
 
+/** Observation hooks of {@link s3Proxy} (used for metrics). Must not throw. */
+export interface S3ProxyHooks {
+  /** The backend answered with response headers after `latencyMs` (time to first byte). */
+  onBackendResponse?(req: Request, status: number, latencyMs: number): void;
+  /** The backend could not be reached or timed out. */
+  onBackendFailure?(req: Request, error: OspError): void;
+}
+
 const TIMEOUT_CODE = 'OSP_UPSTREAM_TIMEOUT';
 
 function upstreamTimeout(what: string): Error {
@@ -83,13 +91,17 @@ export function prepareUpstreamRequest(proxyReq: ClientRequest, method: string, 
  * server of your own, route `checkContinue` to the app so Node does not send 100 before that:
  * `server.on('checkContinue', (req, res) => app(req, res))`.
  */
-export function s3Proxy(options: OspOptions): S3ProxyHandler {
+export function s3Proxy(options: OspOptions, hooks: S3ProxyHooks = {}): S3ProxyHandler {
   const o = resolveOptions(options);
   const agent = createBackendAgent({ rejectUnauthorized: o.verify, lookup: o.upstreamLookup });
 
   const onProxyReq = (proxyReq: ClientRequest, req: IncomingMessage) => {
     const ctx = (req as Request).osp as OspRequestContext;
     prepareUpstreamRequest(proxyReq, req.method ?? 'GET', ctx, ctx.backend as ResolvedBackend, new Date());
+    if (hooks.onBackendResponse) {
+      const started = performance.now();
+      proxyReq.once('response', (r: IncomingMessage) => hooks.onBackendResponse?.(req as Request, r.statusCode ?? 0, performance.now() - started));
+    }
     proxyReq.setTimeout(o.upstreamIdleTimeoutMs, () => proxyReq.destroy(upstreamTimeout('connection')));
     const socket = proxyReq.socket;
     if (socket?.connecting) {
@@ -108,6 +120,7 @@ export function s3Proxy(options: OspOptions): S3ProxyHandler {
     const response = res as Response;
     if (typeof response?.setHeader !== 'function') return;
     const error = backendFailureToS3Error(err as NodeJS.ErrnoException);
+    hooks.onBackendFailure?.(req as Request, error);
     o.logger.warn({ requestId: (req as Request).osp?.requestId, code: (err as NodeJS.ErrnoException).code, status: error.status }, 'object-storage-proxy: backend request failed');
     sendS3Error(req as Request, response, error, o.serverName);
   };
