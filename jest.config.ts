@@ -1,6 +1,6 @@
 import type { Config } from 'jest';
 
-const tsJest: Config['transform'] = { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json', isolatedModules: true }] };
+const tsJest: Config['transform'] = { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }] };
 
 /**
  * Two projects: `unit` (pure functions, no servers) and `e2e` (real HTTP against the real S3

@@ -5,7 +5,8 @@ import { resolveOptions, type OspOptions, type ResolvedOptions } from '../option
 import { createFrontendSecrets } from '../auth/frontend-secrets';
 import { splitUrl } from '../s3/parse-request';
 import { UNSIGNED_PAYLOAD } from '../constants';
-import { parseAuthorizationHeader, type SigV4Authorization } from '../sigv4/parse-authorization';
+import { parseAuthorizationHeader, sigV2NotSupported, type SigV4Authorization } from '../sigv4/parse-authorization';
+import { missingRequestDate, parseAmzDate } from '../sigv4/amz-date';
 import { parsePresignedQuery, isSigV2Authorization, type SigV4Presigned } from '../sigv4/parse-presigned';
 import {
   checkPresignedValidity,
@@ -34,14 +35,12 @@ function headerValue(req: Request, name: string): string | undefined {
 function parseCredentials(req: Request, rawQuery: string, o: ResolvedOptions): PendingVerification | undefined {
   const authorization = headerValue(req, 'authorization');
   if (authorization !== undefined) {
-    if (isSigV2Authorization(authorization)) {
-      throw new OspError(400, 'InvalidRequest', 'SigV2 is not supported; sign requests with SigV4 (aws-cli: aws configure set default.s3.signature_version s3v4).');
-    }
+    if (isSigV2Authorization(authorization)) throw sigV2NotSupported();
     const auth = parseAuthorizationHeader(authorization);
     const amzHeader = headerValue(req, 'x-amz-date');
     const dateHeader = headerValue(req, 'date');
     const amzDate = amzHeader ?? (dateHeader !== undefined ? parseHttpDate(dateHeader) : undefined);
-    if (amzDate === undefined) throw s3Errors.accessDenied('AWS authentication requires a valid Date or x-amz-date header');
+    if (amzDate === undefined) throw missingRequestDate();
     checkScope(auth, amzDate, 'header');
     checkRequestTime(amzDate, Date.now(), o.maxSkewMs);
     const payloadHash = headerValue(req, 'x-amz-content-sha256');
@@ -55,13 +54,13 @@ function parseCredentials(req: Request, rawQuery: string, o: ResolvedOptions): P
   if (presigned === undefined) return undefined;
   checkScope(presigned, presigned.amzDate, 'query');
   checkPresignedValidity(presigned, Date.now(), o.maxSkewMs);
-  return { kind: 'query', auth: presigned, amzDate: presigned.amzDate, payloadHash: UNSIGNED_PAYLOAD };
+  // The JS SDK puts X-Amz-Content-Sha256=UNSIGNED-PAYLOAD into its presigned URLs; others omit it.
+  return { kind: 'query', auth: presigned, amzDate: presigned.amzDate, payloadHash: presigned.contentSha256 ?? UNSIGNED_PAYLOAD };
 }
 
 function presignedExpiry(p: SigV4Presigned): number {
-  const d = p.amzDate;
-  const start = Date.UTC(+d.slice(0, 4), +d.slice(4, 6) - 1, +d.slice(6, 8), +d.slice(9, 11), +d.slice(11, 13), +d.slice(13, 15));
-  return start + p.expiresSeconds * 1000;
+  // parseAmzDate cannot fail here: checkPresignedValidity accepted the date already.
+  return (parseAmzDate(p.amzDate) ?? 0) + p.expiresSeconds * 1000;
 }
 
 /**

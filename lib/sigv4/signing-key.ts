@@ -1,0 +1,56 @@
+/**
+ * SigV4 signing-key derivation (with a small cache) and the hash helpers shared by the SigV4 code
+ * (header/query verification, upstream signing, aws-chunked chunk signatures).
+ *
+ * @see https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_sigv-create-signed-request.html#derive-signing-key
+ */
+import { createHash, createHmac, type BinaryLike } from 'node:crypto';
+
+/** Entries kept before the whole cache is dropped (keys change at most once a day per credential). */
+const MAX_CACHED_KEYS = 1000;
+const keyCache = new Map<string, Buffer>();
+
+function hmac(key: BinaryLike, data: string): Buffer {
+  return createHmac('sha256', key).update(data, 'utf8').digest();
+}
+
+/**
+ * The SigV4 signing key `HMAC(HMAC(HMAC(HMAC("AWS4"+secret, date), region), service), "aws4_request")`.
+ * Cached per (secret, date, region, service); the cache is cleared when it grows past 1000 entries.
+ * The returned Buffer is shared: do not modify it.
+ *
+ * @param secret - the secret access key.
+ * @param yyyymmdd - the credential-scope date, e.g. `20240131`.
+ */
+export function getSigningKey(secret: string, yyyymmdd: string, region: string, service: string): Buffer {
+  // Length-prefixed so that client-controlled parts (region/service may contain any character)
+  // can never make two different tuples share an entry.
+  const cacheKey = `${secret.length}:${yyyymmdd.length}:${region.length}:${secret}|${yyyymmdd}|${region}|${service}`;
+  let key = keyCache.get(cacheKey);
+  if (key === undefined) {
+    const kDate = hmac('AWS4' + secret, yyyymmdd);
+    const kRegion = hmac(kDate, region);
+    const kService = hmac(kRegion, service);
+    key = hmac(kService, 'aws4_request');
+    if (keyCache.size >= MAX_CACHED_KEYS) keyCache.clear();
+    keyCache.set(cacheKey, key);
+  }
+  return key;
+}
+
+/** Empties the signing-key cache (tests, credential rotation). */
+export function clearSigningKeyCache(): void {
+  keyCache.clear();
+}
+
+/** Lowercase hex HMAC-SHA256 of the UTF-8 `data`. */
+export function hmacHex(key: BinaryLike, data: string): string {
+  return createHmac('sha256', key).update(data, 'utf8').digest('hex');
+}
+
+/** Lowercase hex SHA-256 of `data` (strings are hashed as UTF-8). */
+export function sha256Hex(data: string | Uint8Array): string {
+  return typeof data === 'string'
+    ? createHash('sha256').update(data, 'utf8').digest('hex')
+    : createHash('sha256').update(data).digest('hex');
+}

@@ -1,0 +1,38 @@
+import { createHmac } from 'node:crypto';
+import { clearSigningKeyCache, getSigningKey, hmacHex, sha256Hex } from '../../../lib/sigv4/signing-key';
+
+describe('signing key', () => {
+  beforeEach(() => clearSigningKeyCache());
+
+  it('derives the AWS documentation example key', () => {
+    expect(getSigningKey('wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY', '20120215', 'us-east-1', 'iam').toString('hex')).toBe(
+      'f4780e2d9f65fa895f9c67b32ce1baf0b0d8a43505a000a1a9e090d414db404d',
+    );
+  });
+
+  it('caches per (secret, date, region, service)', () => {
+    const a = getSigningKey('s', '20240101', 'us-east-1', 's3');
+    expect(getSigningKey('s', '20240101', 'us-east-1', 's3')).toBe(a);
+    expect(getSigningKey('s', '20240102', 'us-east-1', 's3')).not.toEqual(a);
+    expect(getSigningKey('t', '20240101', 'us-east-1', 's3')).not.toEqual(a);
+  });
+
+  it('does not confuse tuples whose joined form is equal', () => {
+    const k1 = getSigningKey('s', '20240101', 'a|b', 'c');
+    const k2 = getSigningKey('s', '20240101', 'a', 'b|c');
+    expect(k1.equals(k2)).toBe(false);
+  });
+
+  it('keeps working past the cache bound (cleared, not unbounded)', () => {
+    const first = getSigningKey('s0', '20240101', 'r', 's3');
+    for (let i = 1; i <= 1500; i++) getSigningKey(`s${i}`, '20240101', 'r', 's3');
+    const again = getSigningKey('s0', '20240101', 'r', 's3');
+    expect(again.equals(first)).toBe(true);
+  });
+
+  it('hashes', () => {
+    expect(sha256Hex('')).toBe('e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855');
+    expect(sha256Hex(Buffer.from('abc'))).toBe(sha256Hex('abc'));
+    expect(hmacHex('k', 'é')).toBe(createHmac('sha256', 'k').update('é', 'utf8').digest('hex'));
+  });
+});
