@@ -10,8 +10,8 @@ import { AwsChunkedEncoder, encodedLength } from '../lib/body/aws-chunked-encode
 import { ChecksumVerifier } from '../lib/body/checksum-verifier';
 import { type ChecksumAlgorithm, createChecksum } from '../lib/body/checksums';
 import { EMPTY_SHA256, canonicalTrailers, chunkSignature, trailerSignature } from '../lib/body/chunk-signature';
-import { sha256Hex } from '../../../lib/sigv4/signing-key';
-import { getSigningKey } from '../../../lib/sigv4/signing-key';
+import { sha256Hex } from '../lib/sigv4/signing-key';
+import { getSigningKey } from '../lib/sigv4/signing-key';
 
 const MIB = 1024 * 1024;
 const total = Number(process.argv[2] ?? 256) * MIB;
