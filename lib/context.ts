@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Request } from 'express';
 import type { BucketConfig } from './options';
+import type { ChunkSigningContext } from './body/chunk-signature';
 import { parseS3Target, splitUrl } from './s3/parse-request';
 import { deriveS3Operation, queryParamNames } from './s3/operation';
 
@@ -57,6 +58,8 @@ export interface OspRequestContext {
   authMethod?: AuthMethod;
   /** The client's `x-amz-content-sha256` value (or UNSIGNED-PAYLOAD for presigned URLs). */
   payloadHash?: string;
+  /** Header-signed aws-chunked uploads: what verifies the chunk signatures (derived key; never log it). */
+  chunkSigning?: ChunkSigningContext;
   /** Set when the request carried a presigned URL: the signature identifying the URL, and its expiry. */
   presigned?: { signature: string; expiresAtMs: number };
   /** ListBuckets only: the configured buckets the caller may see (set by authorize). */

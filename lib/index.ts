@@ -30,3 +30,5 @@ export type {
 } from './options';
 export type { UsageCounterStore } from './cache/usage-store';
 export { createMemoryUsageStore } from './cache/memory-usage-store';
+export { startServer, createApp, redactUrl, createRequestCounter } from './server';
+export type { ServerOptions, RunningServer, StartServerExtras, OspApp, CreateAppExtras, RequestCounter } from './server';

@@ -18,6 +18,7 @@ import {
   DEFAULT_UPSTREAM_IDLE_TIMEOUT_MS,
 } from './constants';
 import type { UsageCounterStore } from './cache/usage-store';
+import { BACKEND_PROFILES, isProfileName, type BackendProfileOption } from './backends/profiles';
 
 /** Where and how to reach the backend bucket behind a client-facing bucket name. */
 export interface BucketConfig {
@@ -46,6 +47,13 @@ export interface BucketConfig {
   tls?: boolean;
   /** The bucket's name on the backend, when it differs from the name clients use. @default the client's name */
   backendBucket?: string;
+  /**
+   * What the backend accepts: a preset (`'aws' | 'ceph-rgw' | 'swift' | 'minio' | 'garage' | 'ibm-cos' | 'moto'`)
+   * or capability overrides (`{ preset: 'minio', verifiesPayloadHash: false }`).
+   * @default a conservative profile: aws-chunked decoded to plain bodies, Content-MD5 added to
+   * DeleteObjects, payload hashes verified by the proxy
+   */
+  profile?: BackendProfileOption;
 }
 
 /** Context handed to a bucket resolver function. */
@@ -203,7 +211,7 @@ const KNOWN_OPTIONS: ReadonlySet<string> = new Set<keyof OspOptions>([
 
 const KNOWN_BUCKET_FIELDS: ReadonlySet<string> = new Set<keyof BucketConfig>([
   'host', 'port', 'region', 'accessKey', 'secretKey', 'sessionToken', 'apiKey', 'ttl', 'addressingStyle', 'tls',
-  'backendBucket',
+  'backendBucket', 'profile',
 ]);
 
 const silentLogger: OspLogger = { debug() {}, info() {}, warn() {}, error() {} };
@@ -246,6 +254,23 @@ function nonEmptyString(value: unknown, option: string, example: string): string
   return value;
 }
 
+const CAPABILITY_FIELDS = ['unsignedPayloadTrailer', 'deleteObjectsRequiresContentMd5', 'verifiesPayloadHash'];
+
+function validateProfile(value: unknown, option: string): void {
+  if (value === undefined || isProfileName(value)) return;
+  const presets = Object.keys(BACKEND_PROFILES).join(', ');
+  if (!isPlainObject(value)) throw invalid(option, `must be one of ${presets}, or capability overrides`, `profile: 'ceph-rgw'`);
+  for (const [field, v] of Object.entries(value)) {
+    if (field === 'preset') {
+      if (!isProfileName(v)) throw invalid(`${option}.preset`, `must be one of ${presets}`, `preset: 'minio'`);
+    } else if (!CAPABILITY_FIELDS.includes(field)) {
+      throw new OspConfigError('ERR_OSP_UNKNOWN_OPTION', `${option}.${field}`, `unknown capability; known: preset, ${CAPABILITY_FIELDS.join(', ')}`);
+    } else if (typeof v !== 'boolean') {
+      throw invalid(`${option}.${field}`, 'must be true or false', `${field}: true`);
+    }
+  }
+}
+
 const HOST_PATTERN = /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$|^\[[0-9A-Fa-f:.]+\]$/;
 
 /** Validates one bucket entry and fills in its defaults. Exported for resolver results, which are checked per request. */
@@ -276,6 +301,7 @@ export function resolveBucketConfig(raw: unknown, option: string): Readonly<Buck
   if (raw.apiKey !== undefined && raw.accessKey !== undefined) {
     throw invalid(`${option}.apiKey`, 'give either apiKey or accessKey/secretKey, not both');
   }
+  validateProfile(raw.profile, `${option}.profile`);
   return Object.freeze({ ...(raw as unknown as BucketConfig), host, port, tls, ttl, addressingStyle });
 }
 

@@ -13,7 +13,11 @@ import type { LookupFunction } from 'node:net';
 export interface BackendAgentOptions {
   /** Verify backend TLS certificates. */
   rejectUnauthorized: boolean;
-  /** Sockets per backend host. @default 256 */
+  /**
+   * Sockets per backend host. @default Infinity — the upstream request must get its socket at
+   * once: http-proxy pipes the body right after creating the request, and a request queued for a
+   * socket would render its headers on the first body write, before our proxyReq hook re-signs.
+   */
   maxSockets?: number;
   /** Idle keep-alive sockets kept per host. @default 64 */
   maxFreeSockets?: number;
@@ -32,7 +36,7 @@ export interface BackendAgent {
 export function createBackendAgent(options: BackendAgentOptions): BackendAgent {
   const common = {
     keepAlive: true,
-    maxSockets: options.maxSockets ?? 256,
+    maxSockets: options.maxSockets ?? Infinity,
     maxFreeSockets: options.maxFreeSockets ?? 64,
     scheduling: 'lifo' as const,
     ...(options.lookup ? { lookup: options.lookup } : {}),

@@ -1,6 +1,11 @@
 import type { ClientRequest, IncomingMessage, ServerResponse } from 'node:http';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { createHash } from 'node:crypto';
+import { Readable, Writable, type Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { createProxyMiddleware } from 'http-proxy-middleware';
+import { planUpstreamBody, type UpstreamBodyPlan } from '../body/upstream-body';
+import { resolveProfile } from '../backends/profiles';
 import { getContext, type OspRequestContext, type ResolvedBackend } from '../context';
 import { OspError, s3Errors } from '../errors';
 import { resolveOptions, type OspOptions } from '../options';
@@ -28,6 +33,51 @@ export interface S3ProxyHooks {
 
 const TIMEOUT_CODE = 'OSP_UPSTREAM_TIMEOUT';
 
+/** Largest DeleteObjects body the proxy buffers to add Content-MD5 (1000 keys of 1024 bytes fit). */
+const MAX_DELETE_OBJECTS_BODY = 2 * 1024 * 1024;
+
+/** Body handling of requests in flight, read by the proxyReq hook. */
+const bodyPlans = new WeakMap<IncomingMessage, Pick<UpstreamBodyPlan, 'setHeaders' | 'removeHeaders' | 'payloadHash'>>();
+
+/**
+ * Makes http-proxy stream the body through `stages` (or send `buffer`) instead of the raw request.
+ * http-proxy pipes `req` into the upstream request right after creating it; we intercept that one
+ * `pipe` call, so the stages start only once the upstream request exists and a failing stage (bad
+ * chunk signature, checksum mismatch) can destroy it before the backend gets a complete body.
+ */
+function replaceBody(req: Request, stages: Transform[], buffer?: Buffer): void {
+  Object.defineProperty(req, 'pipe', {
+    configurable: true,
+    value: (dest: ClientRequest) => {
+      delete (req as { pipe?: unknown }).pipe; // back to Readable.prototype.pipe
+      // Never write synchronously here: the upstream request has no socket yet, and a write would
+      // send its headers before the proxyReq hook re-signs them.
+      let source: Readable = buffer !== undefined ? Readable.from([buffer]) : req;
+      for (const stage of stages) {
+        stage.once('error', (err) => dest.destroy(err));
+        source = source.pipe(stage);
+      }
+      return source.pipe(dest);
+    },
+  });
+}
+
+/** Reads a small body completely (through `stages`), failing with EntityTooLarge past `limit` bytes. */
+async function readSmallBody(req: Request, stages: Transform[], limit: number): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  let size = 0;
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      size += chunk.length;
+      if (size > limit) return cb(new OspError(400, 'EntityTooLarge', `The request body is larger than the ${limit} bytes the proxy buffers for this operation.`));
+      parts.push(chunk);
+      cb();
+    },
+  });
+  await pipeline([req, ...stages, sink]);
+  return Buffer.concat(parts);
+}
+
 function upstreamTimeout(what: string): Error {
   return Object.assign(new Error(`backend ${what} timed out`), { code: TIMEOUT_CODE });
 }
@@ -35,10 +85,10 @@ function upstreamTimeout(what: string): Error {
 /** Maps a connection-level failure to the S3 error the client sees. Never leaks internals. */
 export function backendFailureToS3Error(err: NodeJS.ErrnoException): OspError {
   const code = err.code ?? '';
+  if (err instanceof OspError) return err; // a body stage failed (signature, checksum, length)
   if (code === TIMEOUT_CODE || code === 'ETIMEDOUT' || code === 'ESOCKETTIMEDOUT') {
     return new OspError(504, 'BackendTimeout', 'The storage backend did not answer in time.');
   }
-  if (err instanceof OspError) return err;
   if (code.startsWith('ERR_TLS') || code.includes('CERT') || code === 'DEPTH_ZERO_SELF_SIGNED_CERT' || code === 'EPROTO') {
     return new OspError(502, 'BackendUnreachable', 'The storage backend could not be reached securely (TLS error).');
   }
@@ -50,13 +100,15 @@ export function backendFailureToS3Error(err: NodeJS.ErrnoException): OspError {
  * `proxyReq` event, before any byte is written; everything async (credentials, IAM tokens) was
  * done by resolveBackend.
  */
-export function prepareUpstreamRequest(proxyReq: ClientRequest, method: string, ctx: OspRequestContext, b: ResolvedBackend, now: Date): void {
+export function prepareUpstreamRequest(proxyReq: ClientRequest, method: string, b: ResolvedBackend, body: Pick<UpstreamBodyPlan, 'setHeaders' | 'removeHeaders' | 'payloadHash'>, now: Date): void {
   for (const name of proxyReq.getHeaderNames()) {
     if (DROPPED_REQUEST_HEADERS.has(name) || name.charCodeAt(0) === 0x3a /* HTTP/2 pseudo-header */) proxyReq.removeHeader(name);
   }
+  for (const name of body.removeHeaders) proxyReq.removeHeader(name);
+  for (const [name, value] of Object.entries(body.setHeaders)) proxyReq.setHeader(name, value);
   proxyReq.path = b.query ? `${b.path}?${b.query}` : b.path;
   proxyReq.setHeader('host', b.hostHeader);
-  const payloadHash = ctx.payloadHash ?? UNSIGNED_PAYLOAD;
+  const payloadHash = body.payloadHash;
   const creds = b.credentials;
   if (creds.kind === 'hmac') {
     // The client's payload hash goes through unchanged, so the backend still verifies the body.
@@ -97,7 +149,14 @@ export function s3Proxy(options: OspOptions, hooks: S3ProxyHooks = {}): S3ProxyH
 
   const onProxyReq = (proxyReq: ClientRequest, req: IncomingMessage) => {
     const ctx = (req as Request).osp as OspRequestContext;
-    prepareUpstreamRequest(proxyReq, req.method ?? 'GET', ctx, ctx.backend as ResolvedBackend, new Date());
+    const body = bodyPlans.get(req) ?? { setHeaders: {}, removeHeaders: [], payloadHash: ctx.payloadHash ?? UNSIGNED_PAYLOAD };
+    try {
+      prepareUpstreamRequest(proxyReq, req.method ?? 'GET', ctx.backend as ResolvedBackend, body, new Date());
+    } catch (err) {
+      // Thrown inside a socket event this would crash the process: fail the request instead.
+      proxyReq.destroy(s3Errors.internal(err));
+      return;
+    }
     if (hooks.onBackendResponse) {
       const started = performance.now();
       proxyReq.once('response', (r: IncomingMessage) => hooks.onBackendResponse?.(req as Request, r.statusCode ?? 0, performance.now() - started));
@@ -156,15 +215,45 @@ export function s3Proxy(options: OspOptions, hooks: S3ProxyHooks = {}): S3ProxyH
       return;
     }
     if (!ctx.backend) return next(new OspError(500, 'InternalError', 'No backend resolved (put resolveBackend before s3Proxy).'));
-    if (ctx.payloadHash?.startsWith('STREAMING-')) {
-      return next(new OspError(501, 'NotImplemented', 'aws-chunked uploads are not supported by this proxy yet; upload with a plain body.'));
+    let plan: UpstreamBodyPlan;
+    try {
+      plan = planUpstreamBody({
+        method: req.method,
+        operation: ctx.operation,
+        headers: req.headers,
+        payloadHash: ctx.payloadHash ?? UNSIGNED_PAYLOAD,
+        profile: resolveProfile(ctx.backend.config.profile),
+        signing: ctx.chunkSigning,
+      });
+    } catch (err) {
+      return next(err);
     }
     if (req.headers.expect !== undefined) {
       // Node sends 100 itself unless the server routes 'checkContinue' to us; never send it twice.
       if (!(res as Response & { _sent100?: boolean })._sent100) res.writeContinue();
       delete req.headers.expect;
     }
-    proxy(req, res, next).catch?.((err: unknown) => next(err));
+    const stages = plan.createStages();
+    const forward = (bodyPlan: Pick<UpstreamBodyPlan, 'setHeaders' | 'removeHeaders' | 'payloadHash'>, source?: Buffer) => {
+      bodyPlans.set(req, bodyPlan);
+      if (source !== undefined) replaceBody(req, [], source);
+      else if (stages.length > 0) replaceBody(req, stages);
+      proxy(req, res, next).catch?.((err: unknown) => next(err));
+    };
+    if (!plan.addContentMd5) return forward(plan);
+    // DeleteObjects for backends that require Content-MD5: the body is a small XML document.
+    readSmallBody(req, stages, MAX_DELETE_OBJECTS_BODY).then(
+      (buffer) =>
+        forward(
+          {
+            payloadHash: plan.payloadHash === UNSIGNED_PAYLOAD || plan.payloadHash.startsWith('STREAMING-') ? UNSIGNED_PAYLOAD : plan.payloadHash,
+            removeHeaders: [...plan.removeHeaders, 'transfer-encoding'],
+            setHeaders: { ...plan.setHeaders, 'content-md5': createHash('md5').update(buffer).digest('base64'), 'content-length': String(buffer.length) },
+          },
+          buffer,
+        ),
+      (err: unknown) => next(err),
+    );
   };
   return Object.assign(handler, { close: () => agent.destroy(), agent });
 }

@@ -6,6 +6,7 @@ import { createFrontendSecrets } from '../auth/frontend-secrets';
 import { splitUrl } from '../s3/parse-request';
 import { UNSIGNED_PAYLOAD } from '../constants';
 import { parseAuthorizationHeader, sigV2NotSupported, type SigV4Authorization } from '../sigv4/parse-authorization';
+import { getSigningKey } from '../sigv4/signing-key';
 import { missingRequestDate, parseAmzDate } from '../sigv4/amz-date';
 import { parsePresignedQuery, isSigV2Authorization, type SigV4Presigned } from '../sigv4/parse-presigned';
 import {
@@ -89,6 +90,10 @@ export function verifySignature(options: OspOptions): RequestHandler {
     ctx.identity = p.auth.accessKeyId;
     ctx.authMethod = p.kind;
     ctx.payloadHash = p.payloadHash;
+    if (p.kind === 'header' && p.payloadHash.startsWith('STREAMING-AWS4-HMAC-SHA256')) {
+      const { scope } = p.auth;
+      ctx.chunkSigning = { signingKey: getSigningKey(secret, scope.date, scope.region, scope.service), seedSignature: p.auth.signature, amzDate: p.amzDate, scope: p.auth.scopeString };
+    }
     if (p.kind === 'query') ctx.presigned = { signature: p.auth.signature, expiresAtMs: presignedExpiry(p.auth as SigV4Presigned) };
     next();
   };

@@ -1,0 +1,64 @@
+/**
+ * Backend capability profiles: what each S3 implementation accepts, so the proxy can present every
+ * client's request in a form the backend takes. Sources: each vendor's S3 compatibility docs and
+ * our own measurements against the real servers (see test/e2e and BACKENDS notes in the README).
+ */
+
+/** What a backend accepts. */
+export interface BackendCapabilities {
+  /**
+   * Accepts `STREAMING-UNSIGNED-PAYLOAD-TRAILER` bodies (aws-chunked with a checksum trailer and no
+   * chunk signatures) — then they are forwarded as they are and the backend stores the checksum.
+   * Otherwise the proxy decodes them, verifies the checksum itself and sends a plain body.
+   */
+  unsignedPayloadTrailer: boolean;
+  /** Rejects DeleteObjects without `Content-MD5` (newer SDKs send a CRC32 instead); the proxy adds it. */
+  deleteObjectsRequiresContentMd5: boolean;
+  /**
+   * Verifies `x-amz-content-sha256` against the body. When false, the proxy verifies the hash itself
+   * while streaming, and cuts the upload before its last byte on a mismatch.
+   */
+  verifiesPayloadHash: boolean;
+}
+
+/** Named presets. */
+export type BackendProfileName = 'aws' | 'ceph-rgw' | 'swift' | 'minio' | 'garage' | 'ibm-cos' | 'moto';
+
+export const BACKEND_PROFILES: Readonly<Record<BackendProfileName, Readonly<BackendCapabilities>>> = Object.freeze({
+  // Amazon S3: the reference (https://docs.aws.amazon.com/AmazonS3/latest/userguide/checking-object-integrity.html).
+  aws: { unsignedPayloadTrailer: true, deleteObjectsRequiresContentMd5: false, verifiesPayloadHash: true },
+  // Ceph RGW 16 (measured): 400 on trailer modes, 411 without Content-Length, strict hash checks.
+  'ceph-rgw': { unsignedPayloadTrailer: false, deleteObjectsRequiresContentMd5: false, verifiesPayloadHash: true },
+  // OpenStack Swift s3api 2.30 (measured): 501 on aws-chunked, 400 on DeleteObjects without Content-MD5.
+  swift: { unsignedPayloadTrailer: false, deleteObjectsRequiresContentMd5: true, verifiesPayloadHash: true },
+  // MinIO: requires Content-MD5 (or a checksum it knows) on DeleteObjects; supports trailers (MinIO docs, 2023+).
+  minio: { unsignedPayloadTrailer: true, deleteObjectsRequiresContentMd5: true, verifiesPayloadHash: true },
+  // Garage: supports streaming signatures; trailer support is recent, so we decode to be safe.
+  garage: { unsignedPayloadTrailer: false, deleteObjectsRequiresContentMd5: false, verifiesPayloadHash: true },
+  // IBM COS: bearer-token requests carry no chunk signatures; send plain bodies.
+  'ibm-cos': { unsignedPayloadTrailer: false, deleteObjectsRequiresContentMd5: true, verifiesPayloadHash: true },
+  // moto 5 (measured): accepts every mode but checks no hash, so the proxy checks.
+  moto: { unsignedPayloadTrailer: true, deleteObjectsRequiresContentMd5: false, verifiesPayloadHash: false },
+});
+
+/** The conservative default for unknown backends: decode everything, add Content-MD5, trust nothing. */
+export const DEFAULT_PROFILE: Readonly<BackendCapabilities> = Object.freeze({
+  unsignedPayloadTrailer: false,
+  deleteObjectsRequiresContentMd5: true,
+  verifiesPayloadHash: false,
+});
+
+/** A profile option: a preset name, overrides on the default, or a preset with overrides. */
+export type BackendProfileOption = BackendProfileName | (Partial<BackendCapabilities> & { preset?: BackendProfileName });
+
+/** Resolves a profile option into full capabilities. */
+export function resolveProfile(option: BackendProfileOption | undefined): Readonly<BackendCapabilities> {
+  if (option === undefined) return DEFAULT_PROFILE;
+  if (typeof option === 'string') return BACKEND_PROFILES[option];
+  const { preset, ...overrides } = option;
+  return Object.freeze({ ...(preset ? BACKEND_PROFILES[preset] : DEFAULT_PROFILE), ...overrides });
+}
+
+export function isProfileName(value: unknown): value is BackendProfileName {
+  return typeof value === 'string' && Object.prototype.hasOwnProperty.call(BACKEND_PROFILES, value);
+}

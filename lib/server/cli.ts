@@ -1,0 +1,124 @@
+#!/usr/bin/env node
+/**
+ * `osp`: the standalone object-storage-proxy.
+ *
+ *   osp --config proxy.json        (or OSP_CONFIG=proxy.json osp)
+ *   osp --config proxy.config.js   (a module exporting the options, or a function returning them;
+ *                                   callbacks such as authorize/hmacFetcher are allowed there)
+ *   osp --demo                     (embedded moto backend, demo bucket and keys)
+ *
+ * SIGTERM/SIGINT: graceful stop (in-flight requests finish, up to shutdownTimeoutMs), exit 0.
+ * SIGHUP: reload the TLS certificate and key.
+ */
+import cluster from 'node:cluster';
+import { readFileSync } from 'node:fs';
+import { extname, resolve } from 'node:path';
+import { startServer, type RunningServer } from './start-server';
+import type { ServerOptions } from './options';
+import { demoInstructions, demoOptions, startDemoBackend } from './demo';
+
+const USAGE = `usage: osp --config FILE | osp --demo
+  --config FILE   JSON file or JS module with the options (env: OSP_CONFIG)
+  --demo          run against an embedded S3 backend (python3 -m moto.server)
+env: TLS_CERT_PATH, TLS_KEY_PATH, OSP_ENABLE_REQUEST_COUNTING, COS_API_KEY, AWS_ACCESS_KEY, AWS_SECRET_KEY, OSP_CONFIG`;
+
+/** Loads options from a JSON file or a JS module (`module.exports = {…}`, a default export, or a (async) function returning options). */
+export async function loadConfig(file: string): Promise<ServerOptions> {
+  const path = resolve(file);
+  let value: unknown;
+  if (extname(path).toLowerCase() === '.json') {
+    try {
+      value = JSON.parse(readFileSync(path, 'utf8'));
+    } catch (err) {
+      throw new Error(`could not read config ${path}: ${(err as Error).message}`);
+    }
+  } else {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const mod = require(path) as unknown;
+    value = (mod as { default?: unknown } | null)?.default ?? mod;
+    if (typeof value === 'function') value = await (value as () => unknown)();
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error(`config ${path} must contain an options object`);
+  return value as ServerOptions;
+}
+
+export function parseArgs(argv: readonly string[]): { config?: string; demo: boolean; help: boolean } {
+  const out: { config?: string; demo: boolean; help: boolean } = { demo: false, help: false };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i] as string;
+    if (a === '--demo') out.demo = true;
+    else if (a === '--help' || a === '-h') out.help = true;
+    else if (a === '--config' || a === '-c') out.config = argv[++i];
+    else if (a.startsWith('--config=')) out.config = a.slice('--config='.length);
+    else throw new Error(`unknown argument ${a}\n${USAGE}`);
+  }
+  return out;
+}
+
+export async function main(argv: readonly string[] = process.argv.slice(2)): Promise<RunningServer | undefined> {
+  const args = parseArgs(argv);
+  if (args.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return undefined;
+  }
+  const isWorker = cluster.isWorker;
+  let options: ServerOptions;
+  let stopBackend: (() => void) | undefined;
+  if (args.demo) {
+    // The primary starts the backend once; workers find its port in the environment they inherited.
+    let port = Number(process.env.OSP_DEMO_BACKEND_PORT);
+    if (!isWorker || !port) {
+      const backend = await startDemoBackend();
+      port = backend.port;
+      stopBackend = backend.stop;
+      process.env.OSP_DEMO_BACKEND_PORT = String(port);
+    }
+    const config = args.config ?? process.env.OSP_CONFIG;
+    options = { ...demoOptions(port, Number(process.env.PORT) || 8080), ...(config ? await loadConfig(config) : {}) };
+  } else {
+    const config = args.config ?? process.env.OSP_CONFIG;
+    if (!config) throw new Error(`no configuration given\n${USAGE}`);
+    options = await loadConfig(config);
+  }
+  let running: RunningServer;
+  try {
+    running = await startServer(options);
+  } catch (err) {
+    stopBackend?.();
+    throw err;
+  }
+  if (running.role === 'worker') return running; // the worker handles its own signals and shutdown messages
+  const a = running.addresses;
+  process.stdout.write(`osp listening: http=${a.http}${a.https ? ` https=${a.https}` : ''}${a.metrics ? ` metrics=${a.metrics}` : ''}\n`);
+  if (args.demo) process.stdout.write(demoInstructions(a.http, a.metrics));
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    running.logger.info({ signal }, 'shutting down');
+    running.close().then(
+      () => {
+        stopBackend?.();
+        process.exit(0);
+      },
+      (err: unknown) => {
+        running.logger.error({ err }, 'shutdown failed');
+        stopBackend?.();
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGHUP', () => {
+    running.reloadCertificates().catch((err: unknown) => running.logger.error({ err }, 'TLS reload failed'));
+  });
+  return running;
+}
+
+if (require.main === module) {
+  main().catch((err: unknown) => {
+    process.stderr.write(`osp: ${(err as Error)?.message ?? String(err)}\n`);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,205 @@
+/**
+ * Prometheus metrics of the standalone server, on a registry of their own (never prom-client's
+ * global default registry, so embedding apps keep theirs clean).
+ *
+ * Label cardinality: `bucket` is a configured bucket name (a key of the static `buckets` map) or
+ * the fixed value `other`; `error`/`reason` are S3 error codes; `method` is one of a fixed set of
+ * HTTP methods (anything else is `OTHER`).
+ */
+import type { Server as NetServer, Socket } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { NextFunction, Request, Response } from 'express';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { OspMiddlewareHooks } from '../osp-middleware';
+import type { OspError } from '../errors';
+
+/** The fixed `bucket` label value for anything that is not a configured bucket. */
+export const OTHER_BUCKET = 'other';
+
+/** S3 codes that mean "the caller could not be authenticated" when raised before a verified identity exists. */
+export const SIGNATURE_FAILURE_CODES: ReadonlySet<string> = new Set([
+  'SignatureDoesNotMatch',
+  'InvalidAccessKeyId',
+  'RequestTimeTooSkewed',
+  'AuthorizationHeaderMalformed',
+  'AuthorizationQueryParametersError',
+  'AccessDenied',
+  'MissingSecurityHeader',
+  'InvalidRequest',
+  'XAmzContentSHA256Mismatch',
+]);
+
+const METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'PUT', 'POST', 'DELETE', 'OPTIONS', 'PATCH']);
+
+export interface OspMetricsOptions {
+  /** Configured bucket names (static map keys); `null` when buckets come from a resolver (all become `other`). */
+  bucketNames: ReadonlySet<string> | null;
+  /** Value of the `version` label of `osp_build_info`. */
+  version: string;
+  /** Registry to register on. @default a new Registry */
+  registry?: Registry;
+}
+
+export interface OspMetrics {
+  readonly registry: Registry;
+  /** Hooks to pass to `ospMiddleware(options, hooks)`. */
+  readonly hooks: Required<Pick<OspMiddlewareHooks, 'onError' | 'presigned' | 'proxy'>>;
+  /** Express middleware (mount first): request count, duration, sizes and transferred bytes. */
+  middleware(req: Request, res: Response, next: NextFunction): void;
+  /** Counts the open client connections of `server` in `osp_active_connections`. */
+  trackConnections(server: NetServer): void;
+  /** Records an error answered outside the middleware (the app's fallback handlers). */
+  recordError(req: Request, s3Code: string): void;
+  /** Records an IBM IAM token refresh (not wired to the middleware yet: it has no hook for it). */
+  recordIamRefresh(outcome: 'success' | 'failure'): void;
+  bucketLabel(bucket: string | undefined): string;
+}
+
+export function methodLabel(method: string | undefined): string {
+  const m = (method ?? '').toUpperCase();
+  return METHODS.has(m) ? m : 'OTHER';
+}
+
+const SIZE_BUCKETS = [0, 1024, 16 * 1024, 256 * 1024, 1024 * 1024, 16 * 1024 * 1024, 128 * 1024 * 1024, 1024 * 1024 * 1024, 5 * 1024 * 1024 * 1024];
+const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
+
+const RX = Symbol('osp.metrics.rx');
+const TX = Symbol('osp.metrics.tx');
+type Counted = { [RX]?: number; [TX]?: number };
+
+/** Bytes of the request body read so far (as counted by the metrics middleware). */
+export function requestBytesRead(req: IncomingMessage): number {
+  return (req as IncomingMessage & Counted)[RX] ?? 0;
+}
+
+/** Bytes of the response body written so far (as counted by the metrics middleware). */
+export function responseBytesWritten(res: ServerResponse): number {
+  return (res as ServerResponse & Counted)[TX] ?? 0;
+}
+
+function chunkLength(chunk: unknown, encoding: unknown): number {
+  if (chunk === undefined || chunk === null || typeof chunk === 'function') return 0;
+  if (typeof chunk === 'string') return Buffer.byteLength(chunk, typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8');
+  if (ArrayBuffer.isView(chunk)) return chunk.byteLength;
+  return 0;
+}
+
+/**
+ * Makes `req`/`res` count their body bytes without changing stream semantics: the request's
+ * `push` (how the HTTP parser hands body bytes to the stream; also for chunked bodies, after
+ * de-chunking) and the response's `write`/`end`. Attaching a 'data' listener instead would switch
+ * the request into flowing mode and lose bytes before the proxy pipes it. Idempotent.
+ */
+export function countBodyBytes(req: IncomingMessage, res: ServerResponse): void {
+  const r = req as IncomingMessage & Counted;
+  const s = res as ServerResponse & Counted;
+  if (r[RX] !== undefined) return;
+  r[RX] = 0;
+  s[TX] = 0;
+  const push = req.push;
+  req.push = function countedPush(this: IncomingMessage, chunk: unknown, encoding?: BufferEncoding): boolean {
+    r[RX] = (r[RX] ?? 0) + chunkLength(chunk, encoding);
+    return push.call(this, chunk, encoding);
+  };
+  const write = res.write;
+  res.write = function countedWrite(this: ServerResponse, chunk: unknown, ...rest: unknown[]): boolean {
+    s[TX] = (s[TX] ?? 0) + chunkLength(chunk, rest[0]);
+    return (write as (...a: unknown[]) => boolean).call(this, chunk, ...rest);
+  } as ServerResponse['write'];
+  const end = res.end;
+  res.end = function countedEnd(this: ServerResponse, chunk?: unknown, ...rest: unknown[]): ServerResponse {
+    s[TX] = (s[TX] ?? 0) + chunkLength(chunk, rest[0]);
+    return (end as (...a: unknown[]) => ServerResponse).call(this, chunk, ...rest);
+  } as ServerResponse['end'];
+}
+
+export function createMetrics(options: OspMetricsOptions): OspMetrics {
+  const registry = options.registry ?? new Registry();
+  const names = options.bucketNames;
+  const bucketLabel = (bucket: string | undefined): string => (bucket !== undefined && names?.has(bucket) ? bucket : OTHER_BUCKET);
+  const reqBucket = (req: Request): string => bucketLabel(req.osp?.bucket);
+
+  const requests = new Counter({ name: 'osp_requests_total', help: 'Requests answered, by method, bucket and HTTP status.', labelNames: ['method', 'bucket', 'status'] as const, registers: [registry] });
+  const errors = new Counter({ name: 'osp_request_errors_total', help: 'Requests answered with an S3 error by the proxy itself (backend errors pass through and are not counted here), by S3 error code.', labelNames: ['method', 'bucket', 'error'] as const, registers: [registry] });
+  const transfer = new Counter({ name: 'osp_transfer_bytes_total', help: 'Body bytes received from clients (rx) and sent to clients (tx).', labelNames: ['direction', 'bucket'] as const, registers: [registry] });
+  const presignedHits = new Counter({ name: 'osp_presigned_url_hits_total', help: 'Presigned URL uses accepted.', labelNames: ['bucket'] as const, registers: [registry] });
+  const presignedRejected = new Counter({ name: 'osp_presigned_url_rejected_total', help: 'Presigned URL uses rejected because the URL reached its usage limit.', labelNames: ['bucket'] as const, registers: [registry] });
+  const active = new Gauge({ name: 'osp_active_connections', help: 'Open client connections.', registers: [registry] });
+  new Gauge({
+    name: 'osp_memory_bytes',
+    help: 'Resident set size of the process(es), in bytes.',
+    registers: [registry],
+    collect() {
+      this.set(process.memoryUsage.rss());
+    },
+  });
+  const buildInfo = new Gauge({ name: 'osp_build_info', help: 'Build information; always 1.', labelNames: ['version', 'node'] as const, registers: [registry], aggregator: 'first' });
+  buildInfo.set({ version: options.version, node: process.version }, 1);
+  const duration = new Histogram({ name: 'osp_request_duration_seconds', help: 'Time from request start to the end of the response.', labelNames: ['method', 'bucket'] as const, buckets: DURATION_BUCKETS, registers: [registry] });
+  const responseSize = new Histogram({ name: 'osp_response_size_bytes', help: 'Response body size in bytes.', labelNames: ['method', 'bucket'] as const, buckets: SIZE_BUCKETS, registers: [registry] });
+  const backendLatency = new Histogram({ name: 'osp_backend_latency_seconds', help: 'Time until the backend answered with response headers.', labelNames: ['method', 'bucket'] as const, buckets: DURATION_BUCKETS, registers: [registry] });
+  const signatureFailures = new Counter({ name: 'osp_signature_failures_total', help: 'Requests whose caller could not be authenticated, by S3 error code.', labelNames: ['reason'] as const, registers: [registry] });
+  const iamRefreshes = new Counter({ name: 'osp_iam_token_refreshes_total', help: 'IBM IAM token refreshes, by outcome.', labelNames: ['outcome'] as const, registers: [registry] });
+
+  const recordError = (req: Request, s3Code: string) => {
+    errors.inc({ method: methodLabel(req.method), bucket: reqBucket(req), error: s3Code });
+  };
+
+  const hooks: OspMetrics['hooks'] = {
+    onError(req: Request, error: OspError) {
+      recordError(req, error.s3Code);
+      if (req.osp?.authMethod === undefined && SIGNATURE_FAILURE_CODES.has(error.s3Code)) signatureFailures.inc({ reason: error.s3Code });
+    },
+    presigned: {
+      onHit: (bucket) => presignedHits.inc({ bucket: bucketLabel(bucket) }),
+      onRejected: (bucket) => presignedRejected.inc({ bucket: bucketLabel(bucket) }),
+    },
+    proxy: {
+      onBackendResponse(req, _status, latencyMs) {
+        backendLatency.observe({ method: methodLabel(req.method), bucket: reqBucket(req) }, latencyMs / 1000);
+      },
+      onBackendFailure(req, error) {
+        recordError(req, error.s3Code);
+      },
+    },
+  };
+
+  const middleware = (req: Request, res: Response, next: NextFunction): void => {
+    const started = performance.now();
+    countBodyBytes(req, res);
+    let done = false;
+    const finish = () => {
+      if (done) return;
+      done = true;
+      const method = methodLabel(req.method);
+      const bucket = reqBucket(req);
+      const rx = requestBytesRead(req);
+      const tx = responseBytesWritten(res);
+      requests.inc({ method, bucket, status: String(res.statusCode) });
+      duration.observe({ method, bucket }, (performance.now() - started) / 1000);
+      responseSize.observe({ method, bucket }, tx);
+      if (rx > 0) transfer.inc({ direction: 'rx', bucket }, rx);
+      if (tx > 0) transfer.inc({ direction: 'tx', bucket }, tx);
+    };
+    res.once('finish', finish);
+    res.once('close', finish);
+    next();
+  };
+
+  const trackConnections = (server: NetServer) => {
+    server.on('connection', (socket: Socket) => {
+      active.inc();
+      socket.once('close', () => active.dec());
+    });
+  };
+
+  return {
+    registry,
+    hooks,
+    middleware,
+    trackConnections,
+    recordError,
+    recordIamRefresh: (outcome) => iamRefreshes.inc({ outcome }),
+    bucketLabel,
+  };
+}
