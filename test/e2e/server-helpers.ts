@@ -1,0 +1,166 @@
+/** Shared helpers of the server e2e tests: a moto backend, raw HTTP, S3 clients, metrics parsing. */
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import http from 'node:http';
+import net from 'node:net';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { S3Client } from '@aws-sdk/client-s3';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export interface RawResponse {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: Buffer;
+  gotContinue: boolean;
+}
+
+/** One request on a fresh connection (closed afterwards), so connection gauges settle. */
+export function raw(url: string, init: { method?: string; headers?: Record<string, string>; body?: Buffer | string } = {}): Promise<RawResponse> {
+  return new Promise((resolve, reject) => {
+    const u = new URL(url);
+    let gotContinue = false;
+    const req = http.request({ host: u.hostname, port: u.port, method: init.method ?? 'GET', path: `${u.pathname}${u.search}`, headers: init.headers, agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks), gotContinue }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.on('continue', () => {
+      gotContinue = true;
+      req.end(init.body);
+    });
+    const expects = Object.entries(init.headers ?? {}).some(([k, v]) => k.toLowerCase() === 'expect' && v === '100-continue');
+    if (!expects) req.end(init.body);
+    else req.flushHeaders();
+  });
+}
+
+async function waitFor(fn: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      if (await fn()) return;
+    } catch {
+      // retry
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+export interface Moto {
+  host: string;
+  port: number;
+  stop(): void;
+  createBucket(name: string): Promise<void>;
+}
+
+/** moto from the test runner (OSP_TEST_MOTO_ENDPOINT) or our own `python3 -m moto.server`. */
+export async function startMoto(): Promise<Moto> {
+  let child: ChildProcess | undefined;
+  let host = '127.0.0.1';
+  let port: number;
+  const endpoint = process.env.OSP_TEST_MOTO_ENDPOINT;
+  if (endpoint) {
+    const u = new URL(endpoint);
+    host = u.hostname;
+    port = Number(u.port || 80);
+  } else {
+    port = await freePort();
+    child = spawn('python3', ['-m', 'moto.server', '-H', '127.0.0.1', '-p', String(port)], { stdio: 'ignore' });
+    await waitFor(async () => (await raw(`http://127.0.0.1:${port}/`)).status === 200, 60_000, 'moto');
+  }
+  return {
+    host,
+    port,
+    stop: () => child?.kill('SIGTERM'),
+    async createBucket(name) {
+      const r = await raw(`http://${host}:${port}/${name}`, { method: 'PUT' });
+      if (r.status !== 200 && r.status !== 409) throw new Error(`moto create bucket ${name}: ${r.status}`);
+    },
+  };
+}
+
+export function uniqueName(prefix: string): string {
+  return `${prefix}-${process.pid}-${Date.now().toString(36)}`.toLowerCase();
+}
+
+export function s3Client(endpoint: string, accessKeyId: string, secretAccessKey: string, requestHandler?: S3Client['config']['requestHandler']): S3Client {
+  const client = new S3Client({
+    endpoint,
+    region: 'us-east-1',
+    forcePathStyle: true,
+    credentials: { accessKeyId, secretAccessKey },
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+    maxAttempts: 1,
+    requestHandler: requestHandler ?? new NodeHttpHandler({ httpAgent: new http.Agent({ keepAlive: false }) }),
+  });
+  if (requestHandler?.metadata?.handlerProtocol === 'h2') {
+    // The SDK's h2 path signs an (empty) `:authority` header instead of `host`; S3 and the proxy
+    // require a signed `host` (the proxy's canonicalHeadersFromRaw uses :authority only as the
+    // host fallback). Sign `host` instead; Node's h2 client derives :authority from it.
+    const host = new URL(endpoint).host;
+    client.middlewareStack.add(
+      (next) => async (args) => {
+        const req = args.request as { headers?: Record<string, string> };
+        if (req.headers) {
+          delete req.headers[':authority'];
+          req.headers.host = host;
+        }
+        return next(args);
+      },
+      { step: 'build', name: 'signHostOverH2', priority: 'low' },
+    );
+  }
+  return client;
+}
+
+/** Parses Prometheus text into `name{labels}` → value (labels in exposition order). */
+export function parseMetrics(text: string): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    if (!line || line.startsWith('#')) continue;
+    const i = line.lastIndexOf(' ');
+    out.set(line.slice(0, i), Number(line.slice(i + 1)));
+  }
+  return out;
+}
+
+/** Value of one series; labels matched regardless of order. undefined when absent. */
+export function metric(m: Map<string, number>, name: string, labels: Record<string, string> = {}): number | undefined {
+  for (const [key, value] of m) {
+    const brace = key.indexOf('{');
+    const n = brace === -1 ? key : key.slice(0, brace);
+    if (n !== name) continue;
+    const got: Record<string, string> = {};
+    if (brace !== -1) for (const mm of key.slice(brace + 1, -1).matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)) got[mm[1] as string] = mm[2] as string;
+    const want = Object.entries(labels);
+    if (want.length === Object.keys(got).length && want.every(([k, v]) => got[k] === v)) return value;
+  }
+  return undefined;
+}
+
+/** Self-signed certificate for 127.0.0.1/localhost, made with openssl. */
+export function makeCertificate(): { certPath: string; keyPath: string; dir: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'osp-cert-'));
+  const certPath = join(dir, 'cert.pem');
+  const keyPath = join(dir, 'key.pem');
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', keyPath, '-out', certPath, '-days', '2', '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost'], { stdio: 'ignore' });
+  return { certPath, keyPath, dir };
+}
+
+export { waitFor };
