@@ -11,6 +11,7 @@ import { OspError } from '../errors';
 import type { BackendHmacCredentials, BucketConfig, ResolvedOptions } from '../options';
 import { createTtlCache } from '../cache/ttl-cache';
 import { createIamTokenProvider, type IamTokenProvider } from './iam-token-provider';
+import { attachBearerRenewal, createTokenClock } from './ibm-bearer';
 
 /** What a fetcher answered, before any IAM exchange. */
 type StaticCredentials = { kind: 'hmac'; accessKeyId: string; secretKey: string; sessionToken?: string } | { kind: 'apiKey'; apiKey: string };
@@ -51,6 +52,20 @@ export function parseFetchedCredentials(answer: unknown): StaticCredentials {
   throw badFetcherAnswer();
 }
 
+/** One credentials object per static bucket entry, reused by every request. */
+const staticCredentials = new WeakMap<object, BackendCredentials>();
+
+/** The HMAC credentials written in a bucket entry, or undefined when it has none. */
+export function staticHmacCredentials(config: Readonly<BucketConfig>): BackendCredentials | undefined {
+  if (!config.accessKey || !config.secretKey) return undefined;
+  let creds = staticCredentials.get(config);
+  if (!creds) {
+    creds = { kind: 'hmac', accessKeyId: config.accessKey, secretKey: config.secretKey, ...(config.sessionToken ? { sessionToken: config.sessionToken } : {}) };
+    staticCredentials.set(config, creds);
+  }
+  return creds;
+}
+
 function apiKeyHash(apiKey: string): string {
   return createHash('sha256').update(apiKey).digest('hex').slice(0, 16);
 }
@@ -60,8 +75,25 @@ export function createBackendCredentialSource(o: ResolvedOptions, env: NodeJS.Pr
   const iam = createIamTokenProvider({ iamEndpoint: o.iamEndpoint, tls: { rejectUnauthorized: o.verify } });
   const fetcher = o.bucketCredsFetcher;
 
-  const toBackend = async (c: StaticCredentials): Promise<BackendCredentials> =>
-    c.kind === 'hmac' ? c : { kind: 'bearer', token: await iam.getToken(c.apiKey), apiKeyHash: apiKeyHash(c.apiKey) };
+  const tokenClock = createTokenClock();
+
+  const toBackend = async (c: StaticCredentials): Promise<BackendCredentials> => {
+    if (c.kind === 'hmac') return c;
+    const apiKey = c.apiKey;
+    const hash = apiKeyHash(apiKey);
+    const token = await iam.getToken(apiKey);
+    tokenClock.observe(hash, token);
+    // The key stays in this closure: req.osp only ever holds the token and the key's hash.
+    return attachBearerRenewal({ kind: 'bearer', token, apiKeyHash: hash }, {
+      invalidate: (rejected) => iam.invalidate(apiKey, rejected),
+      getToken: async () => {
+        const fresh = await iam.getToken(apiKey);
+        tokenClock.observe(hash, fresh);
+        return fresh;
+      },
+      tokenAgeMs: (t) => tokenClock.ageMs(hash, t),
+    });
+  };
 
   return {
     iam,
@@ -69,9 +101,8 @@ export function createBackendCredentialSource(o: ResolvedOptions, env: NodeJS.Pr
       fetched.deleteWhere((k) => k.endsWith(`\u0000${bucket}`));
     },
     async resolve(token, bucket, config) {
-      if (config.accessKey && config.secretKey) {
-        return { kind: 'hmac', accessKeyId: config.accessKey, secretKey: config.secretKey, ...(config.sessionToken ? { sessionToken: config.sessionToken } : {}) };
-      }
+      const fromConfig = staticHmacCredentials(config);
+      if (fromConfig) return fromConfig;
       if (config.apiKey) return toBackend({ kind: 'apiKey', apiKey: config.apiKey });
       if (fetcher) {
         // Keyed by caller AND bucket: two users of one bucket may map to two backend identities.

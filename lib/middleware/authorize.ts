@@ -64,16 +64,18 @@ export function authorize(options: OspOptions): RequestHandler {
   const o = resolveOptions(options);
   const decisions = createTtlCache<boolean>({ maxEntries: 100_000 });
 
+  const cacheKeyOf = (req: Request, ctx: OspRequestContext, identity: string | null, bucket: string, operation: string) =>
+    `${identity ?? ''}\u0000${bucket}\u0000${operation}\u0000${req.method}\u0000${ctx.rawKey ?? ''}`;
+
   const decide = async (req: Request, ctx: OspRequestContext, identity: string | null, bucket: string, operation: string): Promise<boolean> => {
     if (!keystoreAllows(o, identity, bucket)) return false;
     const callback = o.authorize;
     if (!callback) return true;
-    const cacheKey = `${identity ?? ''}\u0000${bucket}\u0000${operation}\u0000${req.method}\u0000${ctx.rawKey ?? ''}`;
-    const ttl = ttlOf(o, bucket);
+    const cacheKey = cacheKeyOf(req, ctx, identity, bucket, operation);
     const cached = decisions.get(cacheKey);
     if (cached !== undefined) return cached;
     const allowed = await callWithDeadline(o, () => callback(identity, bucket, buildAuthorizeRequest(req, ctx, bucket, operation)));
-    decisions.set(cacheKey, allowed, ttl);
+    decisions.set(cacheKey, allowed, ttlOf(o, bucket));
     return allowed;
   };
 
@@ -106,8 +108,11 @@ export function authorize(options: OspOptions): RequestHandler {
       );
       return;
     }
-    // Fast path: a static policy and no callback need no promise.
-    if (!o.authorize) return keystoreAllows(o, identity, bucket) ? next() : next(s3Errors.accessDenied());
+    // Fast paths without a promise: a static policy and no callback, or a cached decision.
+    if (!keystoreAllows(o, identity, bucket)) return next(s3Errors.accessDenied());
+    if (!o.authorize) return next();
+    const cached = decisions.get(cacheKeyOf(req, ctx, identity, bucket, ctx.operation));
+    if (cached !== undefined) return cached ? next() : next(s3Errors.accessDenied());
     decide(req, ctx, identity, bucket, ctx.operation).then(
       (allowed) => (allowed ? next() : next(s3Errors.accessDenied())),
       (err: unknown) => next(err),

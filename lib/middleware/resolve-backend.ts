@@ -2,7 +2,7 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { getContext, type OspRequestContext, type ResolvedBackend } from '../context';
 import { s3Errors } from '../errors';
 import { resolveBucketConfig, resolveOptions, type BucketConfig, type OspOptions, type ResolvedOptions } from '../options';
-import { createBackendCredentialSource, type BackendCredentialSource } from '../backends/backend-credentials';
+import { createBackendCredentialSource, staticHmacCredentials, type BackendCredentialSource } from '../backends/backend-credentials';
 import { buildBackendQuery } from '../s3/query';
 import { rewriteToBackend } from '../s3/rewrite';
 
@@ -58,6 +58,20 @@ export function resolveBackend(options: OspOptions): ResolveBackendHandler {
     }
     const bucket = ctx.bucket;
     if (bucket === undefined) return next(); // service level (ListBuckets): answered by s3Proxy
+    if (typeof o.buckets !== 'function') {
+      // Fast path without a promise: static bucket with static HMAC credentials.
+      const config = o.buckets.get(bucket);
+      if (!config) return next(s3Errors.noSuchBucket(bucket));
+      const creds = staticHmacCredentials(config);
+      if (creds) {
+        try {
+          ctx.backend = buildResolvedBackend(o, ctx, bucket, config, creds);
+        } catch (err) {
+          return next(err);
+        }
+        return next();
+      }
+    }
     const run = async () => {
       const config = await lookupBucket(o, bucket, ctx, req);
       if (!config) throw s3Errors.noSuchBucket(bucket);

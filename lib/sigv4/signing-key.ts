@@ -4,7 +4,11 @@
  *
  * @see https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_sigv-create-signed-request.html#derive-signing-key
  */
+import * as crypto from 'node:crypto';
 import { createHash, createHmac, type BinaryLike } from 'node:crypto';
+
+/** One-shot `crypto.hash` (Node >= 20.12) skips the Hash object: ~2.5x faster for short inputs. */
+const oneShotHash = (crypto as { hash?: (alg: string, data: string | Uint8Array, enc: 'hex') => string }).hash;
 
 /** Entries kept before the whole cache is dropped (keys change at most once a day per credential). */
 const MAX_CACHED_KEYS = 1000;
@@ -50,6 +54,7 @@ export function hmacHex(key: BinaryLike, data: string): string {
 
 /** Lowercase hex SHA-256 of `data` (strings are hashed as UTF-8). */
 export function sha256Hex(data: string | Uint8Array): string {
+  if (oneShotHash) return oneShotHash('sha256', data, 'hex');
   return typeof data === 'string'
     ? createHash('sha256').update(data, 'utf8').digest('hex')
     : createHash('sha256').update(data).digest('hex');
