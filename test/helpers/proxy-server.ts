@@ -3,7 +3,7 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import express, { type RequestHandler } from 'express';
+import express, { type ErrorRequestHandler, type RequestHandler } from 'express';
 import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { ospMiddleware, type OspMiddleware } from '../../lib/osp-middleware';
@@ -25,13 +25,13 @@ export interface StartProxyOptions {
   /** Middlewares put before the proxy (e.g. your own auth). */
   before?: RequestHandler[];
   /** Use this handler instead of ospMiddleware(options) (to test stage composition). */
-  handler?: RequestHandler | RequestHandler[];
+  handler?: RequestHandler | Array<RequestHandler | ErrorRequestHandler>;
 }
 
 export async function startProxy(options: OspOptions, extra: StartProxyOptions = {}): Promise<RunningProxy> {
   const app = express();
   const middleware = ospMiddleware(options);
-  const chain = extra.handler ? ([] as RequestHandler[]).concat(extra.handler) : [middleware];
+  const chain: Array<RequestHandler | ErrorRequestHandler> = extra.handler === undefined ? [middleware] : Array.isArray(extra.handler) ? extra.handler : [extra.handler];
   if (extra.mountPath) app.use(extra.mountPath, ...(extra.before ?? []), ...chain);
   else app.use(...(extra.before ?? []), ...chain);
   const server = http.createServer(app);
