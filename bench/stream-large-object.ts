@@ -1,0 +1,146 @@
+/**
+ * Streams a large object (default 1 GiB) up and down through the proxy and prints MB/s and the
+ * proxy's peak RSS: memory must stay flat whatever the object size.
+ *
+ * Processes: a sink/source backend (discards uploads, generates downloads; no disk, no S3 logic,
+ * so the proxy is what is measured), the proxy (ospMiddleware, signature verification and
+ * re-signing on), and this client, which generates and checks the bytes without buffering them.
+ *
+ * Run: npm run bench:stream   (BENCH_BYTES=268435456 for 256 MiB)
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Readable } from 'node:stream';
+import express from 'express';
+import { ospMiddleware } from '../lib/osp-middleware';
+import { signRequest } from '../lib/sigv4/sign-request';
+
+const BYTES = Number(process.env.BENCH_BYTES ?? 1024 ** 3);
+const CLIENT = { accessKey: 'benchclient', secretKey: 'bench-client-secret-000000000000' };
+const BLOCK = Buffer.alloc(1024 * 1024, 'abcdefghijklmnopqrstuvwxyz0123456789');
+
+function listen(server: http.Server): Promise<number> {
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)));
+}
+
+/** `n` bytes of a repeating pattern, produced lazily. */
+function source(n: number): Readable {
+  let left = n;
+  return new Readable({
+    read() {
+      if (left <= 0) return this.push(null);
+      const chunk = left >= BLOCK.length ? BLOCK : BLOCK.subarray(0, left);
+      left -= chunk.length;
+      this.push(chunk);
+    },
+  });
+}
+
+async function runBackend(): Promise<void> {
+  const server = http.createServer((req, res) => {
+    if (req.method === 'PUT') {
+      const hash = createHash('sha256');
+      let size = 0;
+      req.on('data', (c: Buffer) => {
+        size += c.length;
+        hash.update(c);
+      });
+      req.on('end', () => res.writeHead(200, { etag: `"${size}"`, 'x-sha256': hash.digest('hex') }).end());
+      return;
+    }
+    res.writeHead(200, { 'content-length': BYTES, 'content-type': 'application/octet-stream' });
+    source(BYTES).pipe(res);
+  });
+  process.send?.({ port: await listen(server) });
+}
+
+async function runProxy(backendPort: number): Promise<void> {
+  const app = express();
+  app.use(
+    ospMiddleware({
+      buckets: { big: { host: '127.0.0.1', port: backendPort, addressingStyle: 'path', accessKey: 'backend', secretKey: 'backend-secret', profile: 'aws' } },
+      hmacKeystore: [CLIENT],
+    }),
+  );
+  const port = await listen(http.createServer(app));
+  process.on('message', () => process.send?.({ maxRssBytes: process.resourceUsage().maxRSS * 1024 }));
+  process.send?.({ port });
+}
+
+function child(args: string[]): Promise<{ proc: ChildProcess; port: number }> {
+  const proc = fork(__filename, args, { execArgv: ['-r', 'ts-node/register/transpile-only'] });
+  return new Promise((resolve) => proc.once('message', (m: { port: number }) => resolve({ proc, port: m.port })));
+}
+
+function signed(method: string, port: number, extra: Record<string, string> = {}): Record<string, string> {
+  const headers: Record<string, string> = { host: `127.0.0.1:${port}`, 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD', ...extra };
+  const s = signRequest({ method, canonicalUri: '/big/object.bin', canonicalQuery: '', headers, accessKeyId: CLIENT.accessKey, secretKey: CLIENT.secretKey, region: 'us-east-1', now: new Date() });
+  return { ...headers, 'x-amz-date': s.amzDate, authorization: s.authorization };
+}
+
+async function upload(port: number): Promise<{ seconds: number; sha256: string }> {
+  const started = performance.now();
+  const res = await new Promise<http.IncomingMessage>((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port, method: 'PUT', path: '/big/object.bin', headers: signed('PUT', port, { 'content-length': String(BYTES) }) }, resolve);
+    req.on('error', reject);
+    source(BYTES).pipe(req);
+  });
+  res.resume();
+  await new Promise((r) => res.on('end', r));
+  if (res.statusCode !== 200) throw new Error(`upload: ${res.statusCode}`);
+  return { seconds: (performance.now() - started) / 1000, sha256: String(res.headers['x-sha256']) };
+}
+
+async function download(port: number): Promise<{ seconds: number; bytes: number }> {
+  const started = performance.now();
+  let bytes = 0;
+  await new Promise<void>((resolve, reject) => {
+    http
+      .get({ host: '127.0.0.1', port, path: '/big/object.bin', headers: signed('GET', port) }, (res) => {
+        if (res.statusCode !== 200) reject(new Error(`download: ${res.statusCode}`));
+        res.on('data', (c: Buffer) => (bytes += c.length));
+        res.on('end', resolve);
+      })
+      .on('error', reject);
+  });
+  return { seconds: (performance.now() - started) / 1000, bytes };
+}
+
+async function main(): Promise<void> {
+  const [role, arg] = process.argv.slice(2);
+  if (role === 'backend') return runBackend();
+  if (role === 'proxy') return runProxy(Number(arg));
+  const backend = await child(['backend']);
+  const proxy = await child(['proxy', String(backend.port)]);
+  try {
+    const rssBefore = await new Promise<number>((r) => {
+      proxy.proc.once('message', (m: { maxRssBytes: number }) => r(m.maxRssBytes));
+      proxy.proc.send('rss');
+    });
+    const expected = createHash('sha256');
+    for (let left = BYTES; left > 0; left -= BLOCK.length) expected.update(left >= BLOCK.length ? BLOCK : BLOCK.subarray(0, left));
+    const up = await upload(proxy.port);
+    if (up.sha256 !== expected.digest('hex')) throw new Error('upload arrived altered');
+    const down = await download(proxy.port);
+    if (down.bytes !== BYTES) throw new Error(`download truncated: ${down.bytes}`);
+    const rssAfter = await new Promise<number>((r) => {
+      proxy.proc.once('message', (m: { maxRssBytes: number }) => r(m.maxRssBytes));
+      proxy.proc.send('rss');
+    });
+    const mb = BYTES / 1e6;
+    console.log(`object: ${(BYTES / 1024 ** 2).toFixed(0)} MiB through the proxy (sink/source backend)`);
+    console.log(`upload:   ${(mb / up.seconds).toFixed(0)} MB/s`);
+    console.log(`download: ${(mb / down.seconds).toFixed(0)} MB/s`);
+    console.log(`proxy peak RSS: ${(rssBefore / 1024 ** 2).toFixed(0)} MiB before, ${(rssAfter / 1024 ** 2).toFixed(0)} MiB after the transfers`);
+  } finally {
+    proxy.proc.kill();
+    backend.proc.kill();
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
