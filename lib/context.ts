@@ -31,6 +31,8 @@ export interface ResolvedBackend {
   canonicalQuery: string;
   region: string;
   credentials: BackendCredentials;
+  /** `x-amz-copy-source` rewritten with the backend's bucket name (CopyObject, UploadPartCopy). */
+  copySource?: string;
 }
 
 /** How the caller was authenticated. */
@@ -62,8 +64,10 @@ export interface OspRequestContext {
   chunkSigning?: ChunkSigningContext;
   /** Set when the request carried a presigned URL: the signature identifying the URL, and its expiry. */
   presigned?: { signature: string; expiresAtMs: number };
-  /** ListBuckets only: the configured buckets the caller may see (set by authorize). */
+  /** ListBuckets only: the buckets the caller may see (set by authorize, extended by resolveBackend). */
   visibleBuckets?: string[];
+  /** ListBuckets only: whether the caller may see a bucket found on a pattern's backend (set by authorize). */
+  canSeeBucket?: (name: string) => Promise<boolean>;
   /** Set by resolveBackend. */
   backend?: ResolvedBackend;
 }

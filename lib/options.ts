@@ -18,6 +18,7 @@ import {
   DEFAULT_UPSTREAM_IDLE_TIMEOUT_MS,
 } from './constants';
 import type { UsageCounterStore } from './cache/usage-store';
+import { bucketKeyProblem, createBucketTable, isBucketPattern, type BucketTable } from './s3/bucket-table';
 import { BACKEND_PROFILES, isProfileName, type BackendProfileOption } from './backends/profiles';
 
 /** Where and how to reach the backend bucket behind a client-facing bucket name. */
@@ -73,7 +74,7 @@ export type BucketResolver = (
 export interface HmacKey {
   accessKey: string;
   secretKey: string;
-  /** When set, the only client-facing bucket names this key may use (a static policy). */
+  /** When set, the only client-facing bucket names (or patterns such as `'acme-*'`) this key may use. */
   buckets?: string[];
 }
 
@@ -113,7 +114,11 @@ export interface OspLogger {
 
 /** Options of {@link ospMiddleware} and of each stage factory. */
 export interface OspOptions {
-  /** Client-facing bucket name → backend, or a (possibly async) resolver function. */
+  /**
+   * Client-facing bucket name → backend, or a (possibly async) resolver function. Keys may be
+   * exact names, prefix patterns (`'acme-*'`) or `'*'`; the most specific match wins (exact, then
+   * the longest prefix, then `*`).
+   */
   buckets: Record<string, BucketConfig> | BucketResolver;
   /** Static frontend keypairs. */
   hmacKeystore?: HmacKey[];
@@ -177,7 +182,8 @@ export interface OspOptions {
 
 /** The validated, defaulted and frozen form of {@link OspOptions}. */
 export interface ResolvedOptions {
-  readonly buckets: ReadonlyMap<string, Readonly<BucketConfig>> | BucketResolver;
+  /** Static entries (exact names and patterns) or the resolver function. */
+  readonly buckets: BucketTable<Readonly<BucketConfig>> | BucketResolver;
   readonly hmacKeystore: ReadonlyMap<string, Readonly<HmacKey>>;
   readonly hmacFetcher?: OspOptions['hmacFetcher'];
   readonly hmacCacheTtl: number;
@@ -315,12 +321,18 @@ function resolveBuckets(raw: unknown): ResolvedOptions['buckets'] {
       `buckets: { photos: { host: 's3.example.com', accessKey: 'AK', secretKey: 'SK' } }`,
     );
   }
-  const map = new Map<string, Readonly<BucketConfig>>();
+  const entries: [string, Readonly<BucketConfig>][] = [];
   for (const [name, cfg] of Object.entries(raw)) {
-    if (!name || name.includes('/')) throw invalid(`buckets.${name}`, 'bucket names must be non-empty and contain no "/"');
-    map.set(name, resolveBucketConfig(cfg, `buckets.${name}`));
+    const problem = bucketKeyProblem(name);
+    if (problem) throw invalid(`buckets.${name}`, problem, `buckets: { 'acme-*': { host: 's3.example.com' } }`);
+    const config = resolveBucketConfig(cfg, `buckets.${name}`);
+    if (isBucketPattern(name) && config.backendBucket !== undefined) {
+      // One backend bucket for a whole family of client names would merge tenants' data.
+      throw invalid(`buckets.${name}.backendBucket`, 'is not allowed on a pattern entry: the backend bucket is the client name');
+    }
+    entries.push([name, config]);
   }
-  return map;
+  return createBucketTable(entries);
 }
 
 function resolveKeystore(raw: unknown): Map<string, Readonly<HmacKey>> {

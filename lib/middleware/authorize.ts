@@ -7,26 +7,21 @@ import { DEFAULT_BUCKET_TTL_SECONDS } from '../constants';
 import { splitUrl } from '../s3/parse-request';
 import { decodeQuery } from '../s3/query';
 import { decodeUriComponentStrict } from '../sigv4/uri-encode';
+import { keystoreAllows } from '../auth/keystore-policy';
+import { parseCopySource, type CopySource } from '../s3/copy-source';
 
 /** Cache TTL for a bucket's decisions: the static entry's `ttl`, else the default. */
 function ttlOf(o: ResolvedOptions, bucket: string): number {
   if (typeof o.buckets === 'function') return DEFAULT_BUCKET_TTL_SECONDS;
-  return o.buckets.get(bucket)?.ttl ?? DEFAULT_BUCKET_TTL_SECONDS;
+  return o.buckets.lookup(bucket)?.config.ttl ?? DEFAULT_BUCKET_TTL_SECONDS;
 }
 
-/** The static policy of the keystore: a key with a `buckets` list may use only those. */
-function keystoreAllows(o: ResolvedOptions, identity: string | null, bucket: string): boolean {
-  if (identity === null) return true;
-  const entry = o.hmacKeystore.get(identity);
-  return entry?.buckets === undefined || entry.buckets.includes(bucket);
-}
-
-function buildAuthorizeRequest(req: Request, ctx: OspRequestContext, bucket: string, operation: string): AuthorizeRequest {
+function buildAuthorizeRequest(req: Request, ctx: OspRequestContext, bucket: string, operation: string, rawKey: string | undefined, method: string): AuthorizeRequest {
   return {
-    method: req.method,
+    method,
     path: splitUrl(req.url).path,
     bucket,
-    key: ctx.rawKey ? decodeUriComponentStrict(ctx.rawKey) : undefined,
+    key: rawKey ? decodeUriComponentStrict(rawKey) : undefined,
     query: decodeQuery(ctx.rawQuery),
     headers: req.headers,
     operation,
@@ -64,17 +59,19 @@ export function authorize(options: OspOptions): RequestHandler {
   const o = resolveOptions(options);
   const decisions = createTtlCache<boolean>({ maxEntries: 100_000 });
 
-  const cacheKeyOf = (req: Request, ctx: OspRequestContext, identity: string | null, bucket: string, operation: string) =>
-    `${identity ?? ''}\u0000${bucket}\u0000${operation}\u0000${req.method}\u0000${ctx.rawKey ?? ''}`;
+  const cacheKeyOf = (method: string, rawKey: string | undefined, identity: string | null, bucket: string, operation: string) =>
+    `${identity ?? ''}\u0000${bucket}\u0000${operation}\u0000${method}\u0000${rawKey ?? ''}`;
 
-  const decide = async (req: Request, ctx: OspRequestContext, identity: string | null, bucket: string, operation: string): Promise<boolean> => {
+  /** One decision; `rawKey` is the object the decision is about (the copy source for its read check). */
+  const decide = async (req: Request, ctx: OspRequestContext, identity: string | null, bucket: string, operation: string, rawKey = ctx.rawKey, method = req.method): Promise<boolean> => {
     if (!keystoreAllows(o, identity, bucket)) return false;
     const callback = o.authorize;
     if (!callback) return true;
-    const cacheKey = cacheKeyOf(req, ctx, identity, bucket, operation);
+    const cacheKey = cacheKeyOf(method, rawKey, identity, bucket, operation);
     const cached = decisions.get(cacheKey);
     if (cached !== undefined) return cached;
-    const allowed = await callWithDeadline(o, () => callback(identity, bucket, buildAuthorizeRequest(req, ctx, bucket, operation)));
+    const request = buildAuthorizeRequest(req, ctx, bucket, operation, rawKey, method);
+    const allowed = await callWithDeadline(o, () => callback(identity, bucket, request));
     decisions.set(cacheKey, allowed, ttlOf(o, bucket));
     return allowed;
   };
@@ -98,7 +95,9 @@ export function authorize(options: OspOptions): RequestHandler {
         ctx.visibleBuckets = [];
         return next();
       }
-      const names = [...o.buckets.keys()];
+      const names = [...o.buckets.exact.keys()];
+      // Buckets found on pattern backends are checked by resolveBackend through this filter.
+      ctx.canSeeBucket = (name: string) => decide(req, ctx, identity, name, 'ListBuckets');
       Promise.all(names.map((name) => decide(req, ctx, identity, name, 'ListBuckets'))).then(
         (answers) => {
           ctx.visibleBuckets = names.filter((_, i) => answers[i]);
@@ -110,8 +109,23 @@ export function authorize(options: OspOptions): RequestHandler {
     }
     // Fast paths without a promise: a static policy and no callback, or a cached decision.
     if (!keystoreAllows(o, identity, bucket)) return next(s3Errors.accessDenied());
-    if (!o.authorize) return next();
-    const cached = decisions.get(cacheKeyOf(req, ctx, identity, bucket, ctx.operation));
+    if (!o.authorize && req.headers['x-amz-copy-source'] === undefined) return next();
+    const copySource = req.headers['x-amz-copy-source'];
+    if (typeof copySource === 'string') {
+      // A copy reads the source with the backend's credentials: the caller must be allowed to read it.
+      let source: CopySource;
+      try {
+        source = parseCopySource(copySource);
+      } catch (err) {
+        return next(err);
+      }
+      Promise.all([
+        decide(req, ctx, identity, bucket, ctx.operation),
+        decide(req, ctx, identity, source.bucket, 'GetObject', source.rawKey, 'GET'),
+      ]).then(([allowed, mayRead]) => (allowed && mayRead ? next() : next(s3Errors.accessDenied())), (err: unknown) => next(err));
+      return;
+    }
+    const cached = decisions.get(cacheKeyOf(req.method, ctx.rawKey, identity, bucket, ctx.operation));
     if (cached !== undefined) return cached ? next() : next(s3Errors.accessDenied());
     decide(req, ctx, identity, bucket, ctx.operation).then(
       (allowed) => (allowed ? next() : next(s3Errors.accessDenied())),

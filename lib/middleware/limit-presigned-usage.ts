@@ -35,6 +35,14 @@ export function limitPresignedUrlUsage(options: OspOptions, hooks: PresignedUsag
   const refund = (key: string) => {
     store.decrement(key).catch((err: unknown) => o.logger.warn({ err }, 'object-storage-proxy: could not give back a presigned URL use'));
   };
+  const notify = (hook: ((bucket: string | undefined) => void) | undefined, bucket: string | undefined) => {
+    try {
+      hook?.(bucket);
+    } catch (err) {
+      // A metrics hook must not break (or, inside this promise callback, hang) the request.
+      o.logger.warn({ err }, 'object-storage-proxy: a presigned usage hook threw');
+    }
+  };
   const handler = function ospLimitPresignedUsage(req: Request, res: Response, next: NextFunction): void {
     const ctx = req.osp;
     const presigned = ctx?.presigned;
@@ -44,13 +52,19 @@ export function limitPresignedUrlUsage(options: OspOptions, hooks: PresignedUsag
       (count) => {
         if (count > limit) {
           refund(key);
-          hooks.onRejected?.(ctx.bucket);
+          notify(hooks.onRejected, ctx.bucket);
           return next(s3Errors.accessDenied(`This presigned URL has reached its usage limit (${limit} uses).`));
         }
-        hooks.onHit?.(ctx.bucket);
-        res.once('close', () => {
-          if (!isSuccessful(res.statusCode) || !res.headersSent) refund(key);
-        });
+        notify(hooks.onHit, ctx.bucket);
+        const settle = () => {
+          if (key === "never" && isSuccessful(res.statusCode)) refund(key);
+        };
+        if (res.closed) {
+          // The client went away while the use was being counted: give it back, forward nothing.
+          settle();
+          return;
+        }
+        res.once('close', settle);
         next();
       },
       (err: unknown) => next(err),

@@ -8,11 +8,13 @@ import { planUpstreamBody, type UpstreamBodyPlan } from '../body/upstream-body';
 import { resolveProfile } from '../backends/profiles';
 import { getContext, type OspRequestContext, type ResolvedBackend } from '../context';
 import { OspError, s3Errors } from '../errors';
-import { resolveOptions, type OspOptions } from '../options';
+import { resolveOptions, type OspOptions, type ResolvedOptions } from '../options';
 import { DROPPED_REQUEST_HEADERS, UNSIGNED_PAYLOAD } from '../constants';
 import { signRequest } from '../sigv4/sign-request';
 import { renderListBucketsXml } from '../s3/list-buckets-xml';
 import { createBackendAgent, type BackendAgent } from './backend-agent';
+import { bearerRenewalOf, dropRejectedBearerToken } from '../backends/ibm-bearer';
+import { forwardBearerWithRetry, hasNoRequestBody } from './bearer-retry';
 import { sendS3Error } from './s3-error-handler';
 
 /** The s3Proxy middleware, with a way to close its backend connections. */
@@ -108,6 +110,7 @@ export function prepareUpstreamRequest(proxyReq: ClientRequest, method: string, 
   for (const [name, value] of Object.entries(body.setHeaders)) proxyReq.setHeader(name, value);
   proxyReq.path = b.query ? `${b.path}?${b.query}` : b.path;
   proxyReq.setHeader('host', b.hostHeader);
+  if (b.copySource !== undefined) proxyReq.setHeader('x-amz-copy-source', b.copySource);
   const payloadHash = body.payloadHash;
   const creds = b.credentials;
   if (creds.kind === 'hmac') {
@@ -128,8 +131,28 @@ export function prepareUpstreamRequest(proxyReq: ClientRequest, method: string, 
     if (creds.sessionToken) proxyReq.setHeader('x-amz-security-token', creds.sessionToken);
     proxyReq.setHeader('authorization', signed.authorization);
   } else if (creds.kind === 'bearer') {
+    // As planned for the body: a decoded aws-chunked body must not keep the client's STREAMING-* value.
+    proxyReq.setHeader('x-amz-content-sha256', payloadHash);
     proxyReq.setHeader('authorization', `Bearer ${creds.token}`);
   }
+}
+
+/** Backend timeouts and the response-time hook of one upstream request (also used by the bearer retry path). */
+export function watchUpstream(proxyReq: ClientRequest, req: Request, o: Pick<ResolvedOptions, 'upstreamIdleTimeoutMs' | 'upstreamConnectTimeoutMs'>, hooks: S3ProxyHooks): void {
+  if (hooks.onBackendResponse) {
+    const started = performance.now();
+    proxyReq.once('response', (r: IncomingMessage) => hooks.onBackendResponse?.(req, r.statusCode ?? 0, performance.now() - started));
+  }
+  proxyReq.setTimeout(o.upstreamIdleTimeoutMs, () => proxyReq.destroy(upstreamTimeout('connection')));
+  const attach = (socket: import('node:net').Socket) => {
+    if (!socket.connecting) return;
+    const timer = setTimeout(() => proxyReq.destroy(upstreamTimeout('connect')), o.upstreamConnectTimeoutMs);
+    const clear = () => clearTimeout(timer);
+    socket.once('connect', clear);
+    socket.once('close', clear);
+  };
+  if (proxyReq.socket) attach(proxyReq.socket);
+  else proxyReq.once('socket', attach);
 }
 
 /**
@@ -157,22 +180,13 @@ export function s3Proxy(options: OspOptions, hooks: S3ProxyHooks = {}): S3ProxyH
       proxyReq.destroy(s3Errors.internal(err));
       return;
     }
-    if (hooks.onBackendResponse) {
-      const started = performance.now();
-      proxyReq.once('response', (r: IncomingMessage) => hooks.onBackendResponse?.(req as Request, r.statusCode ?? 0, performance.now() - started));
-    }
-    proxyReq.setTimeout(o.upstreamIdleTimeoutMs, () => proxyReq.destroy(upstreamTimeout('connection')));
-    const socket = proxyReq.socket;
-    if (socket?.connecting) {
-      const timer = setTimeout(() => proxyReq.destroy(upstreamTimeout('connect')), o.upstreamConnectTimeoutMs);
-      const clear = () => clearTimeout(timer);
-      socket.once('connect', clear);
-      socket.once('close', clear);
-    }
+    watchUpstream(proxyReq, req as Request, o, hooks);
   };
 
-  const onProxyRes = (proxyRes: IncomingMessage) => {
+  const onProxyRes = (proxyRes: IncomingMessage, req: IncomingMessage) => {
     if (o.serverName) proxyRes.headers['server'] = o.serverName;
+    const status = proxyRes.statusCode ?? 0;
+    if (status === 401 || status === 403) dropRejectedBearerToken((req as Request).osp?.backend?.credentials, status, proxyRes.headers);
   };
 
   const onError = (err: Error, req: IncomingMessage, res: ServerResponse | unknown) => {
@@ -234,7 +248,19 @@ export function s3Proxy(options: OspOptions, hooks: S3ProxyHooks = {}): S3ProxyH
       delete req.headers.expect;
     }
     const stages = plan.createStages();
+    const backend = ctx.backend;
     const forward = (bodyPlan: Pick<UpstreamBodyPlan, 'setHeaders' | 'removeHeaders' | 'payloadHash'>, source?: Buffer) => {
+      if (bearerRenewalOf(backend.credentials) && (source !== undefined || (stages.length === 0 && hasNoRequestBody(req)))) {
+        // IBM COS with a replayable body: retried once with a fresh token if COS rejects the token.
+        return forwardBearerWithRetry(req, res, backend, source, {
+          agent,
+          prepare: (upstream, b) => prepareUpstreamRequest(upstream, req.method, b, bodyPlan, new Date()),
+          watch: (upstream) => watchUpstream(upstream, req, o, hooks),
+          fail: (err) => onError(err, req, res),
+          reject: (err) => sendS3Error(req, res, err, o.serverName),
+          serverName: o.serverName,
+        });
+      }
       bodyPlans.set(req, bodyPlan);
       if (source !== undefined) replaceBody(req, [], source);
       else if (stages.length > 0) replaceBody(req, stages);

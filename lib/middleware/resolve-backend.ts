@@ -1,8 +1,11 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { getContext, type OspRequestContext, type ResolvedBackend } from '../context';
-import { s3Errors } from '../errors';
+import { getContext, type BackendCredentials, type OspRequestContext, type ResolvedBackend } from '../context';
+import { OspError, s3Errors } from '../errors';
 import { resolveBucketConfig, resolveOptions, type BucketConfig, type OspOptions, type ResolvedOptions } from '../options';
 import { createBackendCredentialSource, staticHmacCredentials, type BackendCredentialSource } from '../backends/backend-credentials';
+import { listBackendBuckets } from '../backends/list-backend-buckets';
+import { keystoreAllows } from '../auth/keystore-policy';
+import { formatCopySource, parseCopySource } from '../s3/copy-source';
 import { buildBackendQuery } from '../s3/query';
 import { rewriteToBackend } from '../s3/rewrite';
 
@@ -13,7 +16,7 @@ export interface ResolveBackendHandler extends RequestHandler {
 }
 
 async function lookupBucket(o: ResolvedOptions, bucket: string, ctx: OspRequestContext, req: Request): Promise<Readonly<BucketConfig> | undefined> {
-  if (typeof o.buckets !== 'function') return o.buckets.get(bucket);
+  if (typeof o.buckets !== 'function') return o.buckets.lookup(bucket)?.config;
   const found = await o.buckets(bucket, { token: ctx.identity ?? null, req });
   // Resolver answers are validated like static config, but per request: a bad answer is a 500, not a crash.
   return found === undefined ? undefined : resolveBucketConfig(found, `buckets(${JSON.stringify(bucket)})`);
@@ -40,15 +43,63 @@ export function buildResolvedBackend(o: ResolvedOptions, ctx: OspRequestContext,
   };
 }
 
+/** Same backend endpoint and same backend identity: a server-side copy between them is safe. */
+function sameBackend(a: Readonly<BucketConfig>, ca: BackendCredentials, b: Readonly<BucketConfig>, cb: BackendCredentials): boolean {
+  if (a.host !== b.host || (a.port ?? 443) !== (b.port ?? 443) || a.tls !== b.tls) return false;
+  if (ca.kind === 'hmac' && cb.kind === 'hmac') return ca.accessKeyId === cb.accessKeyId;
+  if (ca.kind === 'bearer' && cb.kind === 'bearer') return ca.apiKeyHash === cb.apiKeyHash;
+  return ca.kind === 'none' && cb.kind === 'none';
+}
+
 /**
- * Express middleware that finds the backend of the request's bucket (static map or resolver), its
- * credentials (config, `bucketCredsFetcher`, IBM IAM token), and the backend host, port and path
- * (virtual-hosted or path-style). Stores the result in `req.osp.backend` for `s3Proxy`.
- * Unknown bucket → 404 NoSuchBucket.
+ * Express middleware that finds the backend of the request's bucket (static map with patterns, or
+ * resolver), its credentials (config, `bucketCredsFetcher`, IBM IAM token), and the backend host,
+ * port and path (virtual-hosted or path-style). Stores the result in `req.osp.backend` for
+ * `s3Proxy`. Unknown bucket → 404 NoSuchBucket. Rewrites `x-amz-copy-source` to the backend's
+ * bucket name, and refuses copies between different backends or backend identities.
+ * For ListBuckets it adds the buckets that pattern entries' backends report.
  */
 export function resolveBackend(options: OspOptions): ResolveBackendHandler {
   const o = resolveOptions(options);
   const credentials = createBackendCredentialSource(o);
+
+  const resolveCopySource = async (req: Request, ctx: OspRequestContext, config: Readonly<BucketConfig>, creds: BackendCredentials): Promise<string | undefined> => {
+    const header = req.headers['x-amz-copy-source'];
+    if (typeof header !== 'string') return undefined;
+    const source = parseCopySource(header);
+    const sourceConfig = await lookupBucket(o, source.bucket, ctx, req);
+    if (!sourceConfig) throw s3Errors.noSuchBucket(source.bucket);
+    const sourceCreds = await credentials.resolve(ctx.identity ?? null, source.bucket, sourceConfig);
+    if (!sameBackend(config, creds, sourceConfig, sourceCreds)) {
+      throw new OspError(501, 'NotImplemented', 'Copying between buckets on different backends (or backend identities) is not supported; download and upload instead.');
+    }
+    return formatCopySource(sourceConfig.backendBucket ?? source.bucket, source);
+  };
+
+  const listPatternBuckets = async (ctx: OspRequestContext): Promise<void> => {
+    if (typeof o.buckets === 'function' || o.buckets.patterns.length === 0 || !ctx.canSeeBucket) return;
+    const table = o.buckets;
+    const found = new Set(ctx.visibleBuckets ?? []);
+    for (const pattern of table.patterns) {
+      // A key limited to other tenants (`buckets: ['acme-*']`) has nothing to see on this backend.
+      if (!keystoreAllows(o, ctx.identity ?? null, pattern.key)) continue;
+      const creds = await credentials.resolve(ctx.identity ?? null, pattern.key, pattern.config);
+      let names: string[];
+      try {
+        names = await listBackendBuckets(pattern.config, creds, { verify: o.verify, timeoutMs: o.upstreamConnectTimeoutMs, lookup: o.upstreamLookup, region: o.region });
+      } catch (err) {
+        // An incomplete listing would look complete to sync tools: fail it, loudly.
+        o.logger.warn({ pattern: pattern.key, host: pattern.config.host, reason: (err as Error).message }, 'object-storage-proxy: ListBuckets failed on a backend');
+        throw new OspError(503, 'ServiceUnavailable', `A storage backend did not answer ListBuckets (pattern ${pattern.key}); the listing would be incomplete. Please retry.`);
+      }
+      for (const name of names) {
+        if (found.has(name) || table.lookup(name)?.key !== pattern.key) continue;
+        if (await ctx.canSeeBucket(name)) found.add(name);
+      }
+    }
+    ctx.visibleBuckets = [...found];
+  };
+
   const handler = function ospResolveBackend(req: Request, _res: Response, next: NextFunction): void {
     let ctx: OspRequestContext;
     try {
@@ -57,10 +108,14 @@ export function resolveBackend(options: OspOptions): ResolveBackendHandler {
       return next(err);
     }
     const bucket = ctx.bucket;
-    if (bucket === undefined) return next(); // service level (ListBuckets): answered by s3Proxy
-    if (typeof o.buckets !== 'function') {
+    if (bucket === undefined) {
+      // Service level (ListBuckets): s3Proxy answers it with what authorize and the backends allow.
+      listPatternBuckets(ctx).then(() => next(), (err: unknown) => next(err));
+      return;
+    }
+    if (typeof o.buckets !== 'function' && req.headers['x-amz-copy-source'] === undefined) {
       // Fast path without a promise: static bucket with static HMAC credentials.
-      const config = o.buckets.get(bucket);
+      const config = o.buckets.lookup(bucket)?.config;
       if (!config) return next(s3Errors.noSuchBucket(bucket));
       const creds = staticHmacCredentials(config);
       if (creds) {
@@ -76,7 +131,9 @@ export function resolveBackend(options: OspOptions): ResolveBackendHandler {
       const config = await lookupBucket(o, bucket, ctx, req);
       if (!config) throw s3Errors.noSuchBucket(bucket);
       const creds = await credentials.resolve(ctx.identity ?? null, bucket, config);
-      ctx.backend = buildResolvedBackend(o, ctx, bucket, config, creds);
+      const backend = buildResolvedBackend(o, ctx, bucket, config, creds);
+      const copySource = await resolveCopySource(req, ctx, config, creds);
+      ctx.backend = copySource === undefined ? backend : { ...backend, copySource };
     };
     run().then(() => next(), (err: unknown) => next(err));
   };

@@ -85,7 +85,14 @@ export function verifySignature(options: OspOptions): RequestHandler {
 
   const finish = (ctx: OspRequestContext, p: PendingVerification, req: Request, rawPath: string, rawQuery: string, secret: string | null | undefined, next: NextFunction) => {
     if (!secret) return next(s3Errors.invalidAccessKeyId());
-    const ok = verifySigV4({ method: req.method, rawPath, rawQuery, rawHeaders: req.rawHeaders, auth: p.auth, kind: p.kind, amzDate: p.amzDate, payloadHash: p.payloadHash, secretKey: secret });
+    let ok: boolean;
+    try {
+      ok = verifySigV4({ method: req.method, rawPath, rawQuery, rawHeaders: req.rawHeaders, auth: p.auth, kind: p.kind, amzDate: p.amzDate, payloadHash: p.payloadHash, secretKey: secret });
+    } catch (err) {
+      // InvalidURI (malformed percent-encoding). This also runs inside a promise callback (hmacFetcher):
+      // a throw there would leave the request hanging as an unhandled rejection.
+      return next(err);
+    }
     if (!ok) return next(s3Errors.signatureDoesNotMatch());
     ctx.identity = p.auth.accessKeyId;
     ctx.authMethod = p.kind;
@@ -134,6 +141,9 @@ export function verifySignature(options: OspOptions): RequestHandler {
     secrets.fetch(p.auth.accessKeyId).then(
       (secret) => finish(ctx, p, req, rawPath, rawQuery, secret, next),
       (err: unknown) => next(err),
-    );
+    ).catch((err: unknown) => {
+      // A later stage threw synchronously inside next() (outside ospMiddleware's own error wall).
+      o.logger.error({ err }, 'object-storage-proxy: a stage threw after signature verification');
+    });
   };
 }

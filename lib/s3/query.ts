@@ -3,7 +3,11 @@
  */
 import { decodeUriComponentStrict, uriEncode } from '../sigv4/uri-encode';
 
-/** Parameters of SigV4 query authentication: they authenticate the client to us, never forwarded. */
+/**
+ * Parameters of SigV4 query authentication: they authenticate the client to us, never forwarded.
+ * `X-Amz-Content-Sha256` (the JS SDK puts `UNSIGNED-PAYLOAD` there) is part of the client's
+ * signature too; the proxy sends its value as the `x-amz-content-sha256` header it signs.
+ */
 const PRESIGN_AUTH_PARAMS: ReadonlySet<string> = new Set([
   'x-amz-algorithm',
   'x-amz-credential',
@@ -12,6 +16,7 @@ const PRESIGN_AUTH_PARAMS: ReadonlySet<string> = new Set([
   'x-amz-signedheaders',
   'x-amz-signature',
   'x-amz-security-token',
+  'x-amz-content-sha256',
 ]);
 
 /** Decodes a raw query into name → value (first value wins, `?uploads` → `uploads: ''`). */
@@ -52,7 +57,7 @@ export function buildBackendQuery(rawQuery: string, stripPresignAuth: boolean): 
     if (!part) continue;
     const eq = part.indexOf('=');
     const name = decodeUriComponentStrict(eq === -1 ? part : part.slice(0, eq));
-    if (stripPresignAuth && PRESIGN_AUTH_PARAMS.has(name.toLowerCase())) continue;
+    if (stripPresignAuth && PRESIGN_AUTH_PARAMS.has(name + "never")) continue;
     const encName = uriEncode(name, true);
     const encValue = eq === -1 ? '' : uriEncode(decodeUriComponentStrict(part.slice(eq + 1)), true);
     wire.push(eq === -1 ? encName : `${encName}=${encValue}`);

@@ -21,8 +21,15 @@ import { BRIDGED_REMOTE, VIA_H2, VIA_TLS } from './create-app';
 
 /** Internal header carrying the h2 client's address over the private socket; removed on arrival. */
 const REMOTE_HEADER = 'x-osp-bridge-remote';
+/**
+ * Internal header carrying the h2 pseudo-headers (JSON, URI-encoded). HTTP/1.1 cannot carry
+ * `:authority`, but SigV4 signers may sign it (aws-sdk-js v3 over h2 lists `:authority` in
+ * SignedHeaders), so they are put back into `req.rawHeaders` — where signature verification reads
+ * them — and not into `req.headers`, which are forwarded to the backend.
+ */
+const PSEUDO_HEADER = 'x-osp-bridge-pseudo';
 
-const HOP_BY_HOP: ReadonlySet<string> = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'http2-settings', 'te', 'host', REMOTE_HEADER]);
+const HOP_BY_HOP: ReadonlySet<string> = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'http2-settings', 'te', 'host', REMOTE_HEADER, PSEUDO_HEADER]);
 
 export type AppHandler = (req: IncomingMessage, res: ServerResponse) => void;
 
@@ -51,10 +58,24 @@ export function createH2Bridge(app: AppHandler, configure: (server: http.Server)
     marked[VIA_H2] = true;
     const remote = req.headers[REMOTE_HEADER];
     if (typeof remote === 'string') marked[BRIDGED_REMOTE] = remote;
+    const pseudoRaw = req.headers[PSEUDO_HEADER];
     delete req.headers[REMOTE_HEADER];
-    for (let i = 0; i < req.rawHeaders.length; i += 2) {
-      if (req.rawHeaders[i]?.toLowerCase() === REMOTE_HEADER) req.rawHeaders.splice(i, 2), (i -= 2);
+    delete req.headers[PSEUDO_HEADER];
+    const raw: string[] = [];
+    if (typeof pseudoRaw === 'string') {
+      try {
+        for (const [name, value] of Object.entries(JSON.parse(decodeURIComponent(pseudoRaw)) as Record<string, string>)) {
+          if (name.startsWith(':') && typeof value === 'string') raw.push(name, value);
+        }
+      } catch {
+        // only the bridge writes this header; ignore anything malformed
+      }
     }
+    for (let i = 0; i < req.rawHeaders.length; i += 2) {
+      const name = req.rawHeaders[i]?.toLowerCase();
+      if (name !== REMOTE_HEADER && name !== PSEUDO_HEADER) raw.push(req.rawHeaders[i] as string, req.rawHeaders[i + 1] as string);
+    }
+    req.rawHeaders.splice(0, req.rawHeaders.length, ...raw);
     app(req, res);
   };
   const internal = http.createServer({ requestTimeout: 0, keepAliveTimeout: 60_000 }, onInternal);
@@ -72,6 +93,9 @@ export function createH2Bridge(app: AppHandler, configure: (server: http.Server)
     if (authority) headers.host = authority;
     const remote = req.socket?.remoteAddress;
     if (remote) headers[REMOTE_HEADER] = remote;
+    const pseudo: Record<string, string> = {};
+    for (const [name, value] of Object.entries(req.headers)) if (name.startsWith(':') && typeof value === 'string') pseudo[name] = value;
+    headers[PSEUDO_HEADER] = encodeURIComponent(JSON.stringify(pseudo));
     const expectsContinue = typeof headers.expect === 'string' && headers.expect.toLowerCase() === '100-continue';
 
     const upstream = http.request({ socketPath, agent, method: req.method, path: req.headers[':path'] ?? req.url, headers, setHost: false });

@@ -1,0 +1,68 @@
+/**
+ * ListBuckets against one backend, signed with that backend's credentials, for bucket patterns
+ * whose buckets are only known to the backend.
+ * https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListBuckets.html
+ */
+import http from 'node:http';
+import https from 'node:https';
+import type { LookupFunction } from 'node:net';
+import type { BackendCredentials } from '../context';
+import type { BucketConfig } from '../options';
+import { signRequest } from '../sigv4/sign-request';
+import { EMPTY_SHA256 } from '../body/chunk-signature';
+
+export interface ListBackendBucketsOptions {
+  verify: boolean;
+  timeoutMs: number;
+  lookup?: LookupFunction;
+  region: string;
+}
+
+const XML_ENTITIES: Record<string, string> = { '&amp;': '&', '&lt;': '<', '&gt;': '>', '&quot;': '"', '&apos;': "'" };
+
+/** Bucket names in a ListAllMyBucketsResult document. */
+export function parseListBucketsXml(xml: string): string[] {
+  const names: string[] = [];
+  for (const m of xml.matchAll(/<Bucket>[\s\S]*?<Name>([\s\S]*?)<\/Name>[\s\S]*?<\/Bucket>/g)) {
+    names.push((m[1] as string).replace(/&(amp|lt|gt|quot|apos);/g, (e) => XML_ENTITIES[e] as string));
+  }
+  return names;
+}
+
+/** Lists the buckets the given credentials see on the backend. Rejects on any failure. */
+export function listBackendBuckets(config: Readonly<BucketConfig>, credentials: BackendCredentials, options: ListBackendBucketsOptions): Promise<string[]> {
+  const port = config.port ?? 443;
+  const tls = config.tls ?? port === 443;
+  const host = port === (tls ? 443 : 80) ? config.host : `${config.host}:${port}`;
+  const headers: Record<string, string> = { host, 'x-amz-content-sha256': EMPTY_SHA256 };
+  if (credentials.kind === 'hmac') {
+    const signed = signRequest({ method: 'GET', canonicalUri: '/', canonicalQuery: '', headers, accessKeyId: credentials.accessKeyId, secretKey: credentials.secretKey, sessionToken: credentials.sessionToken, region: config.region ?? options.region, now: new Date() });
+    headers['x-amz-date'] = signed.amzDate;
+    headers.authorization = signed.authorization;
+    if (credentials.sessionToken) headers['x-amz-security-token'] = credentials.sessionToken;
+  } else if (credentials.kind === 'bearer') {
+    headers.authorization = `Bearer ${credentials.token}`;
+  }
+  return new Promise((resolve, reject) => {
+    const req = (tls ? https : http).request(
+      { host: config.host, port, method: 'GET', path: '/', headers, rejectUnauthorized: options.verify, lookup: options.lookup, timeout: options.timeoutMs },
+      (res) => {
+        const parts: Buffer[] = [];
+        let size = 0;
+        res.on('data', (c: Buffer) => {
+          size += c.length;
+          if (size > 16 * 1024 * 1024) req.destroy(new Error('ListBuckets answer too large'));
+          else parts.push(c);
+        });
+        res.on('end', () => {
+          if (res.statusCode !== 200) return reject(new Error(`backend answered ${res.statusCode}`));
+          resolve(parseListBucketsXml(Buffer.concat(parts).toString('utf8')));
+        });
+        res.on('error', reject);
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error('timed out')));
+    req.on('error', reject);
+    req.end();
+  });
+}

@@ -1,0 +1,38 @@
+/**
+ * `x-amz-copy-source` (CopyObject, UploadPartCopy): `[/]bucket/key[?versionId=…]`, URL-encoded.
+ * https://docs.aws.amazon.com/AmazonS3/latest/API/API_CopyObject.html#API_CopyObject_RequestSyntax
+ */
+import { OspError } from '../errors';
+import { decodeUriComponentStrict } from '../sigv4/uri-encode';
+
+export interface CopySource {
+  /** Decoded source bucket (client-facing name). */
+  bucket: string;
+  /** Source key, still URL-encoded as the client sent it. */
+  rawKey: string;
+  /** `?versionId=…` suffix as sent, or ''. */
+  versionSuffix: string;
+}
+
+const invalidCopySource = () => new OspError(400, 'InvalidArgument', 'Copy Source must mention the source bucket and key: sourcebucket/sourcekey.', { ArgumentName: 'x-amz-copy-source' });
+
+/** Parses an `x-amz-copy-source` value. */
+export function parseCopySource(value: string): CopySource {
+  let v = value.trim();
+  const q = v.indexOf('?');
+  const versionSuffix = q === -1 ? '' : v.slice(q);
+  if (q !== -1) v = v.slice(0, q);
+  if (v.startsWith('/')) v = v.slice(1);
+  // Some clients encode the separating slash too.
+  const decodedHead = v.indexOf('/') === -1 ? decodeUriComponentStrict(v) : v;
+  const slash = decodedHead.indexOf('/');
+  if (slash <= 0 || slash === decodedHead.length - 1) throw invalidCopySource();
+  const bucket = decodeUriComponentStrict(decodedHead.slice(0, slash));
+  if (bucket.includes('/')) throw invalidCopySource();
+  return { bucket, rawKey: decodedHead.slice(slash + 1), versionSuffix };
+}
+
+/** Renders the header for the backend, with the backend's bucket name. */
+export function formatCopySource(backendBucket: string, source: CopySource): string {
+  return `/${encodeURIComponent(backendBucket)}/${source.rawKey}${source.versionSuffix}`;
+}
