@@ -1,4 +1,5 @@
-import { resolveOptions, type OspOptions } from '../../../lib/options';
+import { resolveOptions, type BucketConfig, type OspOptions } from '../../../lib/options';
+import type { BucketTable } from '../../../lib/s3/bucket-table';
 import { OspConfigError } from '../../../lib/errors';
 import { ospMiddleware } from '../../../lib/osp-middleware';
 
@@ -20,7 +21,7 @@ function configError(fn: () => unknown): OspConfigError {
 describe('resolveOptions', () => {
   it('applies documented defaults', () => {
     const o = resolveOptions(valid);
-    const b = (o.buckets as ReadonlyMap<string, any>).get('photos');
+    const b = (o.buckets as BucketTable<BucketConfig>).lookup('photos')?.config;
     expect(b).toMatchObject({ port: 443, tls: true, ttl: 300, addressingStyle: 'virtual' });
     expect(o.maxSkewMs).toBe(900_000);
     expect(o.verify).toBe(true);
@@ -28,7 +29,7 @@ describe('resolveOptions', () => {
   });
   it('tls defaults to false on other ports; ttl 0 is kept (caching off), not replaced by 300', () => {
     const o = resolveOptions({ ...valid, buckets: { b: { host: '127.0.0.1', port: 9000, ttl: 0 } } });
-    expect((o.buckets as ReadonlyMap<string, any>).get('b')).toMatchObject({ tls: false, ttl: 0 });
+    expect((o.buckets as BucketTable<BucketConfig>).lookup('b')?.config).toMatchObject({ tls: false, ttl: 0 });
   });
   it('does not modify the caller object', () => {
     const opts = JSON.parse(JSON.stringify(valid));
