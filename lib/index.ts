@@ -2,7 +2,9 @@
 export { ospMiddleware } from './osp-middleware';
 export type { OspMiddleware, OspMiddlewareHooks } from './osp-middleware';
 export { verifySignature } from './middleware/verify-signature';
+export type { VerifySignatureHandler } from './middleware/verify-signature';
 export { authorize } from './middleware/authorize';
+export type { AuthorizeHandler } from './middleware/authorize';
 export { limitPresignedUrlUsage } from './middleware/limit-presigned-usage';
 export type { LimitPresignedUsageHandler, PresignedUsageHooks } from './middleware/limit-presigned-usage';
 export { resolveBackend } from './middleware/resolve-backend';

@@ -1,7 +1,7 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { resolveOptions, type OspOptions } from './options';
-import { verifySignature } from './middleware/verify-signature';
-import { authorize } from './middleware/authorize';
+import { verifySignature, type VerifySignatureHandler } from './middleware/verify-signature';
+import { authorize, type AuthorizeHandler } from './middleware/authorize';
 import { limitPresignedUrlUsage, type PresignedUsageHooks } from './middleware/limit-presigned-usage';
 import { resolveBackend, type ResolveBackendHandler } from './middleware/resolve-backend';
 import { s3Proxy, type S3ProxyHandler, type S3ProxyHooks } from './middleware/proxy';
@@ -12,9 +12,16 @@ import type { OspError } from './errors';
 export interface OspMiddleware extends RequestHandler {
   /** Closes backend connections and the presigned-usage store; call on shutdown. */
   close(): Promise<void>;
+  /**
+   * Drops everything cached about a frontend access key in this process: its secret from
+   * `hmacFetcher`, its authorization decisions and its fetched backend credentials.
+   */
+  revokeAccessKey(accessKey: string): void;
+  /** Drops cached authorization decisions and fetched backend credentials of a bucket in this process. */
+  invalidateBucket(bucket: string): void;
   readonly stages: {
-    readonly verifySignature: RequestHandler;
-    readonly authorize: RequestHandler;
+    readonly verifySignature: VerifySignatureHandler;
+    readonly authorize: AuthorizeHandler;
     readonly limitPresignedUrlUsage: RequestHandler;
     readonly resolveBackend: ResolveBackendHandler;
     readonly s3Proxy: S3ProxyHandler;
@@ -76,6 +83,15 @@ export function ospMiddleware(options: OspOptions, hooks: OspMiddlewareHooks = {
   };
   return Object.assign(handler, {
     stages,
+    revokeAccessKey(accessKey: string) {
+      stages.verifySignature.forgetAccessKey(accessKey);
+      stages.authorize.forgetIdentity(accessKey);
+      stages.resolveBackend.credentials.invalidateIdentity(accessKey);
+    },
+    invalidateBucket(bucket: string) {
+      stages.authorize.forgetBucket(bucket);
+      stages.resolveBackend.credentials.invalidateBucket(bucket);
+    },
     async close() {
       stages.s3Proxy.close();
       await stages.limitPresignedUrlUsage.store.close?.();

@@ -22,6 +22,8 @@ export interface BackendCredentialSource {
   readonly iam: IamTokenProvider;
   /** Drop cached fetcher answers for a bucket (all callers). */
   invalidateBucket(bucket: string): void;
+  /** Drop cached fetcher answers for one caller (all buckets). */
+  invalidateIdentity(identity: string): void;
 }
 
 const badFetcherAnswer = () =>
@@ -99,6 +101,9 @@ export function createBackendCredentialSource(o: ResolvedOptions, env: NodeJS.Pr
     iam,
     invalidateBucket(bucket) {
       fetched.deleteWhere((k) => k.endsWith(`\u0000${bucket}`));
+    },
+    invalidateIdentity(identity) {
+      fetched.deleteWhere((k) => k.startsWith(`${identity}\u0000`));
     },
     async resolve(token, bucket, config) {
       const fromConfig = staticHmacCredentials(config);

@@ -55,7 +55,15 @@ async function callWithDeadline(o: ResolvedOptions, run: () => boolean | Promise
  *
  * For ListBuckets (`GET /`) it records which configured buckets the caller may see.
  */
-export function authorize(options: OspOptions): RequestHandler {
+/** An authorize middleware, with handles to drop cached decisions. */
+export interface AuthorizeHandler extends RequestHandler {
+  /** Forget every cached decision about this caller. */
+  forgetIdentity(identity: string): void;
+  /** Forget every cached decision about this bucket. */
+  forgetBucket(bucket: string): void;
+}
+
+export function authorize(options: OspOptions): AuthorizeHandler {
   const o = resolveOptions(options);
   const decisions = createTtlCache<boolean>({ maxEntries: 100_000 });
 
@@ -76,7 +84,7 @@ export function authorize(options: OspOptions): RequestHandler {
     return allowed;
   };
 
-  return function ospAuthorize(req: Request, _res: Response, next: NextFunction): void {
+  const handler = function ospAuthorize(req: Request, _res: Response, next: NextFunction): void {
     let ctx: OspRequestContext;
     try {
       ctx = getContext(req, o);
@@ -132,4 +140,12 @@ export function authorize(options: OspOptions): RequestHandler {
       (err: unknown) => next(err),
     );
   };
+  return Object.assign(handler, {
+    forgetIdentity(identity: string) {
+      decisions.deleteWhere((k) => k.startsWith(`${identity}\u0000`));
+    },
+    forgetBucket(bucket: string) {
+      decisions.deleteWhere((k) => k.split('\u0000', 2)[1] === bucket);
+    },
+  });
 }

@@ -73,7 +73,13 @@ function presignedExpiry(p: SigV4Presigned): number {
  * The signature is checked against `req.originalUrl`, which is what the client signed even when the
  * middleware is mounted under a path prefix.
  */
-export function verifySignature(options: OspOptions): RequestHandler {
+/** A verifySignature middleware, with a handle to drop a cached frontend secret. */
+export interface VerifySignatureHandler extends RequestHandler {
+  /** Forget the cached `hmacFetcher` answer for this access key (revoked or rotated). */
+  forgetAccessKey(accessKey: string): void;
+}
+
+export function verifySignature(options: OspOptions): VerifySignatureHandler {
   const o = resolveOptions(options);
   const secrets = createFrontendSecrets(o);
   if (o.skipSignatureValidation && !skipWarningShown) {
@@ -105,7 +111,7 @@ export function verifySignature(options: OspOptions): RequestHandler {
     next();
   };
 
-  return function ospVerifySignature(req: Request, _res: Response, next: NextFunction): void {
+  const handler = function ospVerifySignature(req: Request, _res: Response, next: NextFunction): void {
     let ctx: OspRequestContext;
     let pending: PendingVerification | undefined;
     const { path: rawPath, query: rawQuery } = splitUrl(req.originalUrl ?? req.url);
@@ -146,4 +152,5 @@ export function verifySignature(options: OspOptions): RequestHandler {
       o.logger.error({ err }, 'object-storage-proxy: a stage threw after signature verification');
     });
   };
+  return Object.assign(handler, { forgetAccessKey: (accessKey: string) => secrets.forget(accessKey) });
 }
