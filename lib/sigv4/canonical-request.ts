@@ -125,7 +125,8 @@ export function canonicalHeaderValue(v: string): string {
  * Canonical headers from Node's `req.rawHeaders` (flat `[name, value, …]`, original case, every
  * occurrence). One `name:value\n` line per signed header, in the given order; repeated headers
  * are joined with `,` in arrival order (Node's `req.headers` joins with `, ` or drops duplicates,
- * which would break signatures). For HTTP/2 `:authority` stands in for a missing `host`.
+ * which would break signatures). For HTTP/2 `:authority` stands in for a missing `host`, and is
+ * used as is when the client signed `:authority` itself (the JS SDK's HTTP/2 handler does).
  * An absent signed header gets an empty value (the signature then simply does not match).
  *
  * @param signedHeaders - lowercase names from `SignedHeaders`, in their (sorted) order.
@@ -136,10 +137,8 @@ export function canonicalHeadersFromRaw(rawHeaders: readonly string[], signedHea
   let authority: string | undefined;
   for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
     const name = rawHeaders[i]!.toLowerCase();
-    if (name === ':authority') {
-      authority = canonicalHeaderValue(rawHeaders[i + 1]!);
-      continue;
-    }
+    // The JS SDK's HTTP/2 handler signs `:authority` itself; other clients sign `host`.
+    if (name === ':authority') authority = canonicalHeaderValue(rawHeaders[i + 1]!);
     for (let j = 0; j < count; j++) {
       if (signedHeaders[j] === name) {
         const v = canonicalHeaderValue(rawHeaders[i + 1]!);

@@ -108,7 +108,8 @@ export function parseSignedHeaders(value: string, kind: Kind): string[] {
       );
     }
   }
-  if (!names.includes('host')) {
+  // HTTP/2 clients may sign the `:authority` pseudo-header, which carries the host.
+  if (!names.includes('host') && !names.includes(':authority')) {
     throw malformed(
       kind,
       kind === 'header'

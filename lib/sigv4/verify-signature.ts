@@ -129,7 +129,7 @@ export function checkScope(auth: SigV4Authorization, amzDate: string, kind: 'hea
   if (scope.terminator !== 'aws4_request') {
     throw malformed(kind, `incorrect terminal "${scope.terminator.slice(0, 40)}". This endpoint uses "aws4_request".`);
   }
-  if (!auth.signedHeaders.includes('host')) {
+  if (!auth.signedHeaders.includes('host') && !auth.signedHeaders.includes(':authority')) {
     throw malformed(kind, "the 'host' header must be signed.");
   }
 }

@@ -2,7 +2,8 @@
  * HTTPS listener: HTTP/2 (ALPN h2) through the bridge and HTTP/1.1 (ALPN http/1.1) on one port;
  * SigV4 signed over h2 (host = :authority) verifies; curl --http2; certificate reload.
  */
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
+import { promisify } from 'node:util';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import tls from 'node:tls';
@@ -49,7 +50,7 @@ afterAll(async () => {
 });
 
 /** Runs aws-sdk with NodeHttp2Handler in a child process that trusts the test certificate (NODE_EXTRA_CA_CERTS). */
-function sdkOverH2(secret: string, steps: string): { ok: boolean; out: unknown } {
+async function sdkOverH2(secret: string, steps: string): Promise<{ ok: boolean; out: unknown }> {
   const script = `
     const { S3Client, PutObjectCommand, GetObjectCommand, ListObjectsV2Command } = require('@aws-sdk/client-s3');
     const { NodeHttp2Handler } = require('@smithy/node-http-handler');
@@ -58,21 +59,20 @@ function sdkOverH2(secret: string, steps: string): { ok: boolean; out: unknown }
       credentials: { accessKeyId: ${JSON.stringify(AK)}, secretAccessKey: ${JSON.stringify(secret)} },
       requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED',
       requestHandler: new NodeHttp2Handler({}) });
-    // The SDK's h2 path signs an empty ':authority' instead of 'host'; sign host (see server-helpers.ts).
-    c.middlewareStack.add((next) => async (args) => { delete args.request.headers[':authority']; args.request.headers.host = new URL(endpoint).host; return next(args); }, { step: 'build', priority: 'low', name: 'signHost' });
     const B = ${JSON.stringify(bucket)};
     (async () => { const out = {}; ${steps}; c.destroy(); process.stdout.write(JSON.stringify(out)); })()
       .catch((e) => { process.stdout.write(JSON.stringify({ error: e.name || String(e) })); process.exitCode = 3; });`;
   try {
-    const out = execFileSync(process.execPath, ['-e', script], { cwd: process.cwd(), env: { ...process.env, NODE_EXTRA_CA_CERTS: cert.certPath, NODE_NO_WARNINGS: '1' }, timeout: 60_000 }).toString();
-    return { ok: true, out: JSON.parse(out) };
+    // async: the server under test runs in this process's event loop
+    const { stdout } = await promisify(execFile)(process.execPath, ['-e', script], { cwd: process.cwd(), env: { ...process.env, NODE_EXTRA_CA_CERTS: cert.certPath, NODE_NO_WARNINGS: '1' }, timeout: 60_000 });
+    return { ok: true, out: JSON.parse(stdout) };
   } catch (err) {
-    return { ok: false, out: JSON.parse((err as { stdout: Buffer }).stdout.toString() || '{}') };
+    return { ok: false, out: JSON.parse(String((err as { stdout?: string }).stdout ?? '') || '{}') };
   }
 }
 
 test('aws-sdk over HTTP/2: header-signed PUT, GET, LIST verify and stream', async () => {
-  const r = sdkOverH2(SK, `
+  const r = await sdkOverH2(SK, `
     const body = Buffer.alloc(3 * 1024 * 1024 + 17, 'z');
     await c.send(new PutObjectCommand({ Bucket: B, Key: 'dir/big.bin', Body: body, ContentLength: body.length }));
     const got = Buffer.from(await (await c.send(new GetObjectCommand({ Bucket: B, Key: 'dir/big.bin' }))).Body.transformToByteArray());
@@ -85,7 +85,7 @@ test('aws-sdk over HTTP/2: header-signed PUT, GET, LIST verify and stream', asyn
   expect(h2lines.length).toBe(4);
   expect(h2lines.every((l) => l.req.tls === true && l.req.remoteAddress === '127.0.0.1' && l.status === 200)).toBe(true);
   // a wrong secret over h2 is still rejected
-  const bad = sdkOverH2('wrong', `await c.send(new GetObjectCommand({ Bucket: B, Key: 'dir/big.bin' }));`);
+  const bad = await sdkOverH2('wrong', `await c.send(new GetObjectCommand({ Bucket: B, Key: 'dir/big.bin' }));`);
   expect(bad).toEqual({ ok: false, out: { error: 'SignatureDoesNotMatch' } });
 });
 
@@ -94,17 +94,18 @@ test('aws-sdk over HTTP/2: header-signed PUT, GET, LIST verify and stream', asyn
   const url = await getSignedUrl(signer, new GetObjectCommand({ Bucket: bucket, Key: 'curl.txt' }), { expiresIn: 600 });
   const url2 = await getSignedUrl(signer, new GetObjectCommand({ Bucket: bucket, Key: 'curl.txt' }), { expiresIn: 601 });
   const dir = cert.dir;
-  const run = (flag: string, u: string) => {
+  const curl = async (args: string[]) => (await promisify(execFile)('curl', args)).stdout;
+  const run = async (flag: string, u: string) => {
     const headers = join(dir, `h${flag}`);
-    const out = execFileSync('curl', ['-sk', flag, '-D', headers, '-w', '\n%{http_version} %{http_code}', u]).toString();
+    const out = await curl(['-sk', flag, '-D', headers, '-w', '\n%{http_version} %{http_code}', u]);
     return { out, headers: readFileSync(headers, 'utf8').toLowerCase() };
   };
-  const h2 = run('--http2', url);
+  const h2 = await run('--http2', url);
   expect(h2.out).toBe('from h2\n2 200');
   expect(h2.headers).toContain('strict-transport-security: max-age=31536000');
   expect(h2.headers).toContain('x-content-type-options: nosniff');
   expect(h2.headers).not.toMatch(/^(connection|transfer-encoding|keep-alive):/m);
-  const h1 = run('--http1.1', url2);
+  const h1 = await run('--http1.1', url2);
   expect(h1.out).toBe('from h2\n1.1 200');
   expect(h1.headers).toContain('strict-transport-security');
   const plain = await raw(`${server.addresses.http}/${bucket}/curl.txt`);
@@ -112,7 +113,7 @@ test('aws-sdk over HTTP/2: header-signed PUT, GET, LIST verify and stream', asyn
   // h2 + Expect: 100-continue with a bad signature: rejected, nothing stored
   const upload = join(dir, 'up.txt');
   writeFileSync(upload, 'should not arrive');
-  const badPut = execFileSync('curl', ['-sk', '--http2', '-T', upload, '-H', 'Expect: 100-continue', '-w', '\n%{http_code}', `${server.addresses.https}/${bucket}/nope.txt?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=${AK}%2F20200101%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Date=20200101T000000Z&X-Amz-Expires=60&X-Amz-SignedHeaders=host&X-Amz-Signature=${'0'.repeat(64)}`]).toString();
+  const badPut = await curl(['-sk', '--http2', '-T', upload, '-H', 'Expect: 100-continue', '-w', '\n%{http_code}', `${server.addresses.https}/${bucket}/nope.txt?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=${AK}%2F20200101%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Date=20200101T000000Z&X-Amz-Expires=60&X-Amz-SignedHeaders=host&X-Amz-Signature=${'0'.repeat(64)}`]);
   expect(badPut.endsWith('403')).toBe(true);
   expect((await raw(`http://${moto.host}:${moto.port}/${bucket}/nope.txt`)).status).toBe(404);
 });
