@@ -109,23 +109,6 @@ export function s3Client(endpoint: string, accessKeyId: string, secretAccessKey:
     maxAttempts: 1,
     requestHandler: requestHandler ?? new NodeHttpHandler({ httpAgent: new http.Agent({ keepAlive: false }) }),
   });
-  if (requestHandler?.metadata?.handlerProtocol === 'h2') {
-    // The SDK's h2 path signs an (empty) `:authority` header instead of `host`; S3 and the proxy
-    // require a signed `host` (the proxy's canonicalHeadersFromRaw uses :authority only as the
-    // host fallback). Sign `host` instead; Node's h2 client derives :authority from it.
-    const host = new URL(endpoint).host;
-    client.middlewareStack.add(
-      (next) => async (args) => {
-        const req = args.request as { headers?: Record<string, string> };
-        if (req.headers) {
-          delete req.headers[':authority'];
-          req.headers.host = host;
-        }
-        return next(args);
-      },
-      { step: 'build', name: 'signHostOverH2', priority: 'low' },
-    );
-  }
   return client;
 }
 
