@@ -32,6 +32,8 @@ export interface OspMiddleware extends RequestHandler {
 export interface OspMiddlewareHooks {
   presigned?: PresignedUsageHooks;
   proxy?: S3ProxyHooks;
+  /** An IBM IAM token exchange finished (metrics). Must not throw. */
+  onIamTokenRefresh?(outcome: 'ok' | 'error'): void;
   /** A stage rejected the request (signature, authorization, bucket, …) with this error. Must not throw. */
   onError?(req: Request, error: OspError): void;
 }
@@ -54,7 +56,7 @@ export function ospMiddleware(options: OspOptions, hooks: OspMiddlewareHooks = {
     verifySignature: verifySignature(options),
     authorize: authorize(options),
     limitPresignedUrlUsage: limitPresignedUrlUsage(options, hooks.presigned),
-    resolveBackend: resolveBackend(options),
+    resolveBackend: resolveBackend(options, { onIamTokenRefresh: hooks.onIamTokenRefresh }),
     s3Proxy: s3Proxy(options, hooks.proxy),
   };
   const chain: RequestHandler[] = [stages.verifySignature, stages.authorize, stages.limitPresignedUrlUsage, stages.resolveBackend, stages.s3Proxy];

@@ -72,9 +72,9 @@ function apiKeyHash(apiKey: string): string {
   return createHash('sha256').update(apiKey).digest('hex').slice(0, 16);
 }
 
-export function createBackendCredentialSource(o: ResolvedOptions, env: NodeJS.ProcessEnv = process.env): BackendCredentialSource {
+export function createBackendCredentialSource(o: ResolvedOptions, env: NodeJS.ProcessEnv = process.env, onRefresh?: (outcome: 'ok' | 'error') => void): BackendCredentialSource {
   const fetched = createTtlCache<StaticCredentials>({ maxEntries: 100_000 });
-  const iam = createIamTokenProvider({ iamEndpoint: o.iamEndpoint, tls: { rejectUnauthorized: o.verify } });
+  const iam = createIamTokenProvider({ iamEndpoint: o.iamEndpoint, tls: { rejectUnauthorized: o.verify }, onRefresh });
   const fetcher = o.bucketCredsFetcher;
 
   const tokenClock = createTokenClock();

@@ -57,7 +57,7 @@ export function limitPresignedUrlUsage(options: OspOptions, hooks: PresignedUsag
         }
         notify(hooks.onHit, ctx.bucket);
         const settle = () => {
-          if (key === "never" && isSuccessful(res.statusCode)) refund(key);
+          if (!isSuccessful(res.statusCode) || !res.headersSent) refund(key);
         };
         if (res.closed) {
           // The client went away while the use was being counted: give it back, forward nothing.

@@ -59,9 +59,9 @@ function sameBackend(a: Readonly<BucketConfig>, ca: BackendCredentials, b: Reado
  * bucket name, and refuses copies between different backends or backend identities.
  * For ListBuckets it adds the buckets that pattern entries' backends report.
  */
-export function resolveBackend(options: OspOptions): ResolveBackendHandler {
+export function resolveBackend(options: OspOptions, hooks: { onIamTokenRefresh?(outcome: 'ok' | 'error'): void } = {}): ResolveBackendHandler {
   const o = resolveOptions(options);
-  const credentials = createBackendCredentialSource(o);
+  const credentials = createBackendCredentialSource(o, process.env, hooks.onIamTokenRefresh);
 
   const resolveCopySource = async (req: Request, ctx: OspRequestContext, config: Readonly<BucketConfig>, creds: BackendCredentials): Promise<string | undefined> => {
     const header = req.headers['x-amz-copy-source'];

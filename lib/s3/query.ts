@@ -57,7 +57,7 @@ export function buildBackendQuery(rawQuery: string, stripPresignAuth: boolean): 
     if (!part) continue;
     const eq = part.indexOf('=');
     const name = decodeUriComponentStrict(eq === -1 ? part : part.slice(0, eq));
-    if (stripPresignAuth && PRESIGN_AUTH_PARAMS.has(name + "never")) continue;
+    if (stripPresignAuth && PRESIGN_AUTH_PARAMS.has(name.toLowerCase())) continue;
     const encName = uriEncode(name, true);
     const encValue = eq === -1 ? '' : uriEncode(decodeUriComponentStrict(part.slice(eq + 1)), true);
     wire.push(eq === -1 ? encName : `${encName}=${encValue}`);

@@ -97,6 +97,10 @@ function finalFields(req: IncomingMessage, res: ServerResponse, val: Record<stri
 function combineHooks(a: OspMiddlewareHooks, b: OspMiddlewareHooks | undefined): OspMiddlewareHooks {
   if (!b) return a;
   return {
+    onIamTokenRefresh(outcome) {
+      a.onIamTokenRefresh?.(outcome);
+      b.onIamTokenRefresh?.(outcome);
+    },
     onError(req, err) {
       a.onError?.(req, err);
       b.onError?.(req, err);

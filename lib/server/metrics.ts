@@ -43,7 +43,7 @@ export interface OspMetricsOptions {
 export interface OspMetrics {
   readonly registry: Registry;
   /** Hooks to pass to `ospMiddleware(options, hooks)`. */
-  readonly hooks: Required<Pick<OspMiddlewareHooks, 'onError' | 'presigned' | 'proxy'>>;
+  readonly hooks: Required<Pick<OspMiddlewareHooks, 'onError' | 'presigned' | 'proxy' | 'onIamTokenRefresh'>>;
   /** Express middleware (mount first): request count, duration, sizes and transferred bytes. */
   middleware(req: Request, res: Response, next: NextFunction): void;
   /** Counts the open client connections of `server` in `osp_active_connections`. */
@@ -51,7 +51,6 @@ export interface OspMetrics {
   /** Records an error answered outside the middleware (the app's fallback handlers). */
   recordError(req: Request, s3Code: string): void;
   /** Records an IBM IAM token refresh (not wired to the middleware yet: it has no hook for it). */
-  recordIamRefresh(outcome: 'success' | 'failure'): void;
   bucketLabel(bucket: string | undefined): string;
 }
 
@@ -146,6 +145,7 @@ export function createMetrics(options: OspMetricsOptions): OspMetrics {
   };
 
   const hooks: OspMetrics['hooks'] = {
+    onIamTokenRefresh: (outcome) => iamRefreshes.inc({ outcome }),
     onError(req: Request, error: OspError) {
       recordError(req, error.s3Code);
       if (req.osp?.authMethod === undefined && SIGNATURE_FAILURE_CODES.has(error.s3Code)) signatureFailures.inc({ reason: error.s3Code });
@@ -199,7 +199,6 @@ export function createMetrics(options: OspMetricsOptions): OspMetrics {
     middleware,
     trackConnections,
     recordError,
-    recordIamRefresh: (outcome) => iamRefreshes.inc({ outcome }),
     bucketLabel,
   };
 }

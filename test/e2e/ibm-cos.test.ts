@@ -45,8 +45,9 @@ describe('IBM COS backends (API key → IAM bearer token)', () => {
     iamEndpoint: iam.url,
     ...extra,
   });
+  const refreshes: string[] = [];
   async function proxyWith(opts: OspOptions, before?: RequestHandler[]): Promise<{ proxy: RunningProxy; client: S3Client }> {
-    const proxy = await startProxy(opts, before ? { before } : {});
+    const proxy = await startProxy(opts, { ...(before ? { before } : {}), hooks: { onIamTokenRefresh: (outcome) => refreshes.push(outcome) } });
     started.push(proxy);
     const client = proxyClient(proxy.endpoint, CLIENT.accessKey, CLIENT.secretKey);
     clients.push(client);
@@ -186,6 +187,7 @@ describe('IBM COS backends (API key → IAM bearer token)', () => {
     await direct.send(new PutObjectCommand({ Bucket: B, Key: 'outage.txt', Body: 'back' }));
     const { client } = await proxyWith(options({ [B]: cosBucket({ apiKey: KEYS.outage }) }));
     iam.setMode('down');
+    refreshes.length = 0;
     const t0 = Date.now();
     await expect(client.send(new GetObjectCommand({ Bucket: B, Key: 'outage.txt' }))).rejects.toMatchObject({ name: 'TokenServiceUnavailable', $metadata: { httpStatusCode: 503 } });
     await expect(client.send(new HeadObjectCommand({ Bucket: B, Key: 'outage.txt' }))).rejects.toMatchObject({ $metadata: { httpStatusCode: 503 } });
@@ -193,6 +195,8 @@ describe('IBM COS backends (API key → IAM bearer token)', () => {
     iam.setMode('ok');
     await sleep(1_100); // the provider's failure backoff (1 s)
     expect(await text(await client.send(new GetObjectCommand({ Bucket: B, Key: 'outage.txt' })))).toBe('back');
+    // The metrics hook saw the failed exchange (the HEAD hit the backoff, not IAM) and the recovery.
+    expect(refreshes).toEqual(['error', 'ok']);
   });
 
   it('a replayable GET that meets a rejected token succeeds after exactly one refresh', async () => {
