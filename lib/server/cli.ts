@@ -74,7 +74,7 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
       process.env.OSP_DEMO_BACKEND_PORT = String(port);
     }
     const config = args.config ?? process.env.OSP_CONFIG;
-    options = { ...demoOptions(port, Number(process.env.PORT) || 8080), ...(config ? await loadConfig(config) : {}) };
+    options = { ...demoOptions(port, Number(process.env.PORT) || 8080, Number(process.env.METRICS_PORT) || 9091), ...(config ? await loadConfig(config) : {}) };
   } else {
     const config = args.config ?? process.env.OSP_CONFIG;
     if (!config) throw new Error(`no configuration given\n${USAGE}`);

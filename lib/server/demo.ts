@@ -112,7 +112,7 @@ export function demoInstructions(endpoint: string, metrics?: string): string {
     `  ${env} aws --endpoint-url ${endpoint} s3 cp s3://${DEMO_BUCKET}/hello.txt -`,
     '',
     'boto3:',
-    `  python3 -c "import boto3; from botocore.config import Config; s3 = boto3.client('s3', endpoint_url='${endpoint}', aws_access_key_id='${DEMO_ACCESS_KEY}', aws_secret_access_key='${DEMO_SECRET_KEY}', region_name='us-east-1', config=Config(request_checksum_calculation='when_required')); s3.put_object(Bucket='${DEMO_BUCKET}', Key='hi.txt', Body=b'hi'); print(s3.get_object(Bucket='${DEMO_BUCKET}', Key='hi.txt')['Body'].read())"`,
+    `  python3 -c "import boto3; s3 = boto3.client('s3', endpoint_url='${endpoint}', aws_access_key_id='${DEMO_ACCESS_KEY}', aws_secret_access_key='${DEMO_SECRET_KEY}', region_name='us-east-1'); s3.put_object(Bucket='${DEMO_BUCKET}', Key='hi.txt', Body=b'hi'); print(s3.get_object(Bucket='${DEMO_BUCKET}', Key='hi.txt')['Body'].read())"`,
     '',
     ...(metrics ? [`metrics: ${metrics}/metrics   health: ${metrics}/healthz`, ''] : []),
     'Stop with Ctrl-C.',
