@@ -18,6 +18,9 @@ import {
   DEFAULT_UPSTREAM_IDLE_TIMEOUT_MS,
 } from './constants';
 import type { UsageCounterStore } from './cache/usage-store';
+import type { SharedStateStore } from './cache/shared-store';
+import { DEFAULT_REDIS_COMMAND_TIMEOUT_MS, DEFAULT_REDIS_CONNECT_TIMEOUT_MS, DEFAULT_REDIS_KEY_PREFIX, type RedisStoreOptions } from './cache/redis-store';
+import { parseEncryptionKey } from './cache/secret-box';
 import { bucketKeyProblem, createBucketTable, isBucketPattern, type BucketTable } from './s3/bucket-table';
 import { BACKEND_PROFILES, isProfileName, type BackendProfileOption } from './backends/profiles';
 
@@ -37,6 +40,11 @@ export interface BucketConfig {
   sessionToken?: string;
   /** IBM Cloud IAM API key: the backend is reached with a bearer token instead of SigV4. */
   apiKey?: string;
+  /**
+   * IBM COS service instance id, sent as `ibm-service-instance-id` when the client sends none
+   * (COS needs it to create and list buckets).
+   */
+  serviceInstanceId?: string;
   /**
    * Seconds this bucket's backend credentials and authorization decisions are cached.
    * `0` disables caching. @default 300
@@ -104,6 +112,22 @@ export interface AuthorizeRequest {
 /** Decides whether `token` (the frontend access key) may make this request on `bucket`. */
 export type AuthorizeCallback = (token: string | null, bucket: string, request: AuthorizeRequest) => boolean | Promise<boolean>;
 
+/** What may be cached in the shared store (`redis` / `sharedStore`) besides presigned usage counters. */
+export interface SharedCacheOptions {
+  /**
+   * Cache `authorize` answers in the shared store too (for the bucket's `ttl`), so a decision made
+   * by one instance serves all. @default false
+   */
+  decisions?: boolean;
+  /**
+   * Cache `hmacFetcher` answers in the shared store too (for `hmacCacheTtl` / `hmacNegativeCacheTtl`),
+   * encrypted with AES-256-GCM under `encryptionKey` (required). @default false
+   */
+  frontendSecrets?: boolean;
+  /** 256-bit key for secrets written to the shared store: 64 hex characters or base64 of 32 bytes. */
+  encryptionKey?: string;
+}
+
 /** Minimal logger interface (pino, console and winston fit). */
 export interface OspLogger {
   debug(obj: object, msg?: string): void;
@@ -170,8 +194,26 @@ export interface OspOptions {
   upstreamLookup?: LookupFunction;
   /** How many times one presigned URL may be used (successful, verified uses). @default 3 */
   maxPresignUrlUsageAttempts?: number;
-  /** Store that counts presigned URL uses. @default an in-memory store */
+  /** Store that counts presigned URL uses. @default the shared store when one is configured, else an in-memory store */
   usageStore?: UsageCounterStore;
+  /**
+   * Redis shared by every worker and instance: exact presigned-URL usage counters, cross-instance
+   * invalidation (`revokeAccessKey` / `invalidateBucket` reach all within a second) and, opt-in,
+   * shared caches (`sharedCache`). A URL (`redis://[user:pass@]host:port[/db]`, `rediss://` for TLS)
+   * or connection settings. Honoured by `ospMiddleware` (which owns the connection); the standalone
+   * server also reads `OSP_REDIS_URL`. @default none (state is per process)
+   */
+  redis?: string | RedisStoreOptions;
+  /** A shared store you created (e.g. one Redis store for several middlewares). Exclusive with `redis`; not closed by the middleware. */
+  sharedStore?: SharedStateStore;
+  /** What else is cached in the shared store. @default nothing but presigned usage counters */
+  sharedCache?: SharedCacheOptions;
+  /**
+   * What a presigned request gets when the shared store cannot count its use: `'reject'` (503
+   * ServiceUnavailable, the URL's limit can never be exceeded) or `'allow'` (served uncounted and
+   * logged). @default 'reject'
+   */
+  presignedOnStoreError?: 'reject' | 'allow';
   /** Default region for backends that name none. @default 'us-east-1' */
   region?: string;
   /** IBM Cloud IAM endpoint used to exchange API keys for tokens. @default 'https://iam.cloud.ibm.com' */
@@ -203,6 +245,14 @@ export interface ResolvedOptions {
   readonly upstreamLookup?: LookupFunction;
   readonly maxPresignUrlUsageAttempts: number;
   readonly usageStore?: UsageCounterStore;
+  /** Redis connection settings with defaults; only `ospMiddleware` connects. */
+  readonly redis?: Readonly<Required<RedisStoreOptions>>;
+  readonly sharedStore?: SharedStateStore;
+  readonly sharedCacheDecisions: boolean;
+  readonly sharedCacheSecrets: boolean;
+  /** The parsed `sharedCache.encryptionKey`. */
+  readonly sharedCacheKey?: Buffer;
+  readonly presignedOnStoreError: 'reject' | 'allow';
   readonly region: string;
   readonly iamEndpoint: string;
   readonly logger: OspLogger;
@@ -212,12 +262,13 @@ const KNOWN_OPTIONS: ReadonlySet<string> = new Set<keyof OspOptions>([
   'buckets', 'hmacKeystore', 'hmacFetcher', 'hmacCacheTtl', 'hmacNegativeCacheTtl', 'bucketCredsFetcher',
   'authorize', 'validator', 'authorizeTimeoutMs', 'allowAnonymous', 'skipSignatureValidation', 'maxSkewSeconds',
   'verify', 'serverName', 'virtualHostDomains', 'trustForwardedHost', 'upstreamConnectTimeoutMs',
-  'upstreamIdleTimeoutMs', 'upstreamLookup', 'maxPresignUrlUsageAttempts', 'usageStore', 'region', 'iamEndpoint', 'logger',
+  'upstreamIdleTimeoutMs', 'upstreamLookup', 'maxPresignUrlUsageAttempts', 'usageStore', 'redis', 'sharedStore', 'sharedCache', 'presignedOnStoreError', 'region',
+  'iamEndpoint', 'logger',
 ]);
 
 const KNOWN_BUCKET_FIELDS: ReadonlySet<string> = new Set<keyof BucketConfig>([
   'host', 'port', 'region', 'accessKey', 'secretKey', 'sessionToken', 'apiKey', 'ttl', 'addressingStyle', 'tls',
-  'backendBucket', 'profile',
+  'backendBucket', 'profile', 'serviceInstanceId',
 ]);
 
 const silentLogger: OspLogger = { debug() {}, info() {}, warn() {}, error() {} };
@@ -298,7 +349,7 @@ export function resolveBucketConfig(raw: unknown, option: string): Readonly<Buck
   if (addressingStyle !== 'virtual' && addressingStyle !== 'path') {
     throw invalid(`${option}.addressingStyle`, `must be 'virtual' or 'path'`, `addressingStyle: 'path'`);
   }
-  for (const field of ['region', 'accessKey', 'secretKey', 'sessionToken', 'apiKey', 'backendBucket'] as const) {
+  for (const field of ['region', 'accessKey', 'secretKey', 'sessionToken', 'apiKey', 'backendBucket', 'serviceInstanceId'] as const) {
     if (raw[field] !== undefined) nonEmptyString(raw[field], `${option}.${field}`, `${field}: '…'`);
   }
   if ((raw.accessKey === undefined) !== (raw.secretKey === undefined)) {
@@ -358,6 +409,58 @@ function resolveKeystore(raw: unknown): Map<string, Readonly<HmacKey>> {
   return map;
 }
 
+function resolveRedis(raw: unknown): ResolvedOptions['redis'] {
+  if (raw === undefined) return undefined;
+  const example = `redis: 'redis://127.0.0.1:6379'`;
+  const settings = typeof raw === 'string' ? { url: raw } : raw;
+  if (!isPlainObject(settings)) throw invalid('redis', 'must be a redis:// or rediss:// URL or { url, keyPrefix, commandTimeoutMs, connectTimeoutMs }', example);
+  for (const field of Object.keys(settings)) {
+    if (!['url', 'keyPrefix', 'commandTimeoutMs', 'connectTimeoutMs'].includes(field)) {
+      throw new OspConfigError('ERR_OSP_UNKNOWN_OPTION', `redis.${field}`, 'unknown field; known: url, keyPrefix, commandTimeoutMs, connectTimeoutMs');
+    }
+  }
+  const url = settings.url;
+  let ok = false;
+  if (typeof url === 'string') {
+    try {
+      const u = new URL(url);
+      ok = (u.protocol === 'redis:' || u.protocol === 'rediss:') && u.hostname !== '';
+    } catch {
+      ok = false;
+    }
+  }
+  // The message never repeats the value: it may hold a password.
+  if (!ok) throw invalid('redis.url', 'must be a redis:// or rediss:// URL with a host', example);
+  const keyPrefix = settings.keyPrefix === undefined ? DEFAULT_REDIS_KEY_PREFIX : settings.keyPrefix;
+  if (typeof keyPrefix !== 'string' || !/^[0-9A-Za-z:._-]{0,64}$/.test(keyPrefix)) throw invalid('redis.keyPrefix', 'must be up to 64 characters of [0-9A-Za-z:._-]', `keyPrefix: 'osp-prod:'`);
+  return Object.freeze({
+    url: url as string,
+    keyPrefix,
+    commandTimeoutMs: optionalInteger(settings.commandTimeoutMs, 'redis.commandTimeoutMs', 10, 60_000, DEFAULT_REDIS_COMMAND_TIMEOUT_MS, 'commandTimeoutMs: 1000'),
+    connectTimeoutMs: optionalInteger(settings.connectTimeoutMs, 'redis.connectTimeoutMs', 10, 60_000, DEFAULT_REDIS_CONNECT_TIMEOUT_MS, 'connectTimeoutMs: 2000'),
+  });
+}
+
+function resolveSharedCache(raw: unknown, hasStore: boolean): { decisions: boolean; secrets: boolean; key?: Buffer } {
+  if (raw === undefined) return { decisions: false, secrets: false };
+  if (!isPlainObject(raw)) throw invalid('sharedCache', 'must be an object', 'sharedCache: { decisions: true }');
+  for (const field of Object.keys(raw)) {
+    if (!['decisions', 'frontendSecrets', 'encryptionKey'].includes(field)) {
+      throw new OspConfigError('ERR_OSP_UNKNOWN_OPTION', `sharedCache.${field}`, 'unknown field; known: decisions, frontendSecrets, encryptionKey');
+    }
+  }
+  const decisions = optionalBoolean(raw.decisions, 'sharedCache.decisions', false);
+  const secrets = optionalBoolean(raw.frontendSecrets, 'sharedCache.frontendSecrets', false);
+  let key: Buffer | undefined;
+  if (raw.encryptionKey !== undefined) {
+    key = parseEncryptionKey(raw.encryptionKey);
+    if (!key) throw invalid('sharedCache.encryptionKey', 'must be 64 hex characters or base64 of 32 random bytes', `encryptionKey: process.env.OSP_CACHE_KEY /* openssl rand -hex 32 */`);
+  }
+  if (secrets && !key) throw invalid('sharedCache.encryptionKey', 'is required with frontendSecrets: true (secrets are never stored in plain text)');
+  if ((decisions || secrets) && !hasStore) throw invalid('sharedCache', 'needs a shared store: set redis (or sharedStore)', `redis: 'redis://127.0.0.1:6379'`);
+  return { decisions, secrets, key };
+}
+
 /**
  * Validates options, applies defaults and returns a frozen copy. The caller's object is never
  * modified. Throws {@link OspConfigError} naming the option, the rule and an example.
@@ -394,6 +497,20 @@ export function resolveOptions(options: OspOptions): ResolvedOptions {
     // Non-ASCII Server headers broke urllib3 clients of the Python proxy.
     throw invalid('serverName', 'must be printable ASCII', `serverName: 'osp'`);
   }
+  const redis = resolveRedis(o.redis);
+  const sharedStore = o.sharedStore as SharedStateStore | undefined;
+  if (sharedStore !== undefined) {
+    const methods = ['increment', 'decrement', 'get', 'getValue', 'setValue', 'deleteValue', 'deleteMatching', 'publish', 'subscribe', 'close'] as const;
+    if (typeof sharedStore !== 'object' || sharedStore === null || !methods.every((m) => typeof (sharedStore as unknown as Record<string, unknown>)[m] === 'function')) {
+      throw invalid('sharedStore', `must implement SharedStateStore (${methods.join(', ')})`, 'sharedStore: createRedisStore({ url }, logger)');
+    }
+    if (redis) throw invalid('sharedStore', 'give either redis or sharedStore, not both');
+  }
+  const sharedCache = resolveSharedCache(o.sharedCache, redis !== undefined || sharedStore !== undefined);
+  const presignedOnStoreError = o.presignedOnStoreError ?? 'reject';
+  if (presignedOnStoreError !== 'reject' && presignedOnStoreError !== 'allow') {
+    throw invalid('presignedOnStoreError', `must be 'reject' or 'allow'`, `presignedOnStoreError: 'reject'`);
+  }
   const iamEndpoint = o.iamEndpoint === undefined ? 'https://iam.cloud.ibm.com' : nonEmptyString(o.iamEndpoint, 'iamEndpoint', `iamEndpoint: 'https://private.iam.cloud.ibm.com'`);
   if (!/^https?:\/\/[^/]+/.test(iamEndpoint)) throw invalid('iamEndpoint', 'must be an http(s) URL', `iamEndpoint: 'https://iam.cloud.ibm.com'`);
 
@@ -418,6 +535,12 @@ export function resolveOptions(options: OspOptions): ResolvedOptions {
     upstreamLookup: optionalFunction(o.upstreamLookup, 'upstreamLookup', 'upstreamLookup: dns.lookup'),
     maxPresignUrlUsageAttempts: optionalInteger(o.maxPresignUrlUsageAttempts, 'maxPresignUrlUsageAttempts', 1, 1_000_000, DEFAULT_MAX_PRESIGN_URL_USAGE_ATTEMPTS, 'maxPresignUrlUsageAttempts: 3'),
     usageStore,
+    redis,
+    sharedStore,
+    sharedCacheDecisions: sharedCache.decisions,
+    sharedCacheSecrets: sharedCache.secrets,
+    sharedCacheKey: sharedCache.key,
+    presignedOnStoreError,
     region: o.region === undefined ? DEFAULT_REGION : nonEmptyString(o.region, 'region', `region: 'eu-de'`),
     iamEndpoint: iamEndpoint.replace(/\/+$/, ''),
     logger: logger ?? silentLogger,

@@ -35,6 +35,7 @@ export function listBackendBuckets(config: Readonly<BucketConfig>, credentials: 
   const tls = config.tls ?? port === 443;
   const host = port === (tls ? 443 : 80) ? config.host : `${config.host}:${port}`;
   const headers: Record<string, string> = { host, 'x-amz-content-sha256': EMPTY_SHA256 };
+  if (config.serviceInstanceId !== undefined) headers['ibm-service-instance-id'] = config.serviceInstanceId;
   if (credentials.kind === 'hmac') {
     const signed = signRequest({ method: 'GET', canonicalUri: '/', canonicalQuery: '', headers, accessKeyId: credentials.accessKeyId, secretKey: credentials.secretKey, sessionToken: credentials.sessionToken, region: config.region ?? options.region, now: new Date() });
     headers['x-amz-date'] = signed.amzDate;

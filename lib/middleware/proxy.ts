@@ -111,6 +111,9 @@ export function prepareUpstreamRequest(proxyReq: ClientRequest, method: string, 
   proxyReq.path = b.query ? `${b.path}?${b.query}` : b.path;
   proxyReq.setHeader('host', b.hostHeader);
   if (b.copySource !== undefined) proxyReq.setHeader('x-amz-copy-source', b.copySource);
+  if (b.config.serviceInstanceId !== undefined && !proxyReq.hasHeader('ibm-service-instance-id')) {
+    proxyReq.setHeader('ibm-service-instance-id', b.config.serviceInstanceId);
+  }
   const payloadHash = body.payloadHash;
   const creds = b.credentials;
   if (creds.kind === 'hmac') {

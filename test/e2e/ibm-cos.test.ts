@@ -134,6 +134,14 @@ describe('IBM COS backends (API key → IAM bearer token)', () => {
     await direct.send(new PutObjectCommand({ Bucket: E, Key: 'exists', Body: 'x' })); // the bucket exists on moto
   });
 
+  it('serviceInstanceId from the bucket config is sent when the client sends none', async () => {
+    const F = uniqueName('cos-f');
+    const { client } = await proxyWith(options({ [F]: cosBucket({ apiKey: KEYS.b, serviceInstanceId: INSTANCE_ID }) }));
+    await client.send(new CreateBucketCommand({ Bucket: F }));
+    expect(cos.requests().at(-1)?.headers['ibm-service-instance-id']).toBe(INSTANCE_ID);
+    await direct.send(new PutObjectCommand({ Bucket: F, Key: 'exists', Body: 'x' }));
+  });
+
   it('50 simultaneous first requests cause exactly one token request', async () => {
     await direct.send(new PutObjectCommand({ Bucket: B, Key: 'conc.txt', Body: 'concurrent' }));
     const { client } = await proxyWith(options({ [B]: cosBucket({ apiKey: KEYS.conc }) }));
