@@ -57,13 +57,15 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
 fi
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo -n "$@"; fi; }
-APT_PACKAGES="radosgw ceph-mon ceph-osd swift-proxy swift-account swift-container swift-object memcached redis-server"
+APT_PACKAGES="radosgw ceph-mon ceph-osd swift-proxy swift-account swift-container swift-object memcached redis-server awscli"
 need_bins="curl python3"
 selected rgw && need_bins="$need_bins monmaptool ceph-mon ceph-osd ceph radosgw radosgw-admin"
 selected swift && need_bins="$need_bins swift-ring-builder swift-proxy-server swift-account-server swift-container-server swift-object-server memcached"
 selected redis && need_bins="$need_bins redis-server"
 missing=""
 for bin in $need_bins; do command -v "$bin" >/dev/null 2>&1 || missing="$missing $bin"; done
+# aws-cli v2 from Debian (the body-mode tests run both it and the pip aws-cli v1 found on PATH).
+[ -x /usr/bin/aws ] || missing="$missing /usr/bin/aws"
 if [ -n "$missing" ]; then
   say "missing:$missing -> apt-get install $APT_PACKAGES curl python3"
   export DEBIAN_FRONTEND=noninteractive

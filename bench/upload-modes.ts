@@ -1,0 +1,244 @@
+/**
+ * Upload throughput and proxy peak RSS per body mode, through the real proxy (ospMiddleware on
+ * Express) to a backend; not a test. Each mode gets a fresh proxy process, so its peak RSS
+ * (VmHWM) is that mode's alone. The client pre-frames the body (chunk signatures computed before
+ * the clock starts) so that mostly the proxy's work is measured; on a 2-core machine client,
+ * proxy and backend still share the CPUs.
+ *
+ * Modes: hex SHA-256 and UNSIGNED-PAYLOAD (plain bodies), STREAMING-AWS4-HMAC-SHA256-PAYLOAD,
+ * STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER (crc32c), STREAMING-UNSIGNED-PAYLOAD-TRAILER (crc32).
+ *
+ * Backend: by default a sink in its own process (reads the body, checks its length, answers 200),
+ * i.e. the proxy alone. Or a real S3 server (the bucket must exist):
+ *   BENCH_BACKEND=http://127.0.0.1:PORT BENCH_BACKEND_KEY=... BENCH_BACKEND_SECRET=... \
+ *   BENCH_BUCKET=name BENCH_PROFILE=ceph-rgw
+ * Size and repetitions: BENCH_MIB (default 256), BENCH_ROUNDS (default 2, best one is reported).
+ *
+ * Run: node -r ts-node/register/transpile-only bench/upload-modes.ts
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Readable } from 'node:stream';
+import express from 'express';
+import { ospMiddleware } from '../lib/osp-middleware';
+import type { BackendProfileOption } from '../lib/backends/profiles';
+import { EMPTY_SHA256, canonicalTrailers, chunkSignature, trailerSignature, type ChunkSigningContext } from '../lib/body/chunk-signature';
+import { createChecksum, type ChecksumAlgorithm } from '../lib/body/checksums';
+import { getSigningKey, sha256Hex } from '../lib/sigv4/signing-key';
+import { signRequest } from '../lib/sigv4/sign-request';
+
+const MIB = 1024 * 1024;
+const TOTAL = Number(process.env.BENCH_MIB ?? 256) * MIB;
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
+const CHUNK = 64 * 1024;
+const CLIENT = { accessKey: 'benchclient', secretKey: 'bench-client-secret-000000000000' };
+const BUCKET = process.env.BENCH_BUCKET ?? 'bench';
+
+type Mode = 'hex' | 'unsigned' | 'signed' | 'signed-trailer' | 'unsigned-trailer';
+const MODES: Mode[] = ['hex', 'unsigned', 'signed', 'signed-trailer', 'unsigned-trailer'];
+const PAYLOAD: Record<Mode, string> = {
+  hex: '',
+  unsigned: 'UNSIGNED-PAYLOAD',
+  signed: 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD',
+  'signed-trailer': 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER',
+  'unsigned-trailer': 'STREAMING-UNSIGNED-PAYLOAD-TRAILER',
+};
+const TRAILER: Partial<Record<Mode, ChecksumAlgorithm>> = { 'signed-trailer': 'crc32c', 'unsigned-trailer': 'crc32' };
+
+type Msg = { port?: number; hwmKiB?: number; rssKiB?: number; cpuUs?: number };
+
+function listen(server: http.Server): Promise<number> {
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)));
+}
+
+/** VmHWM / VmRSS of this process in KiB. */
+function memory(): { hwmKiB: number; rssKiB: number } {
+  const status = readFileSync('/proc/self/status', 'utf8');
+  const kib = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+)`, 'm').exec(status)?.[1] ?? 0);
+  return { hwmKiB: kib('VmHWM'), rssKiB: kib('VmRSS') };
+}
+
+async function runSink(): Promise<void> {
+  const server = http.createServer((req, res) => {
+    let n = 0;
+    req.on('data', (c: Buffer) => (n += c.length));
+    req.on('end', () => {
+      const expected = req.headers['content-length'];
+      const ok = expected === undefined || Number(expected) === n;
+      res.writeHead(ok ? 200 : 400, { etag: '"x"', 'content-length': 0 });
+      res.end();
+    });
+  });
+  process.send?.({ port: await listen(server) });
+}
+
+async function runProxy(backendUrl: string, key: string, secret: string, profile: string): Promise<void> {
+  const url = new URL(backendUrl);
+  const app = express();
+  const middleware = ospMiddleware({
+    buckets: { [BUCKET]: { host: url.hostname, port: Number(url.port), addressingStyle: 'path', tls: false, accessKey: key, secretKey: secret, profile: profile as BackendProfileOption } },
+    hmacKeystore: [CLIENT],
+  });
+  app.use(middleware);
+  const server = http.createServer(app);
+  server.on('checkContinue', (req, res) => app(req, res));
+  const port = await listen(server);
+  process.on('message', () => {
+    const u = process.resourceUsage();
+    process.send?.({ ...memory(), cpuUs: u.userCPUTime + u.systemCPUTime });
+  });
+  process.send?.({ port });
+}
+
+function child(args: string[]): Promise<{ proc: ChildProcess; port: number }> {
+  const proc = fork(__filename, args, { execArgv: ['-r', 'ts-node/register/transpile-only'] });
+  return new Promise((resolve, reject) => {
+    proc.once('message', (m: Msg) => resolve({ proc, port: m.port as number }));
+    proc.once('error', reject);
+  });
+}
+
+function ask(proc: ChildProcess): Promise<Msg> {
+  return new Promise((resolve) => {
+    proc.once('message', (m: Msg) => resolve(m));
+    proc.send('stats');
+  });
+}
+
+const piece = randomBytes(CHUNK);
+const count = TOTAL / CHUNK;
+const pieceSha = sha256Hex(piece);
+let wholeSha: string | undefined;
+
+/** Pre-framed request for one mode: headers and a body generator (64 KiB chunks of `piece`). */
+function buildRequest(mode: Mode, port: number, key: string): { headers: Record<string, string>; body: () => Readable } {
+  const urlPath = `/${BUCKET}/${key}`;
+  const headers: Record<string, string> = { host: `127.0.0.1:${port}` };
+  if (mode === 'hex') {
+    if (wholeSha === undefined) {
+      const h = createHash('sha256');
+      for (let i = 0; i < count; i++) h.update(piece);
+      wholeSha = h.digest('hex');
+    }
+    headers['x-amz-content-sha256'] = wholeSha;
+  } else headers['x-amz-content-sha256'] = PAYLOAD[mode];
+  const streaming = mode !== 'hex' && mode !== 'unsigned';
+  const alg = TRAILER[mode];
+  if (streaming) {
+    headers['content-encoding'] = 'aws-chunked';
+    headers['x-amz-decoded-content-length'] = String(TOTAL);
+    if (alg) headers['x-amz-trailer'] = `x-amz-checksum-${alg}`;
+  }
+  const signed = signRequest({ method: 'PUT', canonicalUri: urlPath, canonicalQuery: '', headers, accessKeyId: CLIENT.accessKey, secretKey: CLIENT.secretKey, region: 'us-east-1', now: new Date() });
+  Object.assign(headers, { 'x-amz-date': signed.amzDate, authorization: signed.authorization });
+  if (!streaming) {
+    headers['content-length'] = String(TOTAL);
+    return { headers, body: () => Readable.from((function* () { for (let i = 0; i < count; i++) yield piece; })(), { objectMode: false }) };
+  }
+  const date = signed.amzDate.slice(0, 8);
+  const ctx: ChunkSigningContext = { signingKey: getSigningKey(CLIENT.secretKey, date, 'us-east-1', 's3'), seedSignature: signed.signature, amzDate: signed.amzDate, scope: `${date}/us-east-1/s3/aws4_request` };
+  const signedChunks = mode !== 'unsigned-trailer';
+  const chunkHeaders: Buffer[] = [];
+  let prev = ctx.seedSignature;
+  for (let i = 0; i < count; i++) {
+    if (signedChunks) prev = chunkSignature(ctx, prev, pieceSha);
+    chunkHeaders.push(Buffer.from(`${CHUNK.toString(16)}${signedChunks ? `;chunk-signature=${prev}` : ''}\r\n`, 'latin1'));
+  }
+  let end = '';
+  if (signedChunks) {
+    prev = chunkSignature(ctx, prev, EMPTY_SHA256);
+    end += `0;chunk-signature=${prev}\r\n`;
+  } else end += '0\r\n';
+  if (alg) {
+    const c = createChecksum(alg);
+    for (let i = 0; i < count; i++) c.update(piece);
+    const name = `x-amz-checksum-${alg}`;
+    end += `${name}:${c.digestBase64()}\r\n`;
+    if (signedChunks) end += `x-amz-trailer-signature:${trailerSignature(ctx, prev, canonicalTrailers([[name, c.digestBase64()]]))}\r\n`;
+  }
+  const tail = Buffer.from(end + '\r\n', 'latin1');
+  const crlf = Buffer.from('\r\n');
+  headers['content-length'] = String(chunkHeaders.reduce((n, h) => n + h.length + CHUNK + 2, 0) + tail.length);
+  return {
+    headers,
+    body: () =>
+      Readable.from(
+        (function* () {
+          for (let i = 0; i < count; i++) {
+            yield chunkHeaders[i]!;
+            yield piece;
+            yield crlf;
+          }
+          yield tail;
+        })(),
+        { objectMode: false },
+      ),
+  };
+}
+
+function put(port: number, urlPath: string, headers: Record<string, string>, body: Readable): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port, method: 'PUT', path: urlPath, headers, agent: false }, (res) => {
+      let text = '';
+      res.on('data', (c) => (text += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+    });
+    req.on('error', reject);
+    body.pipe(req);
+  });
+}
+
+async function main(): Promise<void> {
+  let sink: ChildProcess | undefined;
+  let backendUrl = process.env.BENCH_BACKEND;
+  const key = process.env.BENCH_BACKEND_KEY ?? 'bench';
+  const secret = process.env.BENCH_BACKEND_SECRET ?? 'bench';
+  const profile = process.env.BENCH_PROFILE ?? 'ceph-rgw';
+  if (backendUrl === undefined) {
+    const s = await child(['sink']);
+    sink = s.proc;
+    backendUrl = `http://127.0.0.1:${s.port}`;
+  }
+  console.log(`node ${process.version}, ${TOTAL / MIB} MiB per PUT, best of ${ROUNDS}, backend ${process.env.BENCH_BACKEND ? `${backendUrl} (profile ${profile})` : 'sink process'}`);
+  console.log(`${'mode'.padEnd(46)} ${'MiB/s'.padStart(7)} ${'proxy CPU s'.padStart(11)} ${'RSS idle'.padStart(9)} ${'peak RSS'.padStart(9)}`);
+  const children: ChildProcess[] = sink ? [sink] : [];
+  process.on('exit', () => children.forEach((c) => c.kill()));
+  for (const mode of MODES) {
+    const proxy = await child(['proxy', backendUrl, key, secret, profile]);
+    children.push(proxy.proc);
+    const idle = await ask(proxy.proc);
+    let best = 0;
+    let cpu = 0;
+    for (let r = 0; r < ROUNDS; r++) {
+      const objectKey = `bench-${mode}-${r}`;
+      const req = buildRequest(mode, proxy.port, objectKey);
+      const before = await ask(proxy.proc);
+      const t0 = process.hrtime.bigint();
+      const res = await put(proxy.port, `/${BUCKET}/${objectKey}`, req.headers, req.body());
+      const s = Number(process.hrtime.bigint() - t0) / 1e9;
+      const after = await ask(proxy.proc);
+      if (res.status !== 200) throw new Error(`${mode}: HTTP ${res.status} ${res.text.slice(0, 300)}`);
+      if (TOTAL / MIB / s > best) {
+        best = TOTAL / MIB / s;
+        cpu = ((after.cpuUs ?? 0) - (before.cpuUs ?? 0)) / 1e6;
+      }
+    }
+    const end = await ask(proxy.proc);
+    const label = mode === 'hex' ? 'hex sha256 (plain)' : `${PAYLOAD[mode]}${TRAILER[mode] ? ` ${TRAILER[mode]}` : ''}`;
+    console.log(`${label.padEnd(46)} ${best.toFixed(0).padStart(7)} ${cpu.toFixed(2).padStart(11)} ${`${((idle.rssKiB ?? 0) / 1024).toFixed(0)} MiB`.padStart(9)} ${`${((end.hwmKiB ?? 0) / 1024).toFixed(0)} MiB`.padStart(9)}`);
+    proxy.proc.kill();
+  }
+  sink?.kill();
+}
+
+const [role, ...rest] = process.argv.slice(2);
+if (role === 'sink') void runSink();
+else if (role === 'proxy') void runProxy(rest[0]!, rest[1]!, rest[2]!, rest[3]!);
+else
+  main().catch((err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  });
