@@ -97,7 +97,7 @@ export function verifySignature(options: OspOptions): VerifySignatureHandler {
     } catch (err) {
       // InvalidURI (malformed percent-encoding). This also runs inside a promise callback (hmacFetcher):
       // a throw there would leave the request hanging as an unhandled rejection.
-      throw err;
+      return next(err);
     }
     if (!ok) return next(s3Errors.signatureDoesNotMatch());
     ctx.identity = p.auth.accessKeyId;
