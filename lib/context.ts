@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import type { Request } from 'express';
 import type { BucketConfig } from './options';
 import type { ChunkSigningContext } from './body/chunk-signature';
+import type { UpstreamBodyPlan } from './body/upstream-body';
 import { parseS3Target, splitUrl } from './s3/parse-request';
 import { deriveS3Operation, queryParamNames } from './s3/operation';
 
@@ -70,6 +71,8 @@ export interface OspRequestContext {
   canSeeBucket?: (name: string) => Promise<boolean>;
   /** Set by resolveBackend. */
   backend?: ResolvedBackend;
+  /** Set by s3Proxy: how the upload body goes upstream (headers to change, payload hash to sign). */
+  upstreamBody?: Pick<UpstreamBodyPlan, 'setHeaders' | 'removeHeaders' | 'payloadHash'>;
 }
 
 declare global {

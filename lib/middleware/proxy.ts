@@ -38,8 +38,6 @@ const TIMEOUT_CODE = 'OSP_UPSTREAM_TIMEOUT';
 /** Largest DeleteObjects body the proxy buffers to add Content-MD5 (1000 keys of 1024 bytes fit). */
 const MAX_DELETE_OBJECTS_BODY = 2 * 1024 * 1024;
 
-/** Body handling of requests in flight, read by the proxyReq hook. */
-const bodyPlans = new WeakMap<IncomingMessage, Pick<UpstreamBodyPlan, 'setHeaders' | 'removeHeaders' | 'payloadHash'>>();
 
 /**
  * Makes http-proxy stream the body through `stages` (or send `buffer`) instead of the raw request.
@@ -175,7 +173,7 @@ export function s3Proxy(options: OspOptions, hooks: S3ProxyHooks = {}): S3ProxyH
 
   const onProxyReq = (proxyReq: ClientRequest, req: IncomingMessage) => {
     const ctx = (req as Request).osp as OspRequestContext;
-    const body = bodyPlans.get(req) ?? { setHeaders: {}, removeHeaders: [], payloadHash: ctx.payloadHash ?? UNSIGNED_PAYLOAD };
+    const body = ctx.upstreamBody ?? { setHeaders: {}, removeHeaders: [], payloadHash: ctx.payloadHash ?? UNSIGNED_PAYLOAD };
     try {
       prepareUpstreamRequest(proxyReq, req.method ?? 'GET', ctx.backend as ResolvedBackend, body, new Date());
     } catch (err) {
@@ -264,7 +262,7 @@ export function s3Proxy(options: OspOptions, hooks: S3ProxyHooks = {}): S3ProxyH
           serverName: o.serverName,
         });
       }
-      bodyPlans.set(req, bodyPlan);
+      ctx.upstreamBody = bodyPlan;
       if (source !== undefined) replaceBody(req, [], source);
       else if (stages.length > 0) replaceBody(req, stages);
       proxy(req, res, next).catch?.((err: unknown) => next(err));
