@@ -59,9 +59,39 @@ function parseCredentials(req: Request, rawQuery: string, o: ResolvedOptions): P
   return { kind: 'query', auth: presigned, amzDate: presigned.amzDate, payloadHash: presigned.contentSha256 ?? UNSIGNED_PAYLOAD };
 }
 
+/**
+ * The raw headers with `Host` replaced by the first `X-Forwarded-Host`: behind a trusted reverse
+ * proxy, that is the Host the client's signer saw. Only used with `trustForwardedHost`.
+ */
+export function withForwardedHost(rawHeaders: readonly string[]): readonly string[] {
+  let forwarded: string | undefined;
+  for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
+    if ((rawHeaders[i] as string).toLowerCase() === 'x-forwarded-host') {
+      forwarded = (rawHeaders[i + 1] as string).split(',')[0]?.trim();
+      break;
+    }
+  }
+  if (!forwarded) return rawHeaders;
+  const out: string[] = [];
+  for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i] as string;
+    const lower = name.toLowerCase();
+    if (lower === 'host' || lower === ':authority') continue;
+    out.push(name, rawHeaders[i + 1] as string);
+  }
+  out.push('host', forwarded);
+  return out;
+}
+
 function presignedExpiry(p: SigV4Presigned): number {
   // parseAmzDate cannot fail here: checkPresignedValidity accepted the date already.
   return (parseAmzDate(p.amzDate) ?? 0) + p.expiresSeconds * 1000;
+}
+
+/** A verifySignature middleware, with a handle to drop a cached frontend secret. */
+export interface VerifySignatureHandler extends RequestHandler {
+  /** Forget the cached `hmacFetcher` answer for this access key (revoked or rotated). */
+  forgetAccessKey(accessKey: string): void;
 }
 
 /**
@@ -73,12 +103,6 @@ function presignedExpiry(p: SigV4Presigned): number {
  * The signature is checked against `req.originalUrl`, which is what the client signed even when the
  * middleware is mounted under a path prefix.
  */
-/** A verifySignature middleware, with a handle to drop a cached frontend secret. */
-export interface VerifySignatureHandler extends RequestHandler {
-  /** Forget the cached `hmacFetcher` answer for this access key (revoked or rotated). */
-  forgetAccessKey(accessKey: string): void;
-}
-
 export function verifySignature(options: OspOptions): VerifySignatureHandler {
   const o = resolveOptions(options);
   const secrets = createFrontendSecrets(o);
@@ -93,7 +117,7 @@ export function verifySignature(options: OspOptions): VerifySignatureHandler {
     if (!secret) return next(s3Errors.invalidAccessKeyId());
     let ok: boolean;
     try {
-      ok = verifySigV4({ method: req.method, rawPath, rawQuery, rawHeaders: req.rawHeaders, auth: p.auth, kind: p.kind, amzDate: p.amzDate, payloadHash: p.payloadHash, secretKey: secret });
+      ok = verifySigV4({ method: req.method, rawPath, rawQuery, rawHeaders: o.trustForwardedHost ? withForwardedHost(req.rawHeaders) : req.rawHeaders, auth: p.auth, kind: p.kind, amzDate: p.amzDate, payloadHash: p.payloadHash, secretKey: secret });
     } catch (err) {
       // InvalidURI (malformed percent-encoding). This also runs inside a promise callback (hmacFetcher):
       // a throw there would leave the request hanging as an unhandled rejection.

@@ -8,6 +8,7 @@ import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { authorize, resolveBackend, s3ErrorHandler, s3Proxy, setOspIdentity, verifySignature, type OspOptions } from '../../lib';
 import { backend, backendClient, createTestBucket } from '../helpers/backends';
 import { proxyClient, startProxy, type RunningProxy } from '../helpers/proxy-server';
+import { signRequest } from '../../lib/sigv4/sign-request';
 
 function get(url: string, headers: Record<string, string> = {}, method = 'GET'): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
@@ -73,5 +74,39 @@ describe('stages combined with the host app auth (moto)', () => {
     const got = await client.send(new GetObjectCommand({ Bucket: 'reports', Key: 'etl/out.csv' }));
     expect(await got.Body?.transformToString()).toBe('x');
     client.destroy();
+  });
+});
+
+describe('trustForwardedHost (moto)', () => {
+  const KEY = { accessKey: 'fwd-client', secretKey: 'fwd-secret-000000000000' };
+  const started: RunningProxy[] = [];
+  afterAll(async () => {
+    for (const p of started) await p.close();
+  });
+
+  async function signedGet(trust: boolean): Promise<number> {
+    const be = backend('moto');
+    const bucket = await createTestBucket(`fwd-${randomBytes(2).toString('hex')}`, 'moto');
+    const proxy = await startProxy({
+      buckets: { data: { host: be.host, port: be.port, addressingStyle: 'path', backendBucket: bucket, accessKey: be.accessKey, secretKey: be.secretKey, profile: 'moto' } },
+      hmacKeystore: [KEY],
+      trustForwardedHost: trust,
+    });
+    started.push(proxy);
+    // Signed for the public name the reverse proxy in front answers on.
+    const headers: Record<string, string> = { host: 's3.public.example', 'x-amz-content-sha256': 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855' };
+    const signed = signRequest({ method: 'GET', canonicalUri: '/data', canonicalQuery: 'list-type=2', headers, accessKeyId: KEY.accessKey, secretKey: KEY.secretKey, region: 'us-east-1', now: new Date() });
+    const res = await get(`${proxy.endpoint}/data?list-type=2`, {
+      'x-forwarded-host': 's3.public.example',
+      'x-amz-content-sha256': headers['x-amz-content-sha256'] as string,
+      'x-amz-date': signed.amzDate,
+      authorization: signed.authorization,
+    });
+    return res.status;
+  }
+
+  it('verifies against X-Forwarded-Host only when trusted', async () => {
+    expect(await signedGet(true)).toBe(200);
+    expect(await signedGet(false)).toBe(403);
   });
 });
