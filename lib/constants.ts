@@ -44,3 +44,10 @@ export const DROPPED_REQUEST_HEADERS: ReadonlySet<string> = new Set([
 
 /** Maximum length of an S3 object key in bytes, per the S3 user guide. */
 export const MAX_KEY_BYTES = 1024;
+
+/** Prefix of the Redis keys and pub/sub channel of the shared store. */
+export const DEFAULT_REDIS_KEY_PREFIX = 'osp:';
+/** Milliseconds a Redis command may take before it fails. */
+export const DEFAULT_REDIS_COMMAND_TIMEOUT_MS = 1000;
+/** Milliseconds to establish a Redis connection. */
+export const DEFAULT_REDIS_CONNECT_TIMEOUT_MS = 2000;

@@ -1,6 +1,6 @@
 /** object-storage-proxy: public API. Every export is listed by name. */
 export { ospMiddleware } from './osp-middleware';
-export type { OspMiddleware, OspMiddlewareHooks } from './osp-middleware';
+export type { OspMiddleware, OspMiddlewareHooks, InvalidateOptions } from './osp-middleware';
 export { verifySignature } from './middleware/verify-signature';
 export type { VerifySignatureHandler } from './middleware/verify-signature';
 export { authorize } from './middleware/authorize';
@@ -29,8 +29,13 @@ export type {
   AuthorizeCallback,
   AuthorizeRequest,
   OspLogger,
+  SharedCacheOptions,
 } from './options';
 export type { UsageCounterStore } from './cache/usage-store';
 export { createMemoryUsageStore } from './cache/memory-usage-store';
+export { createMemorySharedStore } from './cache/shared-store';
+export type { SharedStateStore, InvalidationMessage, MemorySharedStore } from './cache/shared-store';
+export { createRedisStore } from './cache/redis-store';
+export type { RedisStore, RedisStoreOptions } from './cache/redis-store';
 export { startServer, createApp, redactUrl, createRequestCounter } from './server';
 export type { ServerOptions, RunningServer, StartServerExtras, OspApp, CreateAppExtras, RequestCounter } from './server';

@@ -16,10 +16,13 @@ import {
   DEFAULT_REGION,
   DEFAULT_UPSTREAM_CONNECT_TIMEOUT_MS,
   DEFAULT_UPSTREAM_IDLE_TIMEOUT_MS,
+  DEFAULT_REDIS_COMMAND_TIMEOUT_MS,
+  DEFAULT_REDIS_CONNECT_TIMEOUT_MS,
+  DEFAULT_REDIS_KEY_PREFIX,
 } from './constants';
 import type { UsageCounterStore } from './cache/usage-store';
 import type { SharedStateStore } from './cache/shared-store';
-import { DEFAULT_REDIS_COMMAND_TIMEOUT_MS, DEFAULT_REDIS_CONNECT_TIMEOUT_MS, DEFAULT_REDIS_KEY_PREFIX, type RedisStoreOptions } from './cache/redis-store';
+import type { RedisStoreOptions } from './cache/redis-store';
 import { parseEncryptionKey } from './cache/secret-box';
 import { bucketKeyProblem, createBucketTable, isBucketPattern, type BucketTable } from './s3/bucket-table';
 import { BACKEND_PROFILES, isProfileName, type BackendProfileOption } from './backends/profiles';

@@ -2,9 +2,15 @@
  * Finds the secret of a frontend access key: the static keystore first (synchronous, no promise on
  * the hot path), then `hmacFetcher`, whose answers are cached — found secrets for `hmacCacheTtl`,
  * unknown keys briefly for `hmacNegativeCacheTtl` — never forever, so revoked keys stop working.
+ *
+ * With `sharedCache.frontendSecrets`, answers are also kept in the shared store (Redis), sealed
+ * with AES-256-GCM (the store key as AAD) together with their expiry, so every instance serves a
+ * key after one fetch. The shared store is best effort here: when it fails, the fetcher is asked.
  */
 import type { ResolvedOptions } from '../options';
 import { createTtlCache } from '../cache/ttl-cache';
+import { createSecretBox } from '../cache/secret-box';
+import { secretKeyOf } from '../cache/shared-keys';
 import { OspError } from '../errors';
 
 export interface FrontendSecrets {
@@ -12,7 +18,7 @@ export interface FrontendSecrets {
   fromKeystore(accessKey: string): string | undefined;
   /** The secret from `hmacFetcher` (cached), or null when the key is unknown. */
   fetch(accessKey: string): Promise<string | null>;
-  /** Forget a cached answer (key revoked or rotated). */
+  /** Forget a cached answer in this process (key revoked or rotated). */
   forget(accessKey: string): void;
 }
 
@@ -21,12 +27,46 @@ const MISSING = '';
 export function createFrontendSecrets(o: ResolvedOptions): FrontendSecrets {
   const cache = createTtlCache<string>({ maxEntries: 100_000 });
   const fetcher = o.hmacFetcher;
+  const store = o.sharedCacheSecrets && o.sharedCacheKey ? o.sharedStore : undefined;
+  const box = store && o.sharedCacheKey ? createSecretBox(o.sharedCacheKey) : undefined;
+
+  /** A shared answer (secret, or MISSING) with its remaining seconds, or undefined. */
+  const readShared = async (accessKey: string): Promise<{ secret: string; ttl: number } | undefined> => {
+    if (!store || !box) return undefined;
+    const key = secretKeyOf(accessKey);
+    let sealed: string | undefined;
+    try {
+      sealed = await store.getValue(key);
+    } catch {
+      return undefined; // logged and counted by the store; the fetcher answers instead
+    }
+    const plain = sealed === undefined ? undefined : box.open(sealed, key);
+    if (plain === undefined) return undefined;
+    const colon = plain.indexOf(':');
+    const ttl = (Number(plain.slice(0, colon)) - Date.now()) / 1000;
+    if (colon < 1 || !(ttl > 0)) return undefined;
+    return { secret: plain.slice(colon + 1), ttl };
+  };
+  const writeShared = (accessKey: string, secret: string, ttlSeconds: number) => {
+    if (!store || !box || ttlSeconds <= 0) return;
+    const key = secretKeyOf(accessKey);
+    const sealed = box.seal(`${Date.now() + ttlSeconds * 1000}:${secret}`, key);
+    store.setValue(key, sealed, ttlSeconds).catch(() => {
+      // best effort, see readShared
+    });
+  };
+
   return {
     fromKeystore: (accessKey) => o.hmacKeystore.get(accessKey)?.secretKey,
     async fetch(accessKey) {
       if (!fetcher) return null;
       const cached = cache.get(accessKey);
       if (cached !== undefined) return cached === MISSING ? null : cached;
+      const shared = await readShared(accessKey);
+      if (shared) {
+        cache.set(accessKey, shared.secret, shared.ttl);
+        return shared.secret === MISSING ? null : shared.secret;
+      }
       let secret: string | null | undefined;
       try {
         secret = await fetcher(accessKey);
@@ -36,9 +76,11 @@ export function createFrontendSecrets(o: ResolvedOptions): FrontendSecrets {
       }
       if (typeof secret === 'string' && secret.length > 0) {
         cache.set(accessKey, secret, o.hmacCacheTtl);
+        writeShared(accessKey, secret, o.hmacCacheTtl);
         return secret;
       }
       cache.set(accessKey, MISSING, o.hmacNegativeCacheTtl);
+      writeShared(accessKey, MISSING, o.hmacNegativeCacheTtl);
       return null;
     },
     forget: (accessKey) => cache.delete(accessKey),

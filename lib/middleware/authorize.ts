@@ -9,6 +9,7 @@ import { decodeQuery } from '../s3/query';
 import { decodeUriComponentStrict } from '../sigv4/uri-encode';
 import { keystoreAllows } from '../auth/keystore-policy';
 import { parseCopySource, type CopySource } from '../s3/copy-source';
+import { decisionKeyOf } from '../cache/shared-keys';
 
 /** Cache TTL for a bucket's decisions: the static entry's `ttl`, else the default. */
 function ttlOf(o: ResolvedOptions, bucket: string): number {
@@ -66,6 +67,19 @@ export interface AuthorizeHandler extends RequestHandler {
 export function authorize(options: OspOptions): AuthorizeHandler {
   const o = resolveOptions(options);
   const decisions = createTtlCache<boolean>({ maxEntries: 100_000 });
+  // Opt-in second level: decisions shared by every instance (best effort: a store failure means a miss).
+  const shared = o.sharedCacheDecisions ? o.sharedStore : undefined;
+  const readShared = async (key: string): Promise<{ allowed: boolean; ttl: number } | undefined> => {
+    if (!shared) return undefined;
+    try {
+      const v = await shared.getValue(key);
+      const m = v === undefined ? null : /^([01]):(\d+)$/.exec(v);
+      const ttl = m ? (Number(m[2]) - Date.now()) / 1000 : 0;
+      return m && ttl > 0 ? { allowed: m[1] === '1', ttl } : undefined;
+    } catch {
+      return undefined;
+    }
+  };
 
   const cacheKeyOf = (method: string, rawKey: string | undefined, identity: string | null, bucket: string, operation: string) =>
     `${identity ?? ''}\u0000${bucket}\u0000${operation}\u0000${method}\u0000${rawKey ?? ''}`;
@@ -78,9 +92,21 @@ export function authorize(options: OspOptions): AuthorizeHandler {
     const cacheKey = cacheKeyOf(method, rawKey, identity, bucket, operation);
     const cached = decisions.get(cacheKey);
     if (cached !== undefined) return cached;
+    const sharedKey = shared ? decisionKeyOf(identity, bucket, operation, method, rawKey) : '';
+    const fromShared = await readShared(sharedKey);
+    if (fromShared) {
+      decisions.set(cacheKey, fromShared.allowed, fromShared.ttl);
+      return fromShared.allowed;
+    }
     const request = buildAuthorizeRequest(req, ctx, bucket, operation, rawKey, method);
     const allowed = await callWithDeadline(o, () => callback(identity, bucket, request));
-    decisions.set(cacheKey, allowed, ttlOf(o, bucket));
+    const ttl = ttlOf(o, bucket);
+    decisions.set(cacheKey, allowed, ttl);
+    if (shared && ttl > 0) {
+      shared.setValue(sharedKey, `${allowed ? 1 : 0}:${Date.now() + ttl * 1000}`, ttl).catch(() => {
+        // best effort
+      });
+    }
     return allowed;
   };
 

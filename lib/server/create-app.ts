@@ -105,6 +105,10 @@ function combineHooks(a: OspMiddlewareHooks, b: OspMiddlewareHooks | undefined):
       a.onError?.(req, err);
       b.onError?.(req, err);
     },
+    onSharedStoreStatus(event) {
+      a.onSharedStoreStatus?.(event);
+      b.onSharedStoreStatus?.(event);
+    },
     presigned: {
       onHit(bucket) {
         a.presigned?.onHit?.(bucket);
@@ -149,7 +153,11 @@ export function createApp(options: OspOptions, extras: CreateAppExtras = {}): Os
   const logger = extras.logger ?? createLogger();
   const metrics =
     extras.metrics ??
-    createMetrics({ bucketNames: typeof options.buckets === 'function' ? null : new Set(Object.keys(options.buckets ?? {})), version: extras.version ?? packageVersion() });
+    createMetrics({
+      bucketNames: typeof options.buckets === 'function' ? null : new Set(Object.keys(options.buckets ?? {})),
+      version: extras.version ?? packageVersion(),
+      sharedStore: options.redis !== undefined || options.sharedStore !== undefined,
+    });
   const middlewareOptions: OspOptions = { ...options, logger: options.logger ?? logger.child({ component: 'osp' }) };
   const osp = ospMiddleware(middlewareOptions, combineHooks(metrics.hooks, extras.hooks));
   const serverName = options.serverName;

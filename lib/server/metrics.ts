@@ -38,12 +38,14 @@ export interface OspMetricsOptions {
   version: string;
   /** Registry to register on. @default a new Registry */
   registry?: Registry;
+  /** A shared store (Redis) is configured: export `osp_redis_up` and `osp_redis_errors_total`. @default false */
+  sharedStore?: boolean;
 }
 
 export interface OspMetrics {
   readonly registry: Registry;
   /** Hooks to pass to `ospMiddleware(options, hooks)`. */
-  readonly hooks: Required<Pick<OspMiddlewareHooks, 'onError' | 'presigned' | 'proxy' | 'onIamTokenRefresh'>>;
+  readonly hooks: Required<Pick<OspMiddlewareHooks, 'onError' | 'presigned' | 'proxy' | 'onIamTokenRefresh' | 'onSharedStoreStatus'>>;
   /** Express middleware (mount first): request count, duration, sizes and transferred bytes. */
   middleware(req: Request, res: Response, next: NextFunction): void;
   /** Counts the open client connections of `server` in `osp_active_connections`. */
@@ -140,12 +142,21 @@ export function createMetrics(options: OspMetricsOptions): OspMetrics {
   const signatureFailures = new Counter({ name: 'osp_signature_failures_total', help: 'Requests whose caller could not be authenticated, by S3 error code.', labelNames: ['reason'] as const, registers: [registry] });
   const iamRefreshes = new Counter({ name: 'osp_iam_token_refreshes_total', help: 'IBM IAM token refreshes, by outcome.', labelNames: ['outcome'] as const, registers: [registry] });
 
+  // Summed over workers would hide one worker's lost connection: the cluster value is the minimum.
+  const redisUp = options.sharedStore ? new Gauge({ name: 'osp_redis_up', help: 'Whether the shared store (Redis) connection is up (1) or not (0); the minimum over workers.', registers: [registry], aggregator: 'min' }) : undefined;
+  const redisErrors = options.sharedStore ? new Counter({ name: 'osp_redis_errors_total', help: 'Failed shared store (Redis) commands and connection errors.', registers: [registry] }) : undefined;
+  redisUp?.set(0);
+
   const recordError = (req: Request, s3Code: string) => {
     errors.inc({ method: methodLabel(req.method), bucket: reqBucket(req), error: s3Code });
   };
 
   const hooks: OspMetrics['hooks'] = {
     onIamTokenRefresh: (outcome) => iamRefreshes.inc({ outcome }),
+    onSharedStoreStatus(event) {
+      if (event === 'error') redisErrors?.inc();
+      else redisUp?.set(event === 'up' ? 1 : 0);
+    },
     onError(req: Request, error: OspError) {
       recordError(req, error.s3Code);
       if (req.osp?.authMethod === undefined && SIGNATURE_FAILURE_CODES.has(error.s3Code)) signatureFailures.inc({ reason: error.s3Code });

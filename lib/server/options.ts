@@ -70,7 +70,7 @@ function envBool(v: string | undefined): boolean | undefined {
 
 /**
  * Applies environment defaults (never overriding explicit options):
- * TLS_CERT_PATH, TLS_KEY_PATH, OSP_ENABLE_REQUEST_COUNTING, and AWS_ACCESS_KEY/AWS_SECRET_KEY as
+ * TLS_CERT_PATH, TLS_KEY_PATH, OSP_ENABLE_REQUEST_COUNTING, OSP_REDIS_URL (→ `redis`), and AWS_ACCESS_KEY/AWS_SECRET_KEY as
  * backend credentials for static buckets that name none (skipped when `bucketCredsFetcher` is set,
  * which is then the source for such buckets). COS_API_KEY is read by the middleware itself.
  */
@@ -82,6 +82,7 @@ export function applyEnvironment(options: ServerOptions, env: NodeJS.ProcessEnv 
     const b = envBool(env.OSP_ENABLE_REQUEST_COUNTING);
     if (b !== undefined) out.enableRequestCounting = b;
   }
+  if (out.redis === undefined && out.sharedStore === undefined && env.OSP_REDIS_URL) out.redis = env.OSP_REDIS_URL;
   const ak = env.AWS_ACCESS_KEY;
   const sk = env.AWS_SECRET_KEY;
   if ((ak && !sk) || (!ak && sk)) throw invalid('AWS_ACCESS_KEY', 'AWS_ACCESS_KEY and AWS_SECRET_KEY go together');

@@ -6,6 +6,10 @@
  * re-run the same entry script (the `osp` CLI, or your script), and `startServer` called in a
  * worker serves the shared ports. The primary holds the presigned-URL usage counters (workers
  * reach them over IPC) and serves the metrics port with the sum over all workers.
+ *
+ * With `redis` (or `OSP_REDIS_URL`), every worker talks to Redis itself: counters are exact across
+ * workers AND instances, and invalidations travel by Redis pub/sub. Without it, invalidations
+ * travel worker → primary → all workers over cluster IPC.
  */
 import cluster, { type Worker } from 'node:cluster';
 import http from 'node:http';
@@ -16,7 +20,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { AggregatorRegistry, Registry } from 'prom-client';
 import type { Logger } from 'pino';
 import type pino from 'pino';
-import { createApp, createLogger } from './create-app';
+import { createApp, createLogger, type OspApp } from './create-app';
 import { createMetrics } from './metrics';
 import { createMetricsApp } from './metrics-app';
 import { createH2Bridge, type H2Bridge } from './h2-bridge';
@@ -52,6 +56,14 @@ export interface RunningServer {
   readonly logger: Logger;
   /** Request counts per bucket + path (summed over workers); empty when counting is disabled. */
   requestCounts(): Promise<Record<string, number>>;
+  /**
+   * Drops everything cached about a frontend access key in every worker of this server, and with
+   * `redis` in every instance sharing it (see `OspMiddleware.revokeAccessKey`). Resolves `false`
+   * when the shared store could not be reached (this server's workers are invalidated anyway).
+   */
+  revokeAccessKey(accessKey: string): Promise<boolean>;
+  /** Drops cached decisions and fetched backend credentials of a bucket, as {@link revokeAccessKey}. */
+  invalidateBucket(bucket: string): Promise<boolean>;
   /** Re-reads the TLS certificate and key (also done on SIGHUP by the CLI). */
   reloadCertificates(): Promise<void>;
   /** Graceful stop: no new connections, in-flight requests finish (up to `shutdownTimeoutMs`). */
@@ -74,6 +86,26 @@ const packageVersion = (): string => {
 };
 
 const WORKER_ENV = 'OSP_CLUSTER_WORKER';
+/** How long startup waits for Redis before listening anyway (presigned requests get 503 until it is up). */
+const SHARED_STORE_STARTUP_WAIT_MS = 5000;
+
+/** Cluster IPC: apply an invalidation (primary → worker), or fan one out (worker → primary). */
+interface InvalidateMessage {
+  type: 'osp:invalidate' | 'osp:invalidate:fwd';
+  kind: 'accessKey' | 'bucket';
+  value: string;
+  /** Also clear the shared store and publish (one worker does it for the whole server). */
+  propagate?: boolean;
+}
+
+function isInvalidateMessage(m: unknown, type: InvalidateMessage['type']): m is InvalidateMessage {
+  const msg = m as Partial<InvalidateMessage> | null;
+  return typeof msg === 'object' && msg !== null && msg.type === type && (msg.kind === 'accessKey' || msg.kind === 'bucket') && typeof msg.value === 'string';
+}
+
+function invalidate(osp: OspApp['osp'], kind: 'accessKey' | 'bucket', value: string, localOnly: boolean): Promise<boolean> {
+  return kind === 'accessKey' ? osp.revokeAccessKey(value, { localOnly }) : osp.invalidateBucket(value, { localOnly });
+}
 
 function urlOf(scheme: string, host: string, port: number): string {
   const h = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
@@ -108,6 +140,7 @@ interface Listeners {
   httpsPort?: number;
   counter?: RequestCounter;
   registry: Registry;
+  osp: OspApp['osp'];
   reloadCertificates(): Promise<void>;
   drain(timeoutMs: number): Promise<void>;
 }
@@ -116,9 +149,14 @@ async function startListeners(settings: ResolvedServerSettings, ospOptions: OspO
   const metrics = createMetrics({
     bucketNames: typeof ospOptions.buckets === 'function' ? null : new Set(Object.keys(ospOptions.buckets)),
     version: packageVersion(),
+    sharedStore: ospOptions.redis !== undefined || ospOptions.sharedStore !== undefined,
   });
   const counter = settings.enableRequestCounting ? createRequestCounter({ maxEntries: settings.requestCountingMaxEntries }) : undefined;
   const app = createApp(usageStore ? { ...ospOptions, usageStore } : ospOptions, { logger, metrics, requestCounter: counter });
+  const shared = app.osp.sharedStore;
+  if (shared?.ready && !(await shared.ready(SHARED_STORE_STARTUP_WAIT_MS))) {
+    logger.warn({}, 'the shared store (Redis) is not reachable yet; listening anyway (presigned requests get 503 until it is)');
+  }
 
   // In-flight tracking for graceful shutdown: sockets are closed as soon as they are idle.
   let draining = false;
@@ -221,7 +259,7 @@ async function startListeners(settings: ResolvedServerSettings, ospOptions: OspO
     await app.osp.close();
   };
 
-  return { httpPort, httpsPort, counter, registry: metrics.registry, reloadCertificates, drain };
+  return { httpPort, httpsPort, counter, registry: metrics.registry, osp: app.osp, reloadCertificates, drain };
 }
 
 async function startMetricsListener(settings: ResolvedServerSettings, o: Parameters<typeof createMetricsApp>[0]): Promise<{ port?: number; close(): Promise<void> }> {
@@ -264,6 +302,8 @@ async function startSingle(settings: ResolvedServerSettings, ospOptions: OspOpti
     addresses,
     logger,
     requestCounts,
+    revokeAccessKey: (accessKey) => l.osp.revokeAccessKey(accessKey),
+    invalidateBucket: (bucket) => l.osp.invalidateBucket(bucket),
     reloadCertificates: l.reloadCertificates,
     close() {
       closing ??= (async () => {
@@ -278,14 +318,15 @@ async function startSingle(settings: ResolvedServerSettings, ospOptions: OspOpti
 }
 
 async function startWorker(settings: ResolvedServerSettings, ospOptions: OspOptions, logger: Logger): Promise<RunningServer> {
-  // Counters shared across workers through the primary, unless the caller brought a shared store (e.g. Redis).
-  const usageStore = ospOptions.usageStore ?? createIpcUsageStore();
+  // Counters shared across workers through the primary, unless a shared store (Redis) counts them.
+  const hasSharedStore = ospOptions.redis !== undefined || ospOptions.sharedStore !== undefined;
+  const usageStore = ospOptions.usageStore ?? (hasSharedStore ? undefined : createIpcUsageStore());
   const l = await startListeners(settings, ospOptions, logger, usageStore);
   AggregatorRegistry.setRegistries([l.registry]);
   new AggregatorRegistry(); // installs the worker's answer to the primary's metrics requests
   let closing: Promise<void> | undefined;
   const close = () => {
-    closing ??= l.drain(settings.shutdownTimeoutMs).then(() => usageStore.close?.());
+    closing ??= l.drain(settings.shutdownTimeoutMs).then(() => usageStore?.close?.());
     return closing;
   };
   const exitAfterClose = () => {
@@ -299,7 +340,20 @@ async function startWorker(settings: ResolvedServerSettings, ospOptions: OspOpti
     if (msg?.type === 'osp:shutdown') exitAfterClose();
     else if (msg?.type === 'osp:counts:req') process.send?.({ type: 'osp:counts:res', id: msg.id, counts: l.counter?.snapshot() ?? {} });
     else if (msg?.type === 'osp:reload-certs') void l.reloadCertificates().catch((err: unknown) => logger.error({ err }, 'TLS reload failed'));
+    else if (isInvalidateMessage(message, 'osp:invalidate')) void invalidate(l.osp, message.kind, message.value, message.propagate !== true);
   });
+  /** With a distributed store the middleware reaches everyone (pub/sub); otherwise the primary fans out. */
+  const invalidateEverywhere = async (kind: 'accessKey' | 'bucket', value: string): Promise<boolean> => {
+    if (l.osp.sharedStore?.distributed) return invalidate(l.osp, kind, value, false);
+    await invalidate(l.osp, kind, value, true);
+    try {
+      process.send?.({ type: 'osp:invalidate:fwd', kind, value } satisfies InvalidateMessage);
+      return true;
+    } catch (err) {
+      logger.error({ error: (err as Error).message }, 'could not forward an invalidation to the cluster primary');
+      return false;
+    }
+  };
   // Ctrl-C reaches the whole process group: the primary coordinates the shutdown.
   process.on('SIGINT', () => {});
   process.on('SIGTERM', exitAfterClose);
@@ -312,6 +366,8 @@ async function startWorker(settings: ResolvedServerSettings, ospOptions: OspOpti
     addresses,
     logger,
     requestCounts: async () => l.counter?.snapshot() ?? {},
+    revokeAccessKey: (accessKey) => invalidateEverywhere('accessKey', accessKey),
+    invalidateBucket: (bucket) => invalidateEverywhere('bucket', bucket),
     reloadCertificates: l.reloadCertificates,
     close,
   };
@@ -328,12 +384,22 @@ async function startPrimary(settings: ResolvedServerSettings, logger: Logger): P
   let countsId = 0;
   const countsPending = new Map<number, { got: Record<string, number>[]; expected: number; resolve(v: Record<string, number>): void }>();
 
+  const liveWorkers = () => Object.values(cluster.workers ?? {}).filter((w): w is Worker => !!w && w.isConnected());
+  /** Every worker drops its caches; the first also clears the shared store and publishes (when there is one). */
+  const broadcastInvalidation = async (kind: 'accessKey' | 'bucket', value: string): Promise<boolean> => {
+    const workers = liveWorkers();
+    workers.forEach((w, i) => w.send({ type: 'osp:invalidate', kind, value, propagate: i === 0 } satisfies InvalidateMessage));
+    return workers.length > 0;
+  };
   let startupFailure: ((err: Error) => void) | undefined;
   const fork = (): Worker => {
     const w = cluster.fork({ [WORKER_ENV]: '1' });
     w.on('message', (message: unknown) => {
       const msg = message as { type?: string; id?: number; httpPort?: number; httpsPort?: number; counts?: Record<string, number> } | null;
-      if (msg?.type === 'osp:usage:req') {
+      if (isInvalidateMessage(message, 'osp:invalidate:fwd')) {
+        // A worker invalidated locally: every other worker follows (no shared store to carry it).
+        for (const other of liveWorkers()) if (other !== w) other.send({ type: 'osp:invalidate', kind: message.kind, value: message.value, propagate: false } satisfies InvalidateMessage);
+      } else if (msg?.type === 'osp:usage:req') {
         void answerUsageRequest(store, msg).then((res) => {
           if (res && w.isConnected()) w.send(res);
         });
@@ -394,7 +460,6 @@ async function startPrimary(settings: ResolvedServerSettings, logger: Logger): P
   });
   ready = true;
 
-  const liveWorkers = () => Object.values(cluster.workers ?? {}).filter((w): w is Worker => !!w && w.isConnected());
   const requestCounts = () =>
     new Promise<Record<string, number>>((resolve) => {
       const workers = liveWorkers();
@@ -430,6 +495,8 @@ async function startPrimary(settings: ResolvedServerSettings, logger: Logger): P
     addresses,
     logger,
     requestCounts,
+    revokeAccessKey: (accessKey) => broadcastInvalidation('accessKey', accessKey),
+    invalidateBucket: (bucket) => broadcastInvalidation('bucket', bucket),
     async reloadCertificates() {
       for (const w of liveWorkers()) w.send({ type: 'osp:reload-certs' });
     },

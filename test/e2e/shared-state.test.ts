@@ -1,0 +1,449 @@
+/**
+ * Shared state across instances (Redis): two proxy instances in this process, each with its own
+ * middleware and Redis connection, behind a pretend load balancer (requests alternate). Presigned
+ * usage limits are exact across them, revocations and bucket invalidations reach the other
+ * instance within a second, opt-in shared caches serve both (secrets sealed, never in clear).
+ * A redis-server of our own is stopped, frozen and restarted: presigned requests fail fast with
+ * 503 and recover, header-signed requests keep working, metrics and the log say so.
+ * A standalone server with threads: 2 and Redis shares the counters with an in-process instance.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { GetObjectCommand, HeadBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import { createClient } from 'redis';
+import pino from 'pino';
+import { backend, createTestBucket, redisUrl } from '../helpers/backends';
+import { proxyClient, startProxy, type RunningProxy } from '../helpers/proxy-server';
+import { freePort, metric, parseMetrics, s3Client, waitFor } from './server-helpers';
+import { createApp, type OspApp } from '../../lib/server/create-app';
+import type { OspOptions } from '../../lib/options';
+
+const AK = 'shared-ak';
+const SK = 'shared-secret-key-0000000000';
+const ENCRYPTION_KEY = randomBytes(32).toString('hex');
+
+interface Reply {
+  status: number;
+  body: string;
+  ms: number;
+}
+
+/** GET `url`'s path and query on `port`, keeping the Host the URL was signed for. */
+function getVia(port: number, url: string, headers: Record<string, string> = {}): Promise<Reply> {
+  const u = new URL(url);
+  const started = Date.now();
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port, path: `${u.pathname}${u.search}`, headers: { host: u.host, ...headers }, agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString(), ms: Date.now() - started }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+let moto: ReturnType<typeof backend>;
+let backendBucket: string;
+const bucketsFor = (): OspOptions['buckets'] => ({
+  data: { host: moto.host, port: moto.port, addressingStyle: 'path', backendBucket, accessKey: moto.accessKey, secretKey: moto.secretKey, profile: 'moto' },
+});
+
+beforeAll(async () => {
+  moto = backend('moto');
+  backendBucket = await createTestBucket('shared', 'moto');
+  const c = new S3Client({ endpoint: moto.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: moto.accessKey, secretAccessKey: moto.secretKey } });
+  await c.send(new PutObjectCommand({ Bucket: backendBucket, Key: 'hello.txt', Body: 'hello shared world' }));
+  c.destroy();
+});
+
+describe('two instances sharing the runner redis', () => {
+  const keyPrefix = `osp-test-${randomBytes(4).toString('hex')}:`;
+  const secrets = new Map<string, string>();
+  let allow = true;
+  let fetches = 0;
+  let authorizeCalls = 0;
+  let a: RunningProxy;
+  let b: RunningProxy;
+
+  const options = (): OspOptions => ({
+    buckets: bucketsFor(),
+    hmacKeystore: [{ accessKey: AK, secretKey: SK }],
+    hmacFetcher: (ak) => {
+      fetches++;
+      return secrets.get(ak) ?? null;
+    },
+    authorize: () => {
+      authorizeCalls++;
+      return allow;
+    },
+    maxPresignUrlUsageAttempts: 3,
+    redis: { url: redisUrl(), keyPrefix },
+    sharedCache: { decisions: true, frontendSecrets: true, encryptionKey: ENCRYPTION_KEY },
+  });
+
+  beforeAll(async () => {
+    a = await startProxy(options());
+    b = await startProxy(options());
+    expect(await a.middleware.sharedStore!.ready!(5000)).toBe(true);
+    expect(await b.middleware.sharedStore!.ready!(5000)).toBe(true);
+  });
+  afterAll(async () => {
+    await a?.close();
+    await b?.close();
+  });
+
+  it('a presigned URL with limit 3 used 10 times round-robin over both instances succeeds exactly 3 times', async () => {
+    const client = proxyClient(a.endpoint, AK, SK);
+    const url = await getSignedUrl(client, new GetObjectCommand({ Bucket: 'data', Key: 'hello.txt' }), { expiresIn: 600 });
+    client.destroy();
+    const statuses: number[] = [];
+    for (let i = 0; i < 10; i++) statuses.push((await getVia(i % 2 === 0 ? a.port : b.port, url)).status);
+    expect(statuses.filter((s) => s === 200)).toHaveLength(3);
+    expect(statuses.filter((s) => s === 403)).toHaveLength(7);
+    // Concurrent uses of a fresh URL: still exactly 3.
+    const client2 = proxyClient(b.endpoint, AK, SK);
+    const url2 = await getSignedUrl(client2, new GetObjectCommand({ Bucket: 'data', Key: 'hello.txt' }), { expiresIn: 600 });
+    client2.destroy();
+    const concurrent = await Promise.all(Array.from({ length: 10 }, (_, i) => getVia(i % 2 === 0 ? a.port : b.port, url2)));
+    expect(concurrent.filter((r) => r.status === 200)).toHaveLength(3);
+  });
+
+  it('the counter lives in redis with the URL expiry', async () => {
+    const r = createClient({ url: redisUrl() });
+    await r.connect();
+    try {
+      const keys = await r.keys(`${keyPrefix}pu:*`);
+      expect(keys.length).toBe(2);
+      for (const k of keys) {
+        const ttl = await r.pTTL(k);
+        expect(ttl).toBeGreaterThan(500_000);
+        expect(ttl).toBeLessThanOrEqual(600_000);
+      }
+    } finally {
+      r.destroy();
+    }
+  });
+
+  it('revokeAccessKey on A: B rejects the key within a second', async () => {
+    secrets.set('rotating', 'rotating-secret-000000000000');
+    const ca = proxyClient(a.endpoint, 'rotating', 'rotating-secret-000000000000');
+    const cb = proxyClient(b.endpoint, 'rotating', 'rotating-secret-000000000000');
+    fetches = 0;
+    await ca.send(new HeadBucketCommand({ Bucket: 'data' }));
+    await cb.send(new HeadBucketCommand({ Bucket: 'data' }));
+    expect(fetches).toBe(1); // B got the secret from the shared cache
+    secrets.delete('rotating');
+    await cb.send(new HeadBucketCommand({ Bucket: 'data' })); // still cached on B
+    expect(await a.middleware.revokeAccessKey('rotating')).toBe(true);
+    const t0 = Date.now();
+    let status = 200;
+    while (Date.now() - t0 < 1000) {
+      status = await cb.send(new HeadBucketCommand({ Bucket: 'data' })).then(
+        () => 200,
+        (e: { $metadata?: { httpStatusCode?: number } }) => e.$metadata?.httpStatusCode ?? 0,
+      );
+      if (status === 403) break;
+      await sleep(50);
+    }
+    expect(status).toBe(403);
+    ca.destroy();
+    cb.destroy();
+  });
+
+  it('invalidateBucket on B: A asks authorize again within a second', async () => {
+    secrets.set('other', 'other-secret-00000000000000');
+    const ca = proxyClient(a.endpoint, 'other', 'other-secret-00000000000000');
+    const cb = proxyClient(b.endpoint, 'other', 'other-secret-00000000000000');
+    allow = true;
+    authorizeCalls = 0;
+    await ca.send(new HeadBucketCommand({ Bucket: 'data' }));
+    await cb.send(new HeadBucketCommand({ Bucket: 'data' }));
+    expect(authorizeCalls).toBe(1); // B used A's decision from the shared cache
+    allow = false;
+    await ca.send(new HeadBucketCommand({ Bucket: 'data' })); // cached "allow"
+    expect(await b.middleware.invalidateBucket('data')).toBe(true);
+    const t0 = Date.now();
+    let status = 200;
+    while (Date.now() - t0 < 1000) {
+      status = await ca.send(new HeadBucketCommand({ Bucket: 'data' })).then(
+        () => 200,
+        (e: { $metadata?: { httpStatusCode?: number } }) => e.$metadata?.httpStatusCode ?? 0,
+      );
+      if (status === 403) break;
+      await sleep(50);
+    }
+    expect(status).toBe(403);
+    allow = true;
+    ca.destroy();
+    cb.destroy();
+  });
+
+  it('frontend secrets are sealed in redis, never in clear', async () => {
+    secrets.set('sealed', 'sealed-secret-plaintext-000000');
+    const ca = proxyClient(a.endpoint, 'sealed', 'sealed-secret-plaintext-000000');
+    await ca.send(new HeadBucketCommand({ Bucket: 'data' }));
+    ca.destroy();
+    const r = createClient({ url: redisUrl() });
+    await r.connect();
+    try {
+      const key = `${keyPrefix}v:sec:${Buffer.from('sealed').toString('hex')}`;
+      await waitFor(async () => (await r.get(key)) !== null, 2000, 'the shared secret entry');
+      const stored = (await r.get(key))!;
+      expect(stored.startsWith('v1.')).toBe(true);
+      expect(stored).not.toContain('sealed-secret-plaintext');
+      expect(Buffer.from(stored.slice(3), 'base64url').toString('latin1')).not.toContain('sealed-secret-plaintext');
+    } finally {
+      r.destroy();
+    }
+  });
+});
+
+describe('redis stopped, frozen and restarted', () => {
+  let dir: string;
+  let port: number;
+  let redis: ChildProcess | undefined;
+  let app: OspApp;
+  let server: http.Server;
+  let proxyPort: number;
+  const logLines: string[] = [];
+  const PASSWORD = 'not-logged-password';
+
+  const startRedis = async () => {
+    redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--requirepass', PASSWORD], { stdio: 'ignore' });
+    await waitFor(
+      async () => {
+        const c = createClient({ url: `redis://:${PASSWORD}@127.0.0.1:${port}`, socket: { reconnectStrategy: false } });
+        c.on('error', () => {});
+        try {
+          await c.connect();
+          await c.ping();
+          return true;
+        } finally {
+          c.destroy();
+        }
+      },
+      10_000,
+      'redis-server',
+    );
+  };
+  const stopRedis = async () => {
+    const r = redis;
+    redis = undefined;
+    if (!r || r.exitCode !== null) return;
+    const exited = new Promise((resolve) => r.once('exit', resolve));
+    r.kill('SIGKILL');
+    await exited;
+  };
+  const presignedUrl = async () => {
+    const c = proxyClient(`http://127.0.0.1:${proxyPort}`, AK, SK);
+    const url = await getSignedUrl(c, new GetObjectCommand({ Bucket: 'data', Key: 'hello.txt' }), { expiresIn: 600 });
+    c.destroy();
+    return url;
+  };
+  const headerSigned = async () => {
+    const c = proxyClient(`http://127.0.0.1:${proxyPort}`, AK, SK);
+    try {
+      const r = await c.send(new GetObjectCommand({ Bucket: 'data', Key: 'hello.txt' }));
+      return await r.Body!.transformToString();
+    } finally {
+      c.destroy();
+    }
+  };
+  const metrics = async () => parseMetrics(await app.metrics.registry.metrics());
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'osp-redis-'));
+    port = await freePort();
+    await startRedis();
+    const logger = pino(
+      { level: 'info' },
+      new Writable({
+        write(chunk: Buffer, _enc, cb) {
+          logLines.push(...chunk.toString().split('\n').filter(Boolean));
+          cb();
+        },
+      }),
+    );
+    app = createApp(
+      {
+        buckets: bucketsFor(),
+        hmacKeystore: [{ accessKey: AK, secretKey: SK }],
+        maxPresignUrlUsageAttempts: 100,
+        redis: { url: `redis://:${PASSWORD}@127.0.0.1:${port}`, commandTimeoutMs: 500, connectTimeoutMs: 500 },
+      },
+      { logger },
+    );
+    server = http.createServer(app);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    proxyPort = (server.address() as AddressInfo).port;
+  });
+  afterAll(async () => {
+    await app?.osp.close();
+    server?.closeAllConnections();
+    await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+    if (redis?.exitCode === null) redis.kill('SIGCONT');
+    await stopRedis();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('fails presigned requests fast with 503 while redis is down, serves header-signed ones, recovers', async () => {
+    expect(await app.osp.sharedStore!.ready!(5000)).toBe(true);
+    expect((await getVia(proxyPort, await presignedUrl())).status).toBe(200);
+    expect(metric(await metrics(), 'osp_redis_up')).toBe(1);
+
+    await stopRedis();
+    const url = await presignedUrl();
+    const down = await getVia(proxyPort, url);
+    expect(down.status).toBe(503);
+    expect(down.body).toContain('<Code>ServiceUnavailable</Code>');
+    expect(down.ms).toBeLessThan(2000);
+    expect(await headerSigned()).toBe('hello shared world');
+    const m = await metrics();
+    expect(metric(m, 'osp_redis_up')).toBe(0);
+    expect(metric(m, 'osp_redis_errors_total')).toBeGreaterThan(0);
+    expect(logLines.some((l) => l.includes('shared state store (Redis) unavailable'))).toBe(true);
+    expect(logLines.join('\n')).not.toContain(PASSWORD);
+
+    await startRedis();
+    await waitFor(async () => (await getVia(proxyPort, url)).status === 200, 10_000, 'presigned requests to work again');
+    expect(metric(await metrics(), 'osp_redis_up')).toBe(1);
+    expect(logLines.filter((l) => l.includes('shared state store (Redis) connected')).length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('a frozen redis (SIGSTOP) costs at most the command timeout, then 503', async () => {
+    const url = await presignedUrl();
+    expect((await getVia(proxyPort, url)).status).toBe(200);
+    redis!.kill('SIGSTOP');
+    try {
+      const frozen = await getVia(proxyPort, url);
+      expect(frozen.status).toBe(503);
+      expect(frozen.ms).toBeLessThan(2000);
+      expect(await headerSigned()).toBe('hello shared world');
+    } finally {
+      redis!.kill('SIGCONT');
+    }
+    await waitFor(async () => (await getVia(proxyPort, url)).status === 200, 10_000, 'presigned requests after SIGCONT');
+  });
+});
+
+/** A standalone server (test/fixtures/server/cluster-invalidate.ts) with threads: 2. */
+async function startCluster(config: Record<string, unknown>, secrets: Record<string, string>) {
+  const dir = mkdtempSync(join(tmpdir(), 'osp-shared-cluster-'));
+  const configPath = join(dir, 'config.json');
+  const secretsPath = join(dir, 'secrets.json');
+  writeFileSync(configPath, JSON.stringify({ host: '127.0.0.1', threads: 2, httpPort: await freePort(), shutdownTimeoutMs: 2000, buckets: bucketsFor(), ...config }));
+  writeFileSync(secretsPath, JSON.stringify(secrets));
+  const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', 'test/fixtures/server/cluster-invalidate.ts', configPath, secretsPath], {
+    cwd: process.cwd(),
+    env: { ...process.env, TS_NODE_PROJECT: 'tsconfig.json' },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  const exit = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const lines: string[] = [];
+  let buf = '';
+  child.stdout!.on('data', (d: Buffer) => {
+    buf += d.toString();
+    const parts = buf.split('\n');
+    buf = parts.pop()!;
+    lines.push(...parts);
+  });
+  child.stderr!.on('data', (d: Buffer) => process.stderr.write(d));
+  await waitFor(async () => lines.some((l) => l.startsWith('READY ')), 90_000, 'the cluster to listen');
+  const url = lines.find((l) => l.startsWith('READY '))!.slice(6);
+  const pidsSince = (from: number) =>
+    new Set(
+      lines
+        .slice(from)
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as { pid: number; msg: string })
+        .filter((l) => l.msg === 'request completed' || l.msg === 'request failed')
+        .map((l) => l.pid),
+    );
+  return {
+    url,
+    port: Number(new URL(url).port),
+    lines,
+    pidsSince,
+    setSecrets: (s: Record<string, string>) => writeFileSync(secretsPath, JSON.stringify(s)),
+    async command(cmd: string) {
+      child.stdin!.write(`${cmd}\n`);
+      await waitFor(async () => lines.includes(`done ${cmd}`), 10_000, cmd);
+    },
+    async stop() {
+      if (child.exitCode === null) {
+        child.stdin!.end();
+        const t = setTimeout(() => child.kill('SIGKILL'), 10_000);
+        await exit;
+        clearTimeout(t);
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** HeadBucket with fresh connections (so the cluster round-robins them over its workers); statuses. */
+async function headStatuses(endpoint: string, ak: string, sk: string, n: number): Promise<number[]> {
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const c = s3Client(endpoint, ak, sk);
+    out.push(await c.send(new HeadBucketCommand({ Bucket: 'data' })).then(() => 200, (e: { $metadata?: { httpStatusCode?: number } }) => e.$metadata?.httpStatusCode ?? 0));
+    c.destroy();
+  }
+  return out;
+}
+
+describe('standalone server, threads: 2', () => {
+  it('with redis: a presigned URL (limit 3) used 10 times over the cluster and another instance succeeds 3 times', async () => {
+    const keyPrefix = `osp-test-${randomBytes(4).toString('hex')}:`;
+    const cluster = await startCluster({ hmacKeystore: [{ accessKey: AK, secretKey: SK }], maxPresignUrlUsageAttempts: 3, redis: { url: redisUrl(), keyPrefix } }, {});
+    const other = await startProxy({ buckets: bucketsFor(), hmacKeystore: [{ accessKey: AK, secretKey: SK }], maxPresignUrlUsageAttempts: 3, redis: { url: redisUrl(), keyPrefix } });
+    try {
+      expect(await other.middleware.sharedStore!.ready!(5000)).toBe(true);
+      const c = s3Client(cluster.url, AK, SK);
+      const url = await getSignedUrl(c, new GetObjectCommand({ Bucket: 'data', Key: 'hello.txt' }), { expiresIn: 600 });
+      c.destroy();
+      const from = cluster.lines.length;
+      const statuses: number[] = [];
+      for (let i = 0; i < 10; i++) statuses.push((await getVia(i % 3 === 2 ? other.port : cluster.port, url)).status);
+      expect(statuses.filter((s) => s === 200)).toHaveLength(3);
+      expect(statuses.filter((s) => s === 403)).toHaveLength(7);
+      await waitFor(async () => cluster.pidsSince(from).size === 2, 5000, 'both workers to have served');
+    } finally {
+      await other.close();
+      await cluster.stop();
+    }
+  });
+
+  it('without redis: revocation reaches both workers, from the primary and from a worker (cluster IPC)', async () => {
+    const cluster = await startCluster({}, { rotating: 'rotating-secret-000000000000', second: 'second-secret-0000000000000' });
+    try {
+      for (const [ak, sk, cmd] of [
+        ['rotating', 'rotating-secret-000000000000', 'revoke rotating'],
+        ['second', 'second-secret-0000000000000', 'worker-revoke second'],
+      ] as const) {
+        const from = cluster.lines.length;
+        expect(await headStatuses(cluster.url, ak, sk, 6)).toEqual([200, 200, 200, 200, 200, 200]);
+        await waitFor(async () => cluster.pidsSince(from).size === 2, 5000, 'both workers to have cached the secret');
+        cluster.setSecrets({});
+        expect(await headStatuses(cluster.url, ak, sk, 4)).toEqual([200, 200, 200, 200]); // cached in both workers
+        await cluster.command(cmd);
+        await sleep(300);
+        expect(await headStatuses(cluster.url, ak, sk, 6)).toEqual([403, 403, 403, 403, 403, 403]);
+        cluster.setSecrets({ second: 'second-secret-0000000000000' });
+      }
+    } finally {
+      await cluster.stop();
+    }
+  });
+});
