@@ -1,4 +1,4 @@
-import type { ClientRequest, IncomingMessage, ServerResponse } from 'node:http';
+import type { ClientRequest, IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { createHash } from 'node:crypto';
 import { Readable, Writable, type Transform } from 'node:stream';
@@ -95,21 +95,42 @@ export function backendFailureToS3Error(err: NodeJS.ErrnoException): OspError {
   return new OspError(502, 'BackendUnreachable', 'The storage backend could not be reached.');
 }
 
+/** Headers we sign upstream: host, content-md5, content-type and every x-amz-* (as S3 expects). */
+function isSignedUpstream(name: string): boolean {
+  return name.startsWith('x-amz-') || name === 'host' || name === 'content-md5' || name === 'content-type';
+}
+
 /**
  * Sets path, Host and credentials on the outgoing request. Runs synchronously in http-proxy's
  * `proxyReq` event, before any byte is written; everything async (credentials, IAM tokens) was
  * done by resolveBackend.
+ *
+ * @param source - the headers the upstream request was created with (the client's `req.headers`,
+ *   which http-proxy copies): read here instead of asking the ClientRequest, which would copy them.
  */
-export function prepareUpstreamRequest(proxyReq: ClientRequest, method: string, b: ResolvedBackend, body: Pick<UpstreamBodyPlan, 'setHeaders' | 'removeHeaders' | 'payloadHash'>, now: Date): void {
-  for (const name of proxyReq.getHeaderNames()) {
-    if (DROPPED_REQUEST_HEADERS.has(name) || name.charCodeAt(0) === 0x3a /* HTTP/2 pseudo-header */) proxyReq.removeHeader(name);
+export function prepareUpstreamRequest(proxyReq: ClientRequest, method: string, b: ResolvedBackend, body: Pick<UpstreamBodyPlan, 'setHeaders' | 'removeHeaders' | 'payloadHash'>, now: Date, source: IncomingHttpHeaders): void {
+  const toSign: Record<string, string | string[]> = {};
+  for (const name in source) {
+    if (DROPPED_REQUEST_HEADERS.has(name) || name.charCodeAt(0) === 0x3a /* HTTP/2 pseudo-header */ || body.removeHeaders.includes(name)) {
+      proxyReq.removeHeader(name);
+      continue;
+    }
+    const value = source[name];
+    if (value !== undefined && isSignedUpstream(name)) toSign[name] = value;
   }
-  for (const name of body.removeHeaders) proxyReq.removeHeader(name);
-  for (const [name, value] of Object.entries(body.setHeaders)) proxyReq.setHeader(name, value);
+  for (const name in body.setHeaders) {
+    const value = body.setHeaders[name] as string;
+    proxyReq.setHeader(name, value);
+    if (isSignedUpstream(name)) toSign[name] = value;
+  }
   proxyReq.path = b.query ? `${b.path}?${b.query}` : b.path;
   proxyReq.setHeader('host', b.hostHeader);
-  if (b.copySource !== undefined) proxyReq.setHeader('x-amz-copy-source', b.copySource);
-  if (b.config.serviceInstanceId !== undefined && !proxyReq.hasHeader('ibm-service-instance-id')) {
+  toSign.host = b.hostHeader;
+  if (b.copySource !== undefined) {
+    proxyReq.setHeader('x-amz-copy-source', b.copySource);
+    toSign['x-amz-copy-source'] = b.copySource;
+  }
+  if (b.config.serviceInstanceId !== undefined && source['ibm-service-instance-id'] === undefined) {
     proxyReq.setHeader('ibm-service-instance-id', b.config.serviceInstanceId);
   }
   const payloadHash = body.payloadHash;
@@ -117,11 +138,12 @@ export function prepareUpstreamRequest(proxyReq: ClientRequest, method: string, 
   if (creds.kind === 'hmac') {
     // The client's payload hash goes through unchanged, so the backend still verifies the body.
     proxyReq.setHeader('x-amz-content-sha256', payloadHash);
+    toSign['x-amz-content-sha256'] = payloadHash;
     const signed = signRequest({
       method,
       canonicalUri: b.path,
       canonicalQuery: b.canonicalQuery,
-      headers: proxyReq.getHeaders() as Record<string, string | string[] | number | undefined>,
+      headers: toSign,
       accessKeyId: creds.accessKeyId,
       secretKey: creds.secretKey,
       sessionToken: creds.sessionToken,
@@ -175,7 +197,7 @@ export function s3Proxy(options: OspOptions, hooks: S3ProxyHooks = {}): S3ProxyH
     const ctx = (req as Request).osp as OspRequestContext;
     const body = ctx.upstreamBody ?? { setHeaders: {}, removeHeaders: [], payloadHash: ctx.payloadHash ?? UNSIGNED_PAYLOAD };
     try {
-      prepareUpstreamRequest(proxyReq, req.method ?? 'GET', ctx.backend as ResolvedBackend, body, new Date());
+      prepareUpstreamRequest(proxyReq, req.method ?? 'GET', ctx.backend as ResolvedBackend, body, new Date(), req.headers);
     } catch (err) {
       // Thrown inside a socket event this would crash the process: fail the request instead.
       proxyReq.destroy(s3Errors.internal(err));
@@ -255,7 +277,7 @@ export function s3Proxy(options: OspOptions, hooks: S3ProxyHooks = {}): S3ProxyH
         // IBM COS with a replayable body: retried once with a fresh token if COS rejects the token.
         return forwardBearerWithRetry(req, res, backend, source, {
           agent,
-          prepare: (upstream, b) => prepareUpstreamRequest(upstream, req.method, b, bodyPlan, new Date()),
+          prepare: (upstream, b) => prepareUpstreamRequest(upstream, req.method, b, bodyPlan, new Date(), req.headers),
           watch: (upstream) => watchUpstream(upstream, req, o, hooks),
           fail: (err) => onError(err, req, res),
           reject: (err) => sendS3Error(req, res, err, o.serverName),

@@ -98,8 +98,10 @@ export function parseCredential(
  */
 export function parseSignedHeaders(value: string, kind: Kind): string[] {
   const names = value.split(';');
+  // One scan of the whole value instead of a lowercase copy per name (hot path).
+  const badChar = /[A-Z\s]/.test(value);
   for (const name of names) {
-    if (name === '' || name !== name.toLowerCase() || name.trim() !== name) {
+    if (name === '' || badChar) {
       throw malformed(
         kind,
         kind === 'header'
@@ -120,6 +122,9 @@ export function parseSignedHeaders(value: string, kind: Kind): string[] {
   return names;
 }
 
+/** The exact form every SDK sends; anything else takes the general parser below. */
+const COMMON_FORM = /^AWS4-HMAC-SHA256 Credential=([^,\s=]+), ?SignedHeaders=([^,\s=]+), ?Signature=([0-9a-f]{64})$/;
+
 /**
  * Parses a SigV4 `Authorization` header:
  * `AWS4-HMAC-SHA256 Credential=AKID/20240131/us-east-1/s3/aws4_request, SignedHeaders=host;x-amz-date, Signature=<64 hex>`.
@@ -130,6 +135,14 @@ export function parseSignedHeaders(value: string, kind: Kind): string[] {
  *   algorithm, 400 AuthorizationHeaderMalformed for a malformed header.
  */
 export function parseAuthorizationHeader(value: string): SigV4Authorization {
+  const common = COMMON_FORM.exec(value);
+  if (common !== null) {
+    return {
+      ...parseCredential(common[1] as string, 'header'),
+      signedHeaders: parseSignedHeaders(common[2] as string, 'header'),
+      signature: common[3] as string,
+    };
+  }
   const v = value.trim();
   const sp = v.search(/[ \t]/);
   const algorithm = sp === -1 ? v : v.slice(0, sp);
