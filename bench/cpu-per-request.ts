@@ -9,12 +9,14 @@
  *
  * Run: npm run bench   (or: node -r ts-node/register/transpile-only bench/cpu-per-request.ts)
  */
-import { fork, type ChildProcess } from 'node:child_process';
+import { execFileSync, fork, type ChildProcess } from 'node:child_process';
+import os from 'node:os';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { createProxyMiddleware } from 'http-proxy-middleware';
 import { ospMiddleware } from '../lib/osp-middleware';
+import { setOspIdentity } from '../lib/context';
 import { signRequest } from '../lib/sigv4/sign-request';
 import { createBackendAgent } from '../lib/middleware/backend-agent';
 
@@ -50,6 +52,17 @@ async function runProxy(variant: string, backendPort: number): Promise<void> {
     const agent = createBackendAgent({ rejectUnauthorized: true }) as unknown as http.Agent;
     const target = { protocol: 'http:', host: '127.0.0.1', hostname: '127.0.0.1', port: backendPort };
     app.use(createProxyMiddleware({ target: 'http://127.0.0.1', router: () => target as unknown as string, changeOrigin: true, agent }));
+  } else if (variant === 'osp-no-auth') {
+    // resolveBackend + s3Proxy only (identity set without SigV4): the cost of routing and re-signing.
+    const opts = {
+      buckets: { bench: { host: '127.0.0.1', port: backendPort, addressingStyle: 'path' as const, accessKey: 'backend', secretKey: 'backend-secret', profile: 'aws' as const } },
+      hmacKeystore: [CLIENT],
+    };
+    const mw = ospMiddleware(opts);
+    app.use((req, _res, next) => {
+      setOspIdentity(req, CLIENT.accessKey);
+      next();
+    }, mw.stages.resolveBackend, mw.stages.s3Proxy);
   } else {
     app.use(
       ospMiddleware({
@@ -110,9 +123,24 @@ async function runLoad(port: number, count: number): Promise<number> {
   return (count / (performance.now() - started)) * 1000;
 }
 
+/**
+ * Pins a process to one CPU (when `taskset` exists): the proxy alone on CPU 1, the backend and the
+ * load generator on CPU 0, so they do not compete for the proxy's core and its CPU time per
+ * request stays comparable between runs.
+ */
+function pin(pid: number | undefined, cpu: string): void {
+  if (pid === undefined || os.cpus().length < 2) return;
+  try {
+    execFileSync('taskset', ['-pc', cpu, String(pid)], { stdio: 'ignore' });
+  } catch {
+    // No taskset: unpinned, noisier.
+  }
+}
+
 function child(args: string[]): Promise<{ proc: ChildProcess; port: number }> {
   const profile = args[0] === 'proxy' && process.env.BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`] : [];
   const proc = fork(__filename, args, { execArgv: ['-r', 'ts-node/register/transpile-only', ...profile] });
+  pin(proc.pid, args[0] === 'proxy' ? '1' : '0');
   return new Promise((resolve, reject) => {
     proc.once('message', (m: Msg) => resolve({ proc, port: m.port as number }));
     proc.once('error', reject);
@@ -146,12 +174,23 @@ async function main(): Promise<void> {
   const [role, a, b] = process.argv.slice(2);
   if (role === 'backend') return runBackend();
   if (role === 'proxy') return runProxy(a as string, Number(b));
+  pin(process.pid, '0');
   const backend = await child(['backend']);
   try {
+    if (process.env.BENCH_ONLY) {
+      // Profiling aid: measure two named variants only.
+      const [x, y] = process.env.BENCH_ONLY.split(',') as [string, string];
+      const a = await measure(x, backend.port);
+      const b = await measure(y, backend.port);
+      console.log(`${x}: ${a.cpuUsPerReq.toFixed(1)} µs, ${y}: ${b.cpuUsPerReq.toFixed(1)} µs`);
+      return;
+    }
     const base = await measure('passthrough', backend.port);
     if (process.env.BENCH_EXTRA) {
       const r = await measure('passthrough-router', backend.port);
       console.log(`pass-through with router + backend agent: ${r.cpuUsPerReq.toFixed(1)} µs CPU/request, ${r.rps.toFixed(0)} req/s`);
+      const n = await measure('osp-no-auth', backend.port);
+      console.log(`resolveBackend + s3Proxy only (no SigV4 check): ${n.cpuUsPerReq.toFixed(1)} µs CPU/request, ${n.rps.toFixed(0)} req/s`);
     }
     const osp = await measure('osp', backend.port);
     const overhead = ((osp.cpuUsPerReq - base.cpuUsPerReq) / base.cpuUsPerReq) * 100;
