@@ -3,14 +3,14 @@
  * presigned usage limits hold exactly across workers, a killed worker is replaced, and SIGTERM
  * drains an in-flight 100 MB download without truncation before exiting 0.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import { freePort, metric, parseMetrics, raw, s3Client, startMoto, uniqueName, waitFor, type Moto } from './server-helpers';
+import { freePort, metric, parseMetrics, raw, s3Client, spawnTs, startMoto, uniqueName, waitFor, type Moto } from './server-helpers';
 
 const AK = 'cluster-ak';
 const SK = 'cluster-secret-key';
@@ -19,7 +19,7 @@ let bucket: string;
 let dir: string;
 let child: ChildProcess;
 let exit: Promise<number | null>;
-const lines: string[] = [];
+let lines: string[] = [];
 let httpUrl: string;
 let metricsUrl: string;
 
@@ -52,16 +52,10 @@ beforeAll(async () => {
       hmacKeystore: [{ accessKey: AK, secretKey: SK }],
     }),
   );
-  child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', 'lib/server/cli.ts', '--config', config], { cwd: process.cwd(), env: { ...process.env, TS_NODE_PROJECT: 'tsconfig.json' }, stdio: ['ignore', 'pipe', 'pipe'] });
-  exit = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
-  let buf = '';
-  child.stdout!.on('data', (d: Buffer) => {
-    buf += d.toString();
-    const parts = buf.split('\n');
-    buf = parts.pop()!;
-    lines.push(...parts);
-  });
-  child.stderr!.on('data', (d: Buffer) => process.stderr.write(d));
+  const started = spawnTs('lib/server/cli.ts', ['--config', config]);
+  child = started.child;
+  exit = started.exit;
+  lines = started.lines;
   await waitFor(async () => lines.some((l) => l.startsWith('osp listening:')), 90_000, 'the cluster to listen');
   const listening = lines.find((l) => l.startsWith('osp listening:'))!;
   httpUrl = /http=(\S+)/.exec(listening)![1]!;

@@ -1,22 +1,33 @@
 /** Shared helpers of the server e2e tests: a moto backend, raw HTTP, S3 clients, metrics parsing. */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
-import net from 'node:net';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { freePort } from '../../lib/server/demo';
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
+export { freePort };
+
+/** Spawns a TypeScript entry point (`node -r ts-node/register`) and collects its stdout lines. */
+export function spawnTs(script: string, args: string[], stdin: 'ignore' | 'pipe' = 'ignore'): { child: ChildProcess; lines: string[]; exit: Promise<number | null> } {
+  const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', script, ...args], {
+    cwd: process.cwd(),
+    env: { ...process.env, TS_NODE_PROJECT: 'tsconfig.json' },
+    stdio: [stdin, 'pipe', 'pipe'],
   });
+  const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const lines: string[] = [];
+  let buf = '';
+  child.stdout?.on('data', (d: Buffer) => {
+    buf += d.toString();
+    const parts = buf.split('\n');
+    buf = parts.pop() as string;
+    lines.push(...parts);
+  });
+  child.stderr?.on('data', (d: Buffer) => process.stderr.write(d));
+  return { child, lines, exit };
 }
 
 export interface RawResponse {

@@ -21,7 +21,7 @@ import { createClient } from 'redis';
 import pino from 'pino';
 import { backend, createTestBucket, redisUrl } from '../helpers/backends';
 import { proxyClient, startProxy, type RunningProxy } from '../helpers/proxy-server';
-import { freePort, metric, parseMetrics, s3Client, waitFor } from './server-helpers';
+import { freePort, metric, parseMetrics, s3Client, spawnTs, waitFor } from './server-helpers';
 import { createApp, type OspApp } from '../../lib/server/create-app';
 import type { OspOptions } from '../../lib/options';
 
@@ -344,21 +344,8 @@ async function startCluster(config: Record<string, unknown>, secrets: Record<str
   const secretsPath = join(dir, 'secrets.json');
   writeFileSync(configPath, JSON.stringify({ host: '127.0.0.1', threads: 2, httpPort: await freePort(), shutdownTimeoutMs: 2000, buckets: bucketsFor(), ...config }));
   writeFileSync(secretsPath, JSON.stringify(secrets));
-  const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', 'test/fixtures/server/cluster-invalidate.ts', configPath, secretsPath], {
-    cwd: process.cwd(),
-    env: { ...process.env, TS_NODE_PROJECT: 'tsconfig.json' },
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
-  const exit = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const lines: string[] = [];
-  let buf = '';
-  child.stdout!.on('data', (d: Buffer) => {
-    buf += d.toString();
-    const parts = buf.split('\n');
-    buf = parts.pop()!;
-    lines.push(...parts);
-  });
-  child.stderr!.on('data', (d: Buffer) => process.stderr.write(d));
+  const { child, lines, exit: exited } = spawnTs('test/fixtures/server/cluster-invalidate.ts', [configPath, secretsPath], 'pipe');
+  const exit = exited.then(() => undefined);
   await waitFor(async () => lines.some((l) => l.startsWith('READY ')), 90_000, 'the cluster to listen');
   const url = lines.find((l) => l.startsWith('READY '))!.slice(6);
   const pidsSince = (from: number) =>
