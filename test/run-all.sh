@@ -180,9 +180,15 @@ if selected redis; then export OSP_TEST_REDIS_URL="redis://127.0.0.1:${PORT[redi
 
 # In the background so that INT/TERM reach our traps at once (bash defers traps while a
 # foreground child runs); cleanup() stops jest too.
-npx jest "$@" &
+npx jest --json --outputFile="$STATE/jest-results.json" "$@" &
 HELPERS=$!
 rc=0
 wait "$HELPERS" || rc=$?
 HELPERS=""
+# One plain closing line that CI and people can read: "tests: N passed, N failed, N skipped".
+node -e '
+  const r = require(process.argv[1]);
+  console.log(`tests: ${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests + r.numTodoTests} skipped`);
+  if (r.numTotalTests === 0) console.log("no test ran");
+' "$STATE/jest-results.json" 2>/dev/null || say "jest wrote no results"
 exit "$rc"
