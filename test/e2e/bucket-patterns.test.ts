@@ -14,6 +14,19 @@ import {
   ListObjectVersionsCommand,
   ListObjectsV2Command,
   PutBucketVersioningCommand,
+  PutBucketTaggingCommand,
+  GetBucketTaggingCommand,
+  PutBucketCorsCommand,
+  GetBucketCorsCommand,
+  PutBucketLifecycleConfigurationCommand,
+  GetBucketLifecycleConfigurationCommand,
+  PutBucketPolicyCommand,
+  GetBucketPolicyCommand,
+  GetBucketAclCommand,
+  PutBucketEncryptionCommand,
+  GetBucketEncryptionCommand,
+  PutObjectLockConfigurationCommand,
+  GetObjectLockConfigurationCommand,
   PutObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
@@ -127,6 +140,26 @@ describe('bucket patterns (RGW + moto)', () => {
     await expect(beta.send(new CopyObjectCommand({ Bucket: `beta-cp-${suffix}`, Key: 'stolen', CopySource: `${a}/src%20file.txt` }))).rejects.toMatchObject({ name: 'AccessDenied' });
     // root may read both, but they live on different backends: refused clearly.
     await expect(client(KEYS.root).send(new CopyObjectCommand({ Bucket: `beta-cp-${suffix}`, Key: 'x', CopySource: `${a}/src%20file.txt` }))).rejects.toMatchObject({ name: 'NotImplemented', $metadata: { httpStatusCode: 501 } });
+  });
+
+  it('bucket sub-resources pass through (tagging, CORS, lifecycle, policy, ACL, encryption, object lock) on moto', async () => {
+    const beta = client(KEYS.beta);
+    const bucket = `beta-sub-${suffix}`;
+    await beta.send(new CreateBucketCommand({ Bucket: bucket, ObjectLockEnabledForBucket: true }));
+    await beta.send(new PutBucketTaggingCommand({ Bucket: bucket, Tagging: { TagSet: [{ Key: 'team', Value: 'beta' }] } }));
+    expect((await beta.send(new GetBucketTaggingCommand({ Bucket: bucket }))).TagSet).toEqual([{ Key: 'team', Value: 'beta' }]);
+    await beta.send(new PutBucketCorsCommand({ Bucket: bucket, CORSConfiguration: { CORSRules: [{ AllowedMethods: ['GET'], AllowedOrigins: ['https://app.example'] }] } }));
+    expect((await beta.send(new GetBucketCorsCommand({ Bucket: bucket }))).CORSRules?.[0]?.AllowedOrigins).toEqual(['https://app.example']);
+    await beta.send(new PutBucketLifecycleConfigurationCommand({ Bucket: bucket, LifecycleConfiguration: { Rules: [{ ID: 'expire', Status: 'Enabled', Filter: { Prefix: 'tmp/' }, Expiration: { Days: 1 } }] } }));
+    expect((await beta.send(new GetBucketLifecycleConfigurationCommand({ Bucket: bucket }))).Rules?.[0]?.ID).toBe('expire');
+    const policy = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: '*', Action: 's3:GetObject', Resource: `arn:aws:s3:::${bucket}/*` }] });
+    await beta.send(new PutBucketPolicyCommand({ Bucket: bucket, Policy: policy }));
+    expect(JSON.parse((await beta.send(new GetBucketPolicyCommand({ Bucket: bucket }))).Policy ?? '{}').Statement[0].Action).toBe('s3:GetObject');
+    expect((await beta.send(new GetBucketAclCommand({ Bucket: bucket }))).Grants?.length).toBeGreaterThan(0);
+    await beta.send(new PutBucketEncryptionCommand({ Bucket: bucket, ServerSideEncryptionConfiguration: { Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] } }));
+    expect((await beta.send(new GetBucketEncryptionCommand({ Bucket: bucket }))).ServerSideEncryptionConfiguration?.Rules?.[0]?.ApplyServerSideEncryptionByDefault?.SSEAlgorithm).toBe('AES256');
+    await beta.send(new PutObjectLockConfigurationCommand({ Bucket: bucket, ObjectLockConfiguration: { ObjectLockEnabled: 'Enabled', Rule: { DefaultRetention: { Mode: 'GOVERNANCE', Days: 1 } } } }));
+    expect((await beta.send(new GetObjectLockConfigurationCommand({ Bucket: bucket }))).ObjectLockConfiguration?.Rule?.DefaultRetention?.Mode).toBe('GOVERNANCE');
   });
 
   it('per-caller backend identities: alice and bob act as their own RGW users', async () => {
