@@ -34,7 +34,7 @@ let server: RunningServer;
 let bucket: string;
 let client: S3Client;
 const logLines: string[] = [];
-let authorizationHeaders: string[] = [];
+const authorizationHeaders: string[] = [];
 
 beforeAll(async () => {
   moto = await startMoto();
