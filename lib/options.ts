@@ -314,7 +314,7 @@ function nonEmptyString(value: unknown, option: string, example: string): string
   return value;
 }
 
-const CAPABILITY_FIELDS = ['unsignedPayloadTrailer', 'deleteObjectsRequiresContentMd5', 'verifiesPayloadHash'];
+const CAPABILITY_FIELDS = ['unsignedPayloadTrailer', 'deleteObjectsRequiresContentMd5', 'verifiesPayloadHash', 'verifiesChecksumHeaders'];
 
 function validateProfile(value: unknown, option: string): void {
   if (value === undefined || isProfileName(value)) return;

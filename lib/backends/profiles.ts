@@ -19,6 +19,11 @@ export interface BackendCapabilities {
    * while streaming, and cuts the upload before its last byte on a mismatch.
    */
   verifiesPayloadHash: boolean;
+  /**
+   * Verifies `x-amz-checksum-*` request headers (CRC32, CRC32C, CRC64NVME, SHA1, SHA256) against
+   * the body. When false, the proxy verifies them while streaming, as for the payload hash.
+   */
+  verifiesChecksumHeaders: boolean;
 }
 
 /** Named presets. */
@@ -26,19 +31,19 @@ export type BackendProfileName = 'aws' | 'ceph-rgw' | 'swift' | 'minio' | 'garag
 
 export const BACKEND_PROFILES: Readonly<Record<BackendProfileName, Readonly<BackendCapabilities>>> = Object.freeze({
   // Amazon S3: the reference (https://docs.aws.amazon.com/AmazonS3/latest/userguide/checking-object-integrity.html).
-  aws: { unsignedPayloadTrailer: true, deleteObjectsRequiresContentMd5: false, verifiesPayloadHash: true },
+  aws: { unsignedPayloadTrailer: true, deleteObjectsRequiresContentMd5: false, verifiesPayloadHash: true, verifiesChecksumHeaders: true },
   // Ceph RGW 16 (measured): 400 on trailer modes, 411 without Content-Length, strict hash checks.
-  'ceph-rgw': { unsignedPayloadTrailer: false, deleteObjectsRequiresContentMd5: false, verifiesPayloadHash: true },
+  'ceph-rgw': { unsignedPayloadTrailer: false, deleteObjectsRequiresContentMd5: false, verifiesPayloadHash: true, verifiesChecksumHeaders: false },
   // OpenStack Swift s3api 2.30 (measured): 501 on aws-chunked, 400 on DeleteObjects without Content-MD5.
-  swift: { unsignedPayloadTrailer: false, deleteObjectsRequiresContentMd5: true, verifiesPayloadHash: true },
+  swift: { unsignedPayloadTrailer: false, deleteObjectsRequiresContentMd5: true, verifiesPayloadHash: true, verifiesChecksumHeaders: false },
   // MinIO: requires Content-MD5 (or a checksum it knows) on DeleteObjects; supports trailers (MinIO docs, 2023+).
-  minio: { unsignedPayloadTrailer: true, deleteObjectsRequiresContentMd5: true, verifiesPayloadHash: true },
+  minio: { unsignedPayloadTrailer: true, deleteObjectsRequiresContentMd5: true, verifiesPayloadHash: true, verifiesChecksumHeaders: true },
   // Garage: supports streaming signatures; trailer support is recent, so we decode to be safe.
-  garage: { unsignedPayloadTrailer: false, deleteObjectsRequiresContentMd5: false, verifiesPayloadHash: true },
+  garage: { unsignedPayloadTrailer: false, deleteObjectsRequiresContentMd5: false, verifiesPayloadHash: true, verifiesChecksumHeaders: false },
   // IBM COS: bearer-token requests carry no chunk signatures; send plain bodies.
-  'ibm-cos': { unsignedPayloadTrailer: false, deleteObjectsRequiresContentMd5: true, verifiesPayloadHash: true },
+  'ibm-cos': { unsignedPayloadTrailer: false, deleteObjectsRequiresContentMd5: true, verifiesPayloadHash: true, verifiesChecksumHeaders: false },
   // moto 5 (measured): accepts every mode but checks no hash, so the proxy checks.
-  moto: { unsignedPayloadTrailer: true, deleteObjectsRequiresContentMd5: false, verifiesPayloadHash: false },
+  moto: { unsignedPayloadTrailer: true, deleteObjectsRequiresContentMd5: false, verifiesPayloadHash: false, verifiesChecksumHeaders: false },
 });
 
 /** The conservative default for unknown backends: decode everything, add Content-MD5, trust nothing. */
@@ -46,6 +51,7 @@ export const DEFAULT_PROFILE: Readonly<BackendCapabilities> = Object.freeze({
   unsignedPayloadTrailer: false,
   deleteObjectsRequiresContentMd5: true,
   verifiesPayloadHash: false,
+  verifiesChecksumHeaders: false,
 });
 
 /** A profile option: a preset name, overrides on the default, or a preset with overrides. */

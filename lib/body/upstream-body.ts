@@ -91,7 +91,7 @@ export function planUpstreamBody(input: PlanInput): UpstreamBodyPlan {
   if (isStreamingPayload(mode)) {
     const trailerNames = parseTrailerHeader(first(headers, 'x-amz-trailer'));
     const decodedLength = parseLength(first(headers, 'x-amz-decoded-content-length'), 'x-amz-decoded-content-length');
-    if (mode.kind === 'streaming-unsigned-trailer' && profile.unsignedPayloadTrailer && profile.verifiesPayloadHash && !addContentMd5) {
+    if (mode.kind === 'streaming-unsigned-trailer' && profile.unsignedPayloadTrailer && profile.verifiesChecksumHeaders && !addContentMd5) {
       // The backend understands this mode and checks the trailer checksum itself: forward as is.
       return { createStages: NO_STAGES, setHeaders: {}, removeHeaders: [], payloadHash: input.payloadHash, addContentMd5 };
     }
@@ -116,13 +116,15 @@ export function planUpstreamBody(input: PlanInput): UpstreamBodyPlan {
 
   const contentLength = first(headers, 'content-length');
   const hasBody = first(headers, 'transfer-encoding') !== undefined || (contentLength !== undefined && contentLength.trim() !== '0');
-  if (!profile.verifiesPayloadHash && hasBody) {
-    // A lenient backend (moto) would store a body that does not match what the client signed:
-    // check it here, cutting the upload before its last byte on a mismatch.
-    const checksums = checksumHeaders(headers);
-    const contentMd5 = first(headers, 'content-md5');
-    const contentSha256 = mode.kind === 'sha256' ? mode.sha256 : undefined;
-    const expectedLength = parseLength(first(headers, 'content-length'), 'Content-Length');
+  if (hasBody && (!profile.verifiesPayloadHash || !profile.verifiesChecksumHeaders)) {
+    // Checks the backend would skip: a lenient backend (moto) would store a body that does not
+    // match what the client signed or declared. Verified here while streaming; a mismatch cuts the
+    // upload before its last byte.
+    const byPayloadHash = !profile.verifiesPayloadHash;
+    const checksums = profile.verifiesChecksumHeaders ? {} : checksumHeaders(headers);
+    const contentMd5 = byPayloadHash ? first(headers, 'content-md5') : undefined;
+    const contentSha256 = byPayloadHash && mode.kind === 'sha256' ? mode.sha256 : undefined;
+    const expectedLength = parseLength(contentLength, 'Content-Length');
     if (contentSha256 !== undefined || contentMd5 !== undefined || Object.keys(checksums).length > 0) {
       // Construct once now so malformed values fail before anything is sent.
       const options = { contentSha256, contentMd5, checksums, expectedLength };

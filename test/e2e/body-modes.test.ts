@@ -26,6 +26,7 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
+import { crc32 } from '../../lib/body/crc';
 import { AwsChunkedEncoder } from '../../lib/body/aws-chunked-encoder';
 import { canonicalTrailers, trailerSignature, type ChunkSigningContext } from '../../lib/body/chunk-signature';
 import type { ChecksumAlgorithm } from '../../lib/body/checksums';
@@ -143,8 +144,8 @@ async function buildStreamingPut(
 }
 
 /** A PUT with a plain body and the given hex `x-amz-content-sha256`, signed with the frontend key. */
-function buildHexPut(port: number, urlPath: string, data: Buffer, claimedSha256: string): { headers: Record<string, string>; body: Buffer } {
-  const headers: Record<string, string> = { host: `127.0.0.1:${port}`, 'x-amz-content-sha256': claimedSha256 };
+function buildHexPut(port: number, urlPath: string, data: Buffer, claimedSha256: string, extra: Record<string, string> = {}): { headers: Record<string, string>; body: Buffer } {
+  const headers: Record<string, string> = { host: `127.0.0.1:${port}`, 'x-amz-content-sha256': claimedSha256, ...extra };
   const signed = signRequest({ method: 'PUT', canonicalUri: urlPath, canonicalQuery: '', headers, accessKeyId: CLIENT.accessKey, secretKey: CLIENT.secretKey, region: 'us-east-1', now: new Date() });
   return { headers: { ...headers, 'x-amz-date': signed.amzDate, authorization: signed.authorization, 'content-length': String(data.length) }, body: data };
 }
@@ -420,6 +421,23 @@ describe.each(BACKENDS)('upload body modes through the proxy to %s', (name) => {
       await expectAbsent(key);
     });
 
+    it('an UNSIGNED-PAYLOAD body with a wrong x-amz-checksum-crc32 header → 400 BadDigest, nothing stored', async () => {
+      // RGW 16 and Swift do not check checksum headers, moto checks nothing: the proxy does.
+      const key = 'hand/crc-header-mismatch';
+      const urlPath = `/${bucket}/${key}`;
+      const data = randomBytes(100 * 1024);
+      const built = buildHexPut(proxy.port, urlPath, data, 'UNSIGNED-PAYLOAD', { 'x-amz-checksum-crc32': 'AAAAAA==' });
+      const res = await rawRequest(proxy.port, 'PUT', urlPath, built.headers, built.body);
+      expect(res).toMatchObject({ status: 400, code: 'BadDigest' });
+      await expectAbsent(key);
+      // The right checksum is accepted.
+      const crc = Buffer.alloc(4);
+      crc.writeUInt32BE(crc32(data));
+      const good = buildHexPut(proxy.port, urlPath, data, 'UNSIGNED-PAYLOAD', { 'x-amz-checksum-crc32': crc.toString('base64') });
+      expect((await rawRequest(proxy.port, 'PUT', urlPath, good.headers, good.body)).status).toBe(200);
+      expect(await storedSha(key)).toBe(sha256(data));
+    });
+
     // moto checks no hash: the proxy must (profile 'moto'); RGW and Swift check it themselves.
     const shaMismatchCode = name === 'swift' ? 'BadDigest' : 'XAmzContentSHA256Mismatch';
     it(`a hex-mode body whose SHA-256 does not match → 400 ${shaMismatchCode}, nothing stored`, async () => {
@@ -434,7 +452,7 @@ describe.each(BACKENDS)('upload body modes through the proxy to %s', (name) => {
   });
 });
 
-describe('STREAMING-UNSIGNED-PAYLOAD-TRAILER passed through unchanged (profile with unsignedPayloadTrailer and verifiesPayloadHash)', () => {
+describe('STREAMING-UNSIGNED-PAYLOAD-TRAILER passed through unchanged (profile with unsignedPayloadTrailer and verifiesChecksumHeaders)', () => {
   // No test backend has that profile (AWS and MinIO do): moto, which decodes aws-chunked itself,
   // stands in with its hash checks declared on, to prove the pass-through path against a real parser.
   let proxy: RunningProxy;
@@ -449,7 +467,7 @@ describe('STREAMING-UNSIGNED-PAYLOAD-TRAILER passed through unchanged (profile w
     direct = backendClient('moto');
     proxy = await startProxy(
       {
-        buckets: { [bucket]: { host: be.host, port: be.port, addressingStyle: 'path', accessKey: be.accessKey, secretKey: be.secretKey, profile: { preset: 'moto', verifiesPayloadHash: true } } },
+        buckets: { [bucket]: { host: be.host, port: be.port, addressingStyle: 'path', accessKey: be.accessKey, secretKey: be.secretKey, profile: { preset: 'moto', verifiesPayloadHash: true, verifiesChecksumHeaders: true } } },
         hmacKeystore: [CLIENT],
       },
       {
