@@ -1,4 +1,8 @@
-/** object-storage-proxy: public API. Every export is listed by name. */
+/**
+ * object-storage-proxy: public API of the middleware. Every export is listed by name.
+ * The standalone server (helmet, pino, prom-client, cluster) lives in `object-storage-proxy/server`,
+ * so that middleware users do not load it.
+ */
 export { ospMiddleware } from './osp-middleware';
 export type { OspMiddleware, OspMiddlewareHooks, InvalidateOptions } from './osp-middleware';
 export { verifySignature } from './middleware/verify-signature';
@@ -37,5 +41,3 @@ export { createMemorySharedStore } from './cache/shared-store';
 export type { SharedStateStore, InvalidationMessage, MemorySharedStore } from './cache/shared-store';
 export { createRedisStore } from './cache/redis-store';
 export type { RedisStore, RedisStoreOptions } from './cache/redis-store';
-export { startServer, createApp, redactUrl, createRequestCounter } from './server';
-export type { ServerOptions, RunningServer, StartServerExtras, OspApp, CreateAppExtras, RequestCounter } from './server';
