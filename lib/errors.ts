@@ -20,7 +20,6 @@ export type S3ErrorCode =
   | 'InvalidDigest'
   | 'InvalidRequest'
   | 'InvalidURI'
-  | 'MissingContentLength'
   | 'MissingSecurityHeader'
   | 'NoSuchBucket'
   | 'NotImplemented'
@@ -31,9 +30,7 @@ export type S3ErrorCode =
   | 'XAmzContentSHA256Mismatch'
   | 'BackendUnreachable'
   | 'BackendTimeout'
-  | 'TokenServiceUnavailable'
-  | 'AuthorizerFailed'
-  | 'AuthorizerTimeout';
+  | 'TokenServiceUnavailable';
 
 /** A request failure carrying the HTTP status and S3 error code to answer with. */
 export class OspError extends Error {
