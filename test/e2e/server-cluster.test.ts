@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import { freePort, metric, parseMetrics, raw, s3Client, spawnTs, startMoto, uniqueName, waitFor, type Moto } from './server-helpers';
+import { freePort, metric, parseMetrics, raw, s3Client, requestPids, spawnTs, startMoto, uniqueName, waitFor, type Moto } from './server-helpers';
 
 const AK = 'cluster-ak';
 const SK = 'cluster-secret-key';
@@ -23,15 +23,7 @@ let lines: string[] = [];
 let httpUrl: string;
 let metricsUrl: string;
 
-const pidsOf = (from: number) =>
-  new Set(
-    lines
-      .slice(from)
-      .filter((l) => l.startsWith('{'))
-      .map((l) => JSON.parse(l) as { pid: number; msg: string })
-      .filter((l) => l.msg === 'request completed' || l.msg === 'request failed')
-      .map((l) => l.pid),
-  );
+const pidsOf = (from: number) => requestPids(lines, from);
 
 beforeAll(async () => {
   moto = await startMoto();

@@ -158,3 +158,15 @@ export function makeCertificate(): { certPath: string; keyPath: string; dir: str
 }
 
 export { waitFor };
+
+/** PIDs of the workers that logged a finished request in `lines` (pino JSON) from index `from` on. */
+export function requestPids(lines: readonly string[], from = 0): Set<number> {
+  return new Set(
+    lines
+      .slice(from)
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as { pid: number; msg: string })
+      .filter((l) => l.msg === 'request completed' || l.msg === 'request failed')
+      .map((l) => l.pid),
+  );
+}

@@ -21,7 +21,7 @@ import { createClient } from 'redis';
 import pino from 'pino';
 import { backend, createTestBucket, redisUrl } from '../helpers/backends';
 import { proxyClient, startProxy, type RunningProxy } from '../helpers/proxy-server';
-import { freePort, metric, parseMetrics, s3Client, spawnTs, waitFor } from './server-helpers';
+import { freePort, metric, parseMetrics, requestPids, s3Client, spawnTs, waitFor } from './server-helpers';
 import { createApp, type OspApp } from '../../lib/server/create-app';
 import type { OspOptions } from '../../lib/options';
 
@@ -348,15 +348,7 @@ async function startCluster(config: Record<string, unknown>, secrets: Record<str
   const exit = exited.then(() => undefined);
   await waitFor(async () => lines.some((l) => l.startsWith('READY ')), 90_000, 'the cluster to listen');
   const url = lines.find((l) => l.startsWith('READY '))!.slice(6);
-  const pidsSince = (from: number) =>
-    new Set(
-      lines
-        .slice(from)
-        .filter((l) => l.startsWith('{'))
-        .map((l) => JSON.parse(l) as { pid: number; msg: string })
-        .filter((l) => l.msg === 'request completed' || l.msg === 'request failed')
-        .map((l) => l.pid),
-    );
+  const pidsSince = (from: number) => requestPids(lines, from);
   return {
     url,
     port: Number(new URL(url).port),

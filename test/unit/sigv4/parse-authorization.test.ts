@@ -1,18 +1,8 @@
-import { OspError } from '../../../lib/errors';
+import { errorOf } from './vector-helpers';
 import { isSigV2Authorization, parseAuthorizationHeader } from '../../../lib/sigv4/parse-authorization';
 
 const SIG = 'f0e8bdb87c964420e857bd35b5d6ed310bd44f0170aba48dd91039c6036bdb41';
 const CRED = 'AKIAIOSFODNN7EXAMPLE/20130524/us-east-1/s3/aws4_request';
-
-function errorOf(fn: () => unknown): OspError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof OspError) return e;
-    throw e;
-  }
-  throw new Error('did not throw');
-}
 
 describe('parseAuthorizationHeader', () => {
   it.each([

@@ -1,20 +1,10 @@
-import { OspError } from '../../../lib/errors';
+import { errorOf } from './vector-helpers';
 import { isSigV2Authorization, parsePresignedQuery } from '../../../lib/sigv4/parse-presigned';
 
 const SIG = 'aeeed9bbccd4d02ee5c0109b86d86835f995330da4c265957d157751f604d404';
 const BASE =
   'X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIAIOSFODNN7EXAMPLE%2F20130524%2Fus-east-1%2Fs3%2Faws4_request' +
   '&X-Amz-Date=20130524T000000Z&X-Amz-Expires=86400&X-Amz-SignedHeaders=host';
-
-function errorOf(fn: () => unknown): OspError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof OspError) return e;
-    throw e;
-  }
-  throw new Error('did not throw');
-}
 
 describe('parsePresignedQuery', () => {
   it('returns undefined without SigV4 query parameters', () => {

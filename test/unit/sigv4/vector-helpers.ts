@@ -1,4 +1,5 @@
 /** Shared helpers for the SigV4 unit tests: load fixture vectors and verify them end to end. */
+import { OspError } from '../../../lib/errors';
 import { parseAuthorizationHeader } from '../../../lib/sigv4/parse-authorization';
 import { parsePresignedQuery } from '../../../lib/sigv4/parse-presigned';
 import {
@@ -87,4 +88,15 @@ export function withHeader(rawHeaders: readonly string[], name: string, value: (
   const out = [...rawHeaders];
   for (let i = 0; i < out.length; i += 2) if (out[i]!.toLowerCase() === name) out[i + 1] = value(out[i + 1]!);
   return out;
+}
+
+/** The OspError `fn` throws (any other outcome fails the test). */
+export function errorOf(fn: () => unknown): OspError {
+  try {
+    fn();
+  } catch (e) {
+    if (e instanceof OspError) return e;
+    throw e;
+  }
+  throw new Error('did not throw');
 }

@@ -1,6 +1,5 @@
 import botocore from '../../fixtures/sigv4/botocore-vectors.json';
 import jssdk from '../../fixtures/sigv4/jssdk-vectors.json';
-import { OspError } from '../../../lib/errors';
 import { parseAuthorizationHeader } from '../../../lib/sigv4/parse-authorization';
 import { parsePresignedQuery, type SigV4Presigned } from '../../../lib/sigv4/parse-presigned';
 import { getSigningKey } from '../../../lib/sigv4/signing-key';
@@ -13,23 +12,13 @@ import {
   verifySignature,
 } from '../../../lib/sigv4/verify-signature';
 import { canonicalizePath } from '../../../lib/sigv4/canonical-request';
-import { flipChar, rawHeader, toVerifyInput, verifyVector, withHeader, type Vector } from './vector-helpers';
+import { flipChar, rawHeader, toVerifyInput, verifyVector, withHeader, errorOf, type Vector } from './vector-helpers';
 
 const NOW = Date.parse(botocore.nowIso);
 const sources: [string, Vector[]][] = [
   [botocore.generator, botocore.vectors as Vector[]],
   [jssdk.generator, jssdk.vectors as Vector[]],
 ];
-
-function errorOf(fn: () => unknown): OspError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof OspError) return e;
-    throw e;
-  }
-  throw new Error('did not throw');
-}
 
 function expectedSignature(v: Vector): string {
   if (v.kind === 'header') return /Signature=([0-9a-f]{64})/.exec(v.expectedAuthorization!)![1]!;
