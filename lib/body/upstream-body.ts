@@ -15,6 +15,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { BackendCapabilities } from '../backends/profiles';
 import { OspError } from '../errors';
 import { UNSIGNED_PAYLOAD } from '../constants';
+import { firstHeader, hasRequestBody } from '../s3/headers';
 import { AwsChunkedDecoder } from './aws-chunked-decoder';
 import type { ChunkSigningContext } from './chunk-signature';
 import { ChecksumVerifier } from './checksum-verifier';
@@ -35,11 +36,6 @@ export interface UpstreamBodyPlan {
   readonly addContentMd5: boolean;
 }
 
-function first(headers: IncomingHttpHeaders, name: string): string | undefined {
-  const v = headers[name];
-  return Array.isArray(v) ? v[0] : v;
-}
-
 function parseLength(value: string | undefined, name: string): number | undefined {
   if (value === undefined) return undefined;
   if (!/^\d{1,16}$/.test(value.trim())) throw new OspError(400, 'InvalidArgument', `${name} must be a non-negative integer.`);
@@ -51,7 +47,7 @@ function checksumHeaders(headers: IncomingHttpHeaders): Partial<Record<ChecksumA
   const out: Partial<Record<ChecksumAlgorithm, string>> = {};
   for (const name of Object.keys(headers)) {
     const alg = parseChecksumAlgorithmFromHeader(name);
-    const value = first(headers, name);
+    const value = firstHeader(headers, name);
     if (alg && value !== undefined) out[alg] = value;
   }
   return out;
@@ -86,11 +82,11 @@ const NO_STAGES = () => [];
 export function planUpstreamBody(input: PlanInput): UpstreamBodyPlan {
   const { headers, profile } = input;
   const mode = parsePayloadMode(input.payloadHash);
-  const addContentMd5 = input.operation === 'DeleteObjects' && profile.deleteObjectsRequiresContentMd5 && first(headers, 'content-md5') === undefined;
+  const addContentMd5 = input.operation === 'DeleteObjects' && profile.deleteObjectsRequiresContentMd5 && firstHeader(headers, 'content-md5') === undefined;
 
   if (isStreamingPayload(mode)) {
-    const trailerNames = parseTrailerHeader(first(headers, 'x-amz-trailer'));
-    const decodedLength = parseLength(first(headers, 'x-amz-decoded-content-length'), 'x-amz-decoded-content-length');
+    const trailerNames = parseTrailerHeader(firstHeader(headers, 'x-amz-trailer'));
+    const decodedLength = parseLength(firstHeader(headers, 'x-amz-decoded-content-length'), 'x-amz-decoded-content-length');
     if (mode.kind === 'streaming-unsigned-trailer' && profile.unsignedPayloadTrailer && profile.verifiesChecksumHeaders && !addContentMd5) {
       // The backend understands this mode and checks the trailer checksum itself: forward as is.
       return { createStages: NO_STAGES, setHeaders: {}, removeHeaders: [], payloadHash: input.payloadHash, addContentMd5 };
@@ -100,7 +96,7 @@ export function planUpstreamBody(input: PlanInput): UpstreamBodyPlan {
     }
     const setHeaders: Record<string, string> = {};
     const removeHeaders = ['x-amz-decoded-content-length', 'x-amz-trailer', 'transfer-encoding', 'content-length', 'x-amz-sdk-checksum-algorithm'];
-    const encoding = stripAwsChunkedEncoding(first(headers, 'content-encoding'));
+    const encoding = stripAwsChunkedEncoding(firstHeader(headers, 'content-encoding'));
     if (encoding) setHeaders['content-encoding'] = encoding;
     else removeHeaders.push('content-encoding');
     if (decodedLength !== undefined) setHeaders['content-length'] = String(decodedLength);
@@ -114,15 +110,15 @@ export function planUpstreamBody(input: PlanInput): UpstreamBodyPlan {
     };
   }
 
-  const contentLength = first(headers, 'content-length');
-  const hasBody = first(headers, 'transfer-encoding') !== undefined || (contentLength !== undefined && contentLength.trim() !== '0');
+  const contentLength = firstHeader(headers, 'content-length');
+  const hasBody = hasRequestBody(headers);
   if (hasBody && (!profile.verifiesPayloadHash || !profile.verifiesChecksumHeaders)) {
     // Checks the backend would skip: a lenient backend (moto) would store a body that does not
     // match what the client signed or declared. Verified here while streaming; a mismatch cuts the
     // upload before its last byte.
     const byPayloadHash = !profile.verifiesPayloadHash;
     const checksums = profile.verifiesChecksumHeaders ? {} : checksumHeaders(headers);
-    const contentMd5 = byPayloadHash ? first(headers, 'content-md5') : undefined;
+    const contentMd5 = byPayloadHash ? firstHeader(headers, 'content-md5') : undefined;
     const contentSha256 = byPayloadHash && mode.kind === 'sha256' ? mode.sha256 : undefined;
     const expectedLength = parseLength(contentLength, 'Content-Length');
     if (contentSha256 !== undefined || contentMd5 !== undefined || Object.keys(checksums).length > 0) {

@@ -21,6 +21,7 @@ import type { ResolvedBackend } from '../context';
 import { OspError } from '../errors';
 import { bearerRenewalOf, isBearerTokenRejected, type BearerRenewal } from '../backends/ibm-bearer';
 import type { BackendAgent } from './backend-agent';
+import { hasRequestBody } from '../s3/headers';
 
 /** Largest error body read to recognise a token rejection (COS error documents are < 1 KiB). */
 const MAX_INSPECTED_BODY = 64 * 1024;
@@ -43,9 +44,7 @@ export interface BearerRetryDeps {
 
 /** Whether the request carries no body (HTTP/1.1: neither Content-Length > 0 nor Transfer-Encoding). */
 export function hasNoRequestBody(req: IncomingMessage): boolean {
-  if (req.headers['transfer-encoding'] !== undefined) return false;
-  const length = req.headers['content-length'];
-  return length === undefined || length.trim() === '0';
+  return !hasRequestBody(req.headers);
 }
 
 /**

@@ -4,6 +4,7 @@ import { OspError, s3Errors } from '../errors';
 import { resolveOptions, type OspOptions, type ResolvedOptions } from '../options';
 import { createFrontendSecrets } from '../auth/frontend-secrets';
 import { splitUrl } from '../s3/parse-request';
+import { firstHeader } from '../s3/headers';
 import { UNSIGNED_PAYLOAD } from '../constants';
 import { parseAuthorizationHeader, sigV2NotSupported, type SigV4Authorization } from '../sigv4/parse-authorization';
 import { getSigningKey } from '../sigv4/signing-key';
@@ -27,24 +28,19 @@ interface PendingVerification {
   payloadHash: string;
 }
 
-function headerValue(req: Request, name: string): string | undefined {
-  const v = req.headers[name];
-  return Array.isArray(v) ? v[0] : v;
-}
-
 /** Parses the request's credentials; returns undefined for an anonymous request. */
 function parseCredentials(req: Request, rawQuery: string, o: ResolvedOptions): PendingVerification | undefined {
-  const authorization = headerValue(req, 'authorization');
+  const authorization = firstHeader(req.headers, 'authorization');
   if (authorization !== undefined) {
     if (isSigV2Authorization(authorization)) throw sigV2NotSupported();
     const auth = parseAuthorizationHeader(authorization);
-    const amzHeader = headerValue(req, 'x-amz-date');
-    const dateHeader = headerValue(req, 'date');
+    const amzHeader = firstHeader(req.headers, 'x-amz-date');
+    const dateHeader = firstHeader(req.headers, 'date');
     const amzDate = amzHeader ?? (dateHeader !== undefined ? parseHttpDate(dateHeader) : undefined);
     if (amzDate === undefined) throw missingRequestDate();
     checkScope(auth, amzDate, 'header');
     checkRequestTime(amzDate, Date.now(), o.maxSkewMs);
-    const payloadHash = headerValue(req, 'x-amz-content-sha256');
+    const payloadHash = firstHeader(req.headers, 'x-amz-content-sha256');
     if (payloadHash === undefined) {
       // S3 requires this header with SigV4 header auth; without it the backend could not check the body.
       throw new OspError(400, 'InvalidRequest', 'Missing required header for this request: x-amz-content-sha256');
@@ -151,7 +147,7 @@ export function verifySignature(options: OspOptions): VerifySignatureHandler {
         }
         ctx.identity = identity;
         ctx.authMethod = 'skipped';
-        ctx.payloadHash = headerValue(req, 'x-amz-content-sha256') ?? UNSIGNED_PAYLOAD;
+        ctx.payloadHash = firstHeader(req.headers, 'x-amz-content-sha256') ?? UNSIGNED_PAYLOAD;
         return next();
       }
       pending = parseCredentials(req, rawQuery, o);
@@ -162,7 +158,7 @@ export function verifySignature(options: OspOptions): VerifySignatureHandler {
       if (!o.allowAnonymous) return next(s3Errors.accessDenied('Anonymous access is not allowed; sign the request with SigV4.'));
       ctx.identity = null;
       ctx.authMethod = 'anonymous';
-      ctx.payloadHash = headerValue(req, 'x-amz-content-sha256') ?? UNSIGNED_PAYLOAD;
+      ctx.payloadHash = firstHeader(req.headers, 'x-amz-content-sha256') ?? UNSIGNED_PAYLOAD;
       return next();
     }
     const p = pending;

@@ -132,7 +132,8 @@ function combineHooks(a: OspMiddlewareHooks, b: OspMiddlewareHooks | undefined):
   };
 }
 
-const packageVersion = (): string => {
+/** This package's version (for osp_build_info and logs). */
+export const packageVersion = (): string => {
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     return (require('../../package.json') as { version: string }).version;

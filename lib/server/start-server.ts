@@ -20,7 +20,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { AggregatorRegistry, Registry } from 'prom-client';
 import type { Logger } from 'pino';
 import type pino from 'pino';
-import { createApp, createLogger, type OspApp } from './create-app';
+import { createApp, createLogger, packageVersion, type OspApp } from './create-app';
 import { createMetrics } from './metrics';
 import { createMetricsApp } from './metrics-app';
 import { createH2Bridge, type H2Bridge } from './h2-bridge';
@@ -75,15 +75,6 @@ export interface StartServerExtras {
   /** Where the JSON log goes. @default stdout */
   logDestination?: pino.DestinationStream;
 }
-
-const packageVersion = (): string => {
-  try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    return (require('../../package.json') as { version: string }).version;
-  } catch {
-    return 'unknown';
-  }
-};
 
 const WORKER_ENV = 'OSP_CLUSTER_WORKER';
 /** How long startup waits for Redis before listening anyway (presigned requests get 503 until it is up). */
