@@ -8,6 +8,7 @@ import type { LookupFunction } from 'node:net';
 import { OspConfigError } from './errors';
 import {
   DEFAULT_AUTHORIZE_TIMEOUT_MS,
+  DEFAULT_FETCHER_TIMEOUT_MS,
   DEFAULT_BUCKET_TTL_SECONDS,
   DEFAULT_HMAC_CACHE_TTL_SECONDS,
   DEFAULT_HMAC_NEGATIVE_CACHE_TTL_SECONDS,
@@ -66,6 +67,14 @@ export interface BucketConfig {
    * DeleteObjects, payload hashes verified by the proxy
    */
   profile?: BackendProfileOption;
+  /**
+   * Anonymous requests (`allowAnonymous`) to this bucket are signed with the bucket's backend
+   * credentials instead of being forwarded unsigned. Off by default: then the backend's own ACLs
+   * and bucket policies decide what anonymous callers may do, and the proxy never lends its keys
+   * to a caller it could not identify. Turn it on only for a bucket whose every object anyone
+   * may read (and, if `authorize` allows it, write). @default false
+   */
+  signAnonymousRequests?: boolean;
 }
 
 /** Context handed to a bucket resolver function. */
@@ -169,6 +178,30 @@ export interface OspOptions {
   validator?: AuthorizeCallback;
   /** Milliseconds the authorization callback may take before the request fails with 503. @default 5000 */
   authorizeTimeoutMs?: number;
+  /**
+   * Milliseconds `hmacFetcher` may take before the request fails with 503 ServiceUnavailable. A
+   * timed-out lookup is dropped, so the next request calls the fetcher afresh. @default 5000
+   */
+  hmacFetcherTimeoutMs?: number;
+  /** Milliseconds `bucketCredsFetcher` may take before the request fails with 503 (as `hmacFetcherTimeoutMs`). @default 5000 */
+  bucketCredsFetcherTimeoutMs?: number;
+  /** Milliseconds a `buckets` resolver function may take before the request fails with 503. @default 5000 */
+  bucketResolverTimeoutMs?: number;
+  /**
+   * Regions clients may name in their credential scope. The region is not a secret and the JS SDK
+   * does not follow region redirects, so any region is accepted by default; with a list, another
+   * region gets 400 AuthorizationHeaderMalformed (AuthorizationQueryParametersError for presigned
+   * URLs) naming the expected one. @default any region
+   */
+  acceptedRegions?: string[];
+  /**
+   * Accept object keys with `.` or `..` path segments (`a/../b`). Off by default: such keys are
+   * answered 400 InvalidArgument, because a hop that normalizes paths would address another
+   * object, or on a path-style backend another bucket. Turn it on only for backends that store such
+   * keys literally; a key that would climb out of its bucket on a path-style backend is refused
+   * even then. @default false
+   */
+  allowDotSegmentsInKeys?: boolean;
   /** Accept requests without any signature; `authorize` then receives `null` as token. @default false */
   allowAnonymous?: boolean;
   /** DEVELOPMENT ONLY: skip SigV4 verification entirely. Logs a loud warning. @default false */
@@ -236,6 +269,12 @@ export interface ResolvedOptions {
   readonly bucketCredsFetcher?: OspOptions['bucketCredsFetcher'];
   readonly authorize?: AuthorizeCallback;
   readonly authorizeTimeoutMs: number;
+  readonly hmacFetcherTimeoutMs: number;
+  readonly bucketCredsFetcherTimeoutMs: number;
+  readonly bucketResolverTimeoutMs: number;
+  /** Undefined: any region. */
+  readonly acceptedRegions?: readonly string[];
+  readonly allowDotSegmentsInKeys: boolean;
   readonly allowAnonymous: boolean;
   readonly skipSignatureValidation: boolean;
   readonly maxSkewMs: number;
@@ -263,7 +302,8 @@ export interface ResolvedOptions {
 
 const KNOWN_OPTIONS: ReadonlySet<string> = new Set<keyof OspOptions>([
   'buckets', 'hmacKeystore', 'hmacFetcher', 'hmacCacheTtl', 'hmacNegativeCacheTtl', 'bucketCredsFetcher',
-  'authorize', 'validator', 'authorizeTimeoutMs', 'allowAnonymous', 'skipSignatureValidation', 'maxSkewSeconds',
+  'authorize', 'validator', 'authorizeTimeoutMs', 'hmacFetcherTimeoutMs', 'bucketCredsFetcherTimeoutMs', 'bucketResolverTimeoutMs',
+  'acceptedRegions', 'allowDotSegmentsInKeys', 'allowAnonymous', 'skipSignatureValidation', 'maxSkewSeconds',
   'verify', 'serverName', 'virtualHostDomains', 'trustForwardedHost', 'upstreamConnectTimeoutMs',
   'upstreamIdleTimeoutMs', 'upstreamLookup', 'maxPresignUrlUsageAttempts', 'usageStore', 'redis', 'sharedStore', 'sharedCache', 'presignedOnStoreError', 'region',
   'iamEndpoint', 'logger',
@@ -271,7 +311,7 @@ const KNOWN_OPTIONS: ReadonlySet<string> = new Set<keyof OspOptions>([
 
 const KNOWN_BUCKET_FIELDS: ReadonlySet<string> = new Set<keyof BucketConfig>([
   'host', 'port', 'region', 'accessKey', 'secretKey', 'sessionToken', 'apiKey', 'ttl', 'addressingStyle', 'tls',
-  'backendBucket', 'profile', 'serviceInstanceId',
+  'backendBucket', 'profile', 'serviceInstanceId', 'signAnonymousRequests',
 ]);
 
 const silentLogger: OspLogger = { debug() {}, info() {}, warn() {}, error() {} };
@@ -362,6 +402,7 @@ export function resolveBucketConfig(raw: unknown, option: string): Readonly<Buck
     throw invalid(`${option}.apiKey`, 'give either apiKey or accessKey/secretKey, not both');
   }
   validateProfile(raw.profile, `${option}.profile`);
+  optionalBoolean(raw.signAnonymousRequests, `${option}.signAnonymousRequests`, false);
   return Object.freeze({ ...(raw as unknown as BucketConfig), host, port, tls, ttl, addressingStyle });
 }
 
@@ -464,6 +505,14 @@ function resolveSharedCache(raw: unknown, hasStore: boolean): { decisions: boole
   return { decisions, secrets, key };
 }
 
+function resolveRegions(raw: unknown): readonly string[] | undefined {
+  if (raw === undefined) return undefined;
+  if (!Array.isArray(raw) || raw.length === 0 || !raw.every((r) => typeof r === 'string' && /^[a-z0-9-]{1,64}$/.test(r))) {
+    throw invalid('acceptedRegions', 'must be a non-empty array of region names', `acceptedRegions: ['us-east-1']`);
+  }
+  return Object.freeze([...raw] as string[]);
+}
+
 /**
  * Validates options, applies defaults and returns a frozen copy. The caller's object is never
  * modified. Throws {@link OspConfigError} naming the option, the rule and an example.
@@ -526,6 +575,11 @@ export function resolveOptions(options: OspOptions): ResolvedOptions {
     bucketCredsFetcher: optionalFunction(o.bucketCredsFetcher, 'bucketCredsFetcher', 'async (token, bucket) => ({ accessKey, secretKey })'),
     authorize,
     authorizeTimeoutMs: optionalInteger(o.authorizeTimeoutMs, 'authorizeTimeoutMs', 1, 600_000, DEFAULT_AUTHORIZE_TIMEOUT_MS, 'authorizeTimeoutMs: 5000'),
+    hmacFetcherTimeoutMs: optionalInteger(o.hmacFetcherTimeoutMs, 'hmacFetcherTimeoutMs', 1, 600_000, DEFAULT_FETCHER_TIMEOUT_MS, 'hmacFetcherTimeoutMs: 5000'),
+    bucketCredsFetcherTimeoutMs: optionalInteger(o.bucketCredsFetcherTimeoutMs, 'bucketCredsFetcherTimeoutMs', 1, 600_000, DEFAULT_FETCHER_TIMEOUT_MS, 'bucketCredsFetcherTimeoutMs: 5000'),
+    bucketResolverTimeoutMs: optionalInteger(o.bucketResolverTimeoutMs, 'bucketResolverTimeoutMs', 1, 600_000, DEFAULT_FETCHER_TIMEOUT_MS, 'bucketResolverTimeoutMs: 5000'),
+    acceptedRegions: resolveRegions(o.acceptedRegions),
+    allowDotSegmentsInKeys: optionalBoolean(o.allowDotSegmentsInKeys, 'allowDotSegmentsInKeys', false),
     allowAnonymous: optionalBoolean(o.allowAnonymous, 'allowAnonymous', false),
     skipSignatureValidation: optionalBoolean(o.skipSignatureValidation, 'skipSignatureValidation', false),
     maxSkewMs: optionalInteger(o.maxSkewSeconds, 'maxSkewSeconds', 1, 86_400, DEFAULT_MAX_SKEW_SECONDS, 'maxSkewSeconds: 900') * 1000,

@@ -12,6 +12,7 @@ import type { InvalidationMessage, SharedStateStore } from './cache/shared-store
 import { createRedisStore } from './cache/redis-store';
 import { decisionsOfBucket, decisionsOfIdentity, secretKeyOf } from './cache/shared-keys';
 import type { ResolvedOptions } from './options';
+import { guardHooks } from './guard-hooks';
 
 /** Options of {@link OspMiddleware.revokeAccessKey} and {@link OspMiddleware.invalidateBucket}. */
 export interface InvalidateOptions {
@@ -91,8 +92,9 @@ function sharedUsageStore(shared: SharedStateStore, o: ResolvedOptions): UsageCo
  *   authorize: (token, bucket, req) => token === 'client1' && req.operation !== 'DeleteObject',
  * }));
  */
-export function ospMiddleware(options: OspOptions, hooks: OspMiddlewareHooks = {}): OspMiddleware {
+export function ospMiddleware(options: OspOptions, userHooks: OspMiddlewareHooks = {}): OspMiddleware {
   const o = resolveOptions(options);
+  const hooks = guardHooks(userHooks, o.logger);
   // The middleware owns the Redis connection; the stages see it as `sharedStore`.
   const ownStore = o.redis ? createRedisStore(o.redis, o.logger) : undefined;
   const shared = o.sharedStore ?? ownStore;

@@ -36,10 +36,11 @@ export interface TtlCache<V> {
   /** Number of stored entries (expired ones not yet collected included). */
   size(): number;
   /**
-   * Cached value, or the result of `loader()` stored for `ttlSeconds`. Concurrent misses on the
+   * Cached value, or the result of `loader()` stored for `ttlSeconds` (or for what
+   * `ttlSeconds(value)` says, e.g. a shorter time for a negative answer). Concurrent misses on the
    * same key share one loader call. A rejected load is not cached (every waiter gets the rejection).
    */
-  getOrLoad(key: string, ttlSeconds: number, loader: () => Promise<V>): Promise<V>;
+  getOrLoad(key: string, ttlSeconds: number | ((value: V) => number), loader: () => Promise<V>): Promise<V>;
 }
 
 interface Entry<V> {
@@ -96,7 +97,7 @@ export function createTtlCache<V>(options: TtlCacheOptions): TtlCache<V> {
     inflight.clear();
   }
 
-  function getOrLoad(key: string, ttlSeconds: number, loader: () => Promise<V>): Promise<V> {
+  function getOrLoad(key: string, ttlSeconds: number | ((value: V) => number), loader: () => Promise<V>): Promise<V> {
     const hit = get(key);
     if (hit !== undefined) return Promise.resolve(hit);
     const running = inflight.get(key);
@@ -110,7 +111,7 @@ export function createTtlCache<V>(options: TtlCacheOptions): TtlCache<V> {
         (value) => {
           if (inflight.get(key) === record) {
             inflight.delete(key);
-            set(key, value, ttlSeconds);
+            set(key, value, typeof ttlSeconds === 'function' ? ttlSeconds(value) : ttlSeconds);
           }
           return value;
         },
