@@ -32,6 +32,8 @@ export interface SignInput {
   accessKeyId: string;
   secretAccessKey: string;
   region?: string;
+  /** Signing time (default now). */
+  signingDate?: Date;
 }
 
 function signer(input: SignInput): SignatureV4 {
@@ -61,13 +63,15 @@ function request(input: SignInput) {
 /** Header-signed: returns every header to send (the given ones, host, x-amz-date, authorization). */
 export async function signHeaders(input: SignInput): Promise<Record<string, string>> {
   const headers = { 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD', ...(input.headers ?? {}) };
-  const signed = await signer({ ...input, headers }).sign(request({ ...input, headers }));
+  const signed = await signer({ ...input, headers }).sign(request({ ...input, headers }), { signingDate: input.signingDate });
   return signed.headers as Record<string, string>;
 }
 
 /** A presigned URL's query string (raw, without `?`), valid for `expiresIn` seconds. */
-export async function presignQuery(input: SignInput & { expiresIn?: number; signingDate?: Date }): Promise<string> {
-  const presigned = await signer(input).presign(request(input), { expiresIn: input.expiresIn ?? 300, signingDate: input.signingDate });
+export async function presignQuery(input: SignInput & { expiresIn?: number }): Promise<string> {
+  // As S3 presigners do: the payload is unsigned (smithy would otherwise sign the empty body's hash).
+  const headers = { 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD', ...(input.headers ?? {}) };
+  const presigned = await signer(input).presign(request({ ...input, headers }), { expiresIn: input.expiresIn ?? 300, signingDate: input.signingDate });
   return Object.entries(presigned.query ?? {})
     .map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(String(v))}`)
     .join('&');

@@ -171,16 +171,17 @@ describe.each(['rgw', 'moto'] as BackendName[])('request integrity against %s', 
       ['x-amz-storage-class', 'STANDARD_IA'],
       ['x-amz-object-lock-mode', 'GOVERNANCE'],
     ])('presigned PUT + unsigned %s → 403, nothing forwarded, the URL unused', async (header, value) => {
-      const query = await presignQuery({ method: 'PUT', host: env.host, path: '/bucket-a/presigned.txt', ...CLIENT });
-      const res = await sendRaw(env.proxy.port, { method: 'PUT', target: `/bucket-a/presigned.txt?${query}`, headers: { [header]: value }, body: 'from-url' });
+      const key = `presigned-${header}.txt`;
+      const query = await presignQuery({ method: 'PUT', host: env.host, path: `/bucket-a/${key}`, ...CLIENT });
+      const res = await sendRaw(env.proxy.port, { method: 'PUT', target: `/bucket-a/${key}?${query}`, headers: { [header]: value }, body: 'from-url' });
       expect([res.status, res.code]).toEqual([403, 'AccessDenied']);
       expect(res.body).toContain(`<HeadersNotSigned>${header}</HeadersNotSigned>`);
       expect(env.relay.requests).toHaveLength(0);
-      expect(await exists(name, env.realA, 'presigned.txt')).toBe(false);
+      expect(await exists(name, env.realA, key)).toBe(false);
       // The refused attempt did not use up the URL (limit 1): it still works as signed.
-      const ok = await sendRaw(env.proxy.port, { method: 'PUT', target: `/bucket-a/presigned.txt?${query}`, body: 'from-url' });
+      const ok = await sendRaw(env.proxy.port, { method: 'PUT', target: `/bucket-a/${key}?${query}`, body: 'from-url' });
       expect(ok.status).toBe(200);
-      expect(await objectText(name, env.realA, 'presigned.txt')).toBe('from-url');
+      expect(await objectText(name, env.realA, key)).toBe('from-url');
     });
     it('signed x-amz-* headers are forwarded, and only those', async () => {
       const res = await signedSend(env, 'PUT', '/bucket-a/meta.txt', '/bucket-a/meta.txt', { headers: { 'x-amz-meta-color': 'blue', 'x-amz-content-sha256': createHash('sha256').update('m').digest('hex') }, body: 'm' });
@@ -226,15 +227,15 @@ describe.each(['rgw', 'moto'] as BackendName[])('request integrity against %s', 
       expect(env.relay.requests).toHaveLength(0);
     });
     it('a presigned URL past its use limit → 403', async () => {
-      const query = await presignQuery({ method: 'GET', host: env.host, path: '/bucket-a/keep.txt', ...CLIENT });
+      // expiresIn 301: a URL of its own (another test uses the 300 s one in the same second).
+      const query = await presignQuery({ method: 'GET', host: env.host, path: '/bucket-a/keep.txt', expiresIn: 301, ...CLIENT });
       expect((await sendRaw(env.proxy.port, { method: 'GET', target: `/bucket-a/keep.txt?${query}` })).status).toBe(200);
       const again = await sendRaw(env.proxy.port, { method: 'GET', target: `/bucket-a/keep.txt?${query}` });
       expect([again.status, again.code]).toEqual([403, 'AccessDenied']);
       expect(env.relay.requests).toHaveLength(1);
     });
     it('a skewed request date → 403 RequestTimeTooSkewed', async () => {
-      const old = new Date(Date.now() - 3_600_000).toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
-      const headers = await signHeaders({ method: 'GET', host: env.host, path: '/bucket-a/keep.txt', headers: { 'x-amz-date': old }, ...CLIENT });
+      const headers = await signHeaders({ method: 'GET', host: env.host, path: '/bucket-a/keep.txt', signingDate: new Date(Date.now() - 3_600_000), ...CLIENT });
       const res = await sendRaw(env.proxy.port, { method: 'GET', target: '/bucket-a/keep.txt', headers });
       expect([res.status, res.code]).toEqual([403, 'RequestTimeTooSkewed']);
       expect(env.relay.requests).toHaveLength(0);
@@ -268,7 +269,8 @@ describe.each(['rgw', 'moto'] as BackendName[])('request integrity against %s', 
     });
     it('an encoded CRLF in a key stays inside the key upstream', async () => {
       const res = await signedSend(env, 'PUT', '/bucket-a/a%0D%0AX-Amz-Acl%3A%20public-read', '/bucket-a/a%0D%0AX-Amz-Acl:%20public-read', { body: 'crlf' });
-      expect(res.status).toBe(200);
+      // RGW stores the key; moto answers 404 for it. Either way the key went up as one key.
+      expect(res.status).toBe(name === 'rgw' ? 200 : 404);
       const sent = env.relay.requests[0]!;
       expect(sent.url).toBe(`/${env.realA}/a%0D%0AX-Amz-Acl%3A%20public-read`);
       expect(sent.headers['x-amz-acl']).toBeUndefined();
