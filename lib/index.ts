@@ -33,6 +33,7 @@ export type {
   AuthorizeCallback,
   AuthorizeRequest,
   OspLogger,
+  OspEventHooks,
   SharedCacheOptions,
 } from './options';
 export type { UsageCounterStore } from './cache/usage-store';

@@ -12,7 +12,7 @@ import type { InvalidationMessage, SharedStateStore } from './cache/shared-store
 import { createRedisStore } from './cache/redis-store';
 import { decisionsOfBucket, decisionsOfIdentity, secretKeyOf } from './cache/shared-keys';
 import type { ResolvedOptions } from './options';
-import { guardHooks } from './guard-hooks';
+import { combineHooks, guardHooks } from './guard-hooks';
 
 /** Options of {@link OspMiddleware.revokeAccessKey} and {@link OspMiddleware.invalidateBucket}. */
 export interface InvalidateOptions {
@@ -45,7 +45,10 @@ export interface OspMiddleware extends RequestHandler {
   };
 }
 
-/** Extra wiring used by the standalone server (metrics). */
+/**
+ * Hooks of the former positional argument of {@link ospMiddleware}; prefer `options.on`
+ * ({@link OspEventHooks}). Both are called when both are given.
+ */
 export interface OspMiddlewareHooks {
   presigned?: PresignedUsageHooks;
   proxy?: S3ProxyHooks;
@@ -94,7 +97,10 @@ function sharedUsageStore(shared: SharedStateStore, o: ResolvedOptions): UsageCo
  */
 export function ospMiddleware(options: OspOptions, userHooks: OspMiddlewareHooks = {}): OspMiddleware {
   const o = resolveOptions(options);
+  // The stages merge `options.on` with their positional hooks themselves; the chain's own two here.
   const hooks = guardHooks(userHooks, o.logger);
+  const reportError = combineHooks(o.logger, 'on.error', o.on.error, hooks.onError);
+  const reportStoreStatus = combineHooks(o.logger, 'on.sharedStoreStatus', o.on.sharedStoreStatus, hooks.onSharedStoreStatus);
   // The middleware owns the Redis connection; the stages see it as `sharedStore`.
   const ownStore = o.redis ? createRedisStore(o.redis, o.logger) : undefined;
   const shared = o.sharedStore ?? ownStore;
@@ -120,7 +126,7 @@ export function ospMiddleware(options: OspOptions, userHooks: OspMiddlewareHooks
     stages.resolveBackend.credentials.invalidateBucket(bucket);
   };
   const unsubscribe = shared?.subscribe((m: InvalidationMessage) => (m.kind === 'accessKey' ? forgetAccessKey(m.value) : forgetBucket(m.value)));
-  const unwatch = hooks.onSharedStoreStatus ? shared?.onStatus?.(hooks.onSharedStoreStatus) : undefined;
+  const unwatch = reportStoreStatus ? shared?.onStatus?.(reportStoreStatus) : undefined;
   /** Shared entries first, then the message: an instance that refills its cache after the message finds no stale entry. */
   const propagate = async (message: InvalidationMessage, sharedKeys: () => Promise<unknown>[]): Promise<boolean> => {
     if (!shared) return true;
@@ -143,7 +149,7 @@ export function ospMiddleware(options: OspOptions, userHooks: OspMiddlewareHooks
     const step = (err?: unknown): void => {
       if (err !== undefined && err !== null && err !== 'route' && err !== 'router') {
         const error = toOspError(err, o.logger);
-        hooks.onError?.(req, error);
+        reportError?.(req, error);
         onError(error, req, res, next);
         return;
       }
