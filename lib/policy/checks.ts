@@ -1,0 +1,39 @@
+/**
+ * Which (action, resource) pairs one request must be allowed, from the operation table.
+ */
+import { actionsOf } from './actions';
+import { resourceArn, type PolicyCheck } from './evaluate';
+
+/** The parts of a request that decide its checks (all decoded). */
+export interface CheckedRequest {
+  operation: string;
+  bucket: string | undefined;
+  /** Object key, undefined (or '') for bucket-level requests. */
+  key: string | undefined;
+  /** `?versionId=…` is present. */
+  hasVersionId: boolean;
+  /** CopyObject / UploadPartCopy: the source object. */
+  copySource?: { bucket: string; key: string; hasVersionId: boolean };
+}
+
+/**
+ * The checks of a request, all of which must be allowed. DeleteObjects gets none here: its keys
+ * are in the body and are checked one by one with {@link deleteObjectCheck}.
+ */
+export function checksOf(r: CheckedRequest): PolicyCheck[] {
+  if (r.bucket === undefined) return [{ action: r.operation === 'ListBuckets' ? 's3:ListAllMyBuckets' : null, resource: 'arn:aws:s3:::*' }];
+  if (r.operation === 'DeleteObjects') return [];
+  const resource = resourceArn(r.bucket, r.key || undefined);
+  const actions = actionsOf(r.operation, r.hasVersionId);
+  if (actions === undefined) return [{ action: null, resource }];
+  const checks: PolicyCheck[] = actions.map((action) => ({ action, resource }));
+  if (r.copySource) {
+    checks.push({ action: r.copySource.hasVersionId ? 's3:GetObjectVersion' : 's3:GetObject', resource: resourceArn(r.copySource.bucket, r.copySource.key) });
+  }
+  return checks;
+}
+
+/** The check of one key of a DeleteObjects body. */
+export function deleteObjectCheck(bucket: string, key: string, hasVersionId: boolean): PolicyCheck {
+  return { action: hasVersionId ? 's3:DeleteObjectVersion' : 's3:DeleteObject', resource: resourceArn(bucket, key) };
+}
