@@ -12,6 +12,7 @@ import { deriveS3Operation } from './s3/operation';
 import { parseQuery, type QueryParam } from './s3/query';
 import { uriEncode } from './sigv4/uri-encode';
 import { OspError } from './errors';
+import type { KeyPolicy } from './policy/key-policy';
 
 /** Credentials the proxy uses towards the backend. */
 export type BackendCredentials =
@@ -67,6 +68,10 @@ export interface OspRequestContext {
   identity?: string | null;
   /** How `identity` was established. */
   authMethod?: AuthMethod;
+  /** The caller's policies when its key came from `hmacFetcher` with some (keystore keys: looked up by identity). */
+  keyPolicy?: KeyPolicy;
+  /** DeleteObjects of a key with policies: checks the keys of the body (set by authorize, run by s3Proxy). Returns the error to answer, if any. */
+  authorizeDeleteKeys?: (entries: readonly { key: string; versionId?: string }[]) => OspError | undefined;
   /** The client's `x-amz-content-sha256` value (or UNSIGNED-PAYLOAD for presigned URLs). */
   payloadHash?: string;
   /** Header-signed aws-chunked uploads: what verifies the chunk signatures (derived key; never log it). */

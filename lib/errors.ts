@@ -21,6 +21,7 @@ export type S3ErrorCode =
   | 'InvalidRequest'
   | 'InvalidURI'
   | 'KeyTooLongError'
+  | 'MalformedXML'
   | 'MissingSecurityHeader'
   | 'NoSuchBucket'
   | 'NotImplemented'

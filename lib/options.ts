@@ -27,6 +27,10 @@ import type { RedisStoreOptions } from './cache/redis-store';
 import { parseEncryptionKey } from './cache/secret-box';
 import { bucketKeyProblem, createBucketTable, isBucketPattern, type BucketTable } from './s3/bucket-table';
 import { BACKEND_PROFILES, isProfileName, type BackendProfileOption } from './backends/profiles';
+import type { PolicyDocument } from './policy/types';
+import type { CompiledPolicy } from './policy/compile';
+import { compileKeyPolicy, compileNamedPolicies, type KeyPolicy } from './policy/key-policy';
+import { PolicyError } from './policy/errors';
 
 /** Where and how to reach the backend bucket behind a client-facing bucket name. */
 export interface BucketConfig {
@@ -119,6 +123,22 @@ export interface HmacKey {
   secretKey: string;
   /** When set, the only client-facing bucket names (or patterns such as `'acme-*'`) this key may use. */
   buckets?: string[];
+  /**
+   * IAM-style policies of this key: documents, or names of entries of the `policies` option. When
+   * set, every request of the key must be allowed by them (explicit Deny wins, then Allow, else
+   * denied), besides `buckets` and `authorize`. Absent: the key is authorized as without policies.
+   */
+  policies?: (string | PolicyDocument)[];
+  /** Tags of the key, for `aws:PrincipalTag/<name>` conditions and variables. */
+  tags?: Record<string, string>;
+}
+
+/** What `hmacFetcher` may answer for a key that has policies (a plain secret string works too). */
+export interface HmacFetcherAnswer {
+  secretKey: string;
+  /** As {@link HmacKey.policies}; names refer to the `policies` option. */
+  policies?: (string | PolicyDocument)[];
+  tags?: Record<string, string>;
 }
 
 /** Backend credentials returned by `bucketCredsFetcher`. */
@@ -182,7 +202,12 @@ export interface OspOptions {
   /** Static frontend keypairs. */
   hmacKeystore?: HmacKey[];
   /** Looks up the secret of a frontend access key missing from `hmacKeystore`; `null` means unknown. */
-  hmacFetcher?: (accessKey: string) => string | null | undefined | Promise<string | null | undefined>;
+  hmacFetcher?: (accessKey: string) => string | HmacFetcherAnswer | null | undefined | Promise<string | HmacFetcherAnswer | null | undefined>;
+  /**
+   * Named IAM-style policy documents that keys (`hmacKeystore[].policies`, `hmacFetcher` answers)
+   * refer to by name: `{ readOnly: { Version: '2012-10-17', Statement: [ … ] } }`.
+   */
+  policies?: Record<string, PolicyDocument>;
   /** Seconds a secret from `hmacFetcher` is cached (0 disables). @default 300 */
   hmacCacheTtlSeconds?: number;
   /** @deprecated the seed's name of `hmacCacheTtlSeconds`, still accepted. */
@@ -298,6 +323,10 @@ export interface ResolvedOptions {
   /** Static entries (exact names and patterns) or the resolver function. */
   readonly buckets: BucketTable<Readonly<BucketConfig>> | BucketResolver;
   readonly hmacKeystore: ReadonlyMap<string, Readonly<HmacKey>>;
+  /** The `policies` option, compiled. */
+  readonly policies: ReadonlyMap<string, CompiledPolicy>;
+  /** Compiled policies of the keystore keys that have some. */
+  readonly keyPolicies: ReadonlyMap<string, KeyPolicy>;
   readonly hmacFetcher?: OspOptions['hmacFetcher'];
   readonly hmacCacheTtl: number;
   readonly hmacNegativeCacheTtl: number;
@@ -338,7 +367,7 @@ export interface ResolvedOptions {
 }
 
 const KNOWN_OPTIONS: ReadonlySet<string> = new Set<keyof OspOptions>([
-  'buckets', 'hmacKeystore', 'hmacFetcher', 'hmacCacheTtlSeconds', 'hmacCacheTtl', 'hmacNegativeCacheTtlSeconds', 'hmacNegativeCacheTtl', 'bucketCredsFetcher', 'on',
+  'buckets', 'hmacKeystore', 'hmacFetcher', 'policies', 'hmacCacheTtlSeconds', 'hmacCacheTtl', 'hmacNegativeCacheTtlSeconds', 'hmacNegativeCacheTtl', 'bucketCredsFetcher', 'on',
   'authorize', 'validator', 'authorizeTimeoutMs', 'hmacFetcherTimeoutMs', 'bucketCredsFetcherTimeoutMs', 'bucketResolverTimeoutMs',
   'acceptedRegions', 'allowDotSegmentsInKeys', 'allowAnonymous', 'skipSignatureValidation', 'maxSkewSeconds',
   'verify', 'serverName', 'virtualHostDomains', 'trustForwardedHost', 'upstreamConnectTimeoutMs',
@@ -468,7 +497,17 @@ function resolveBuckets(raw: unknown): ResolvedOptions['buckets'] {
   return createBucketTable(entries);
 }
 
-function resolveKeystore(raw: unknown): Map<string, Readonly<HmacKey>> {
+/** Runs a policy compilation, turning its PolicyError into the config error of the option at fault. */
+export function withPolicyPath<T>(compile: () => T): T {
+  try {
+    return compile();
+  } catch (err) {
+    if (err instanceof PolicyError) throw new OspConfigError('ERR_OSP_INVALID_OPTION', err.path, err.rule, err.example);
+    throw err;
+  }
+}
+
+function resolveKeystore(raw: unknown, named: ReadonlyMap<string, CompiledPolicy>, keyPolicies: Map<string, KeyPolicy>): Map<string, Readonly<HmacKey>> {
   const map = new Map<string, Readonly<HmacKey>>();
   if (raw === undefined) return map;
   if (!Array.isArray(raw)) throw invalid('hmacKeystore', 'must be an array of keypairs', `[{ accessKey: 'client1', secretKey: '…' }]`);
@@ -476,8 +515,8 @@ function resolveKeystore(raw: unknown): Map<string, Readonly<HmacKey>> {
     const option = `hmacKeystore[${i}]`;
     if (!isPlainObject(entry)) throw invalid(option, 'must be an object', `{ accessKey: 'client1', secretKey: '…' }`);
     for (const field of Object.keys(entry)) {
-      if (!['accessKey', 'secretKey', 'buckets'].includes(field)) {
-        throw new OspConfigError('ERR_OSP_UNKNOWN_OPTION', `${option}.${field}`, 'unknown field; known: accessKey, secretKey, buckets');
+      if (!['accessKey', 'secretKey', 'buckets', 'policies', 'tags'].includes(field)) {
+        throw new OspConfigError('ERR_OSP_UNKNOWN_OPTION', `${option}.${field}`, 'unknown field; known: accessKey, secretKey, buckets, policies, tags');
       }
     }
     const accessKey = nonEmptyString(entry.accessKey, `${option}.accessKey`, `accessKey: 'client1'`);
@@ -486,6 +525,8 @@ function resolveKeystore(raw: unknown): Map<string, Readonly<HmacKey>> {
       throw invalid(`${option}.buckets`, 'must be an array of bucket names', `buckets: ['photos']`);
     }
     if (map.has(accessKey)) throw invalid(`${option}.accessKey`, 'is listed twice');
+    const keyPolicy = withPolicyPath(() => compileKeyPolicy(entry.policies, entry.tags, named, option));
+    if (keyPolicy) keyPolicies.set(accessKey, keyPolicy);
     map.set(accessKey, Object.freeze({ ...(entry as unknown as HmacKey) }));
   });
   return map;
@@ -629,9 +670,13 @@ export function resolveOptions(options: OspOptions): ResolvedOptions {
   const iamEndpoint = o.iamEndpoint === undefined ? 'https://iam.cloud.ibm.com' : nonEmptyString(o.iamEndpoint, 'iamEndpoint', `iamEndpoint: 'https://private.iam.cloud.ibm.com'`);
   if (!/^https?:\/\/[^/]+/.test(iamEndpoint)) throw invalid('iamEndpoint', 'must be an http(s) URL', `iamEndpoint: 'https://iam.cloud.ibm.com'`);
 
+  const policies = withPolicyPath(() => compileNamedPolicies(o.policies));
+  const keyPolicies = new Map<string, KeyPolicy>();
   const resolved: ResolvedOptions = {
     buckets: resolveBuckets(o.buckets),
-    hmacKeystore: resolveKeystore(o.hmacKeystore),
+    hmacKeystore: resolveKeystore(o.hmacKeystore, policies, keyPolicies),
+    policies,
+    keyPolicies,
     hmacFetcher: optionalFunction(o.hmacFetcher, 'hmacFetcher', 'async (accessKey) => secretOrNull'),
     hmacCacheTtl: optionalNumber(o[hmacTtlName], hmacTtlName, 0, 86_400, DEFAULT_HMAC_CACHE_TTL_SECONDS, 'hmacCacheTtlSeconds: 300'),
     hmacNegativeCacheTtl: optionalNumber(o[hmacNegTtlName], hmacNegTtlName, 0, 3600, DEFAULT_HMAC_NEGATIVE_CACHE_TTL_SECONDS, 'hmacNegativeCacheTtlSeconds: 10'),

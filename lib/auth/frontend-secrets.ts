@@ -7,23 +7,54 @@
  * with AES-256-GCM (the store key as AAD) together with their expiry, so every instance serves a
  * key after one fetch. The shared store is best effort here: when it fails, the fetcher is asked.
  */
-import type { ResolvedOptions } from '../options';
+import type { HmacFetcherAnswer, ResolvedOptions } from '../options';
+import type { KeyPolicy } from '../policy/key-policy';
+import { compileKeyPolicy } from '../policy/key-policy';
+import { PolicyError } from '../policy/errors';
 import { createTtlCache } from '../cache/ttl-cache';
 import { createSecretBox } from '../cache/secret-box';
 import { secretKeyOf } from '../cache/shared-keys';
 import { OspError } from '../errors';
 import { withDeadline } from '../deadline';
 
+/** A key found by `hmacFetcher`: its secret and, when the answer had `policies`, their compiled form. */
+export interface FetchedKey {
+  readonly secret: string;
+  readonly policy?: KeyPolicy;
+}
+
 export interface FrontendSecrets {
   /** The secret from the static keystore, or undefined when the key is not there. */
   fromKeystore(accessKey: string): string | undefined;
-  /** The secret from `hmacFetcher` (cached), or null when the key is unknown. */
-  fetch(accessKey: string): Promise<string | null>;
+  /** The secret (and policies) from `hmacFetcher` (cached), or null when the key is unknown. */
+  fetch(accessKey: string): Promise<FetchedKey | null>;
   /** Forget a cached answer in this process (key revoked or rotated). */
   forget(accessKey: string): void;
 }
 
-const MISSING = '';
+const MISSING: FetchedKey = Object.freeze({ secret: '' });
+
+/**
+ * Reads an `hmacFetcher` answer: a secret string, or `{ secretKey, policies?, tags? }`. Policies
+ * are validated here (they could not be at startup); an invalid answer fails the request with 500
+ * and is logged with the path of the fault, never the secret.
+ */
+function readAnswer(o: ResolvedOptions, accessKey: string, answer: string | HmacFetcherAnswer | null | undefined): FetchedKey {
+  if (typeof answer === 'string') return answer.length > 0 ? { secret: answer } : MISSING;
+  if (answer === null || answer === undefined) return MISSING;
+  if (typeof answer !== 'object' || typeof answer.secretKey !== 'string' || answer.secretKey === '') {
+    o.logger.error({ accessKey }, 'object-storage-proxy: hmacFetcher answered neither a secret string nor { secretKey, policies?, tags? }; request denied');
+    throw new OspError(500, 'InternalError', 'The credential lookup returned an invalid answer.');
+  }
+  try {
+    const policy = compileKeyPolicy(answer.policies, answer.tags, o.policies, 'hmacFetcher(accessKey)');
+    return policy ? { secret: answer.secretKey, policy } : { secret: answer.secretKey };
+  } catch (err) {
+    if (!(err instanceof PolicyError)) throw err;
+    o.logger.error({ accessKey, path: err.path, rule: err.rule }, 'object-storage-proxy: hmacFetcher answered an invalid policy; request denied');
+    throw new OspError(500, 'InternalError', 'The credential lookup returned an invalid policy.');
+  }
+}
 
 /**
  * Most access keys whose `hmacFetcher` answers are kept (found and unknown alike; the oldest go
@@ -32,7 +63,7 @@ const MISSING = '';
 export const MAX_CACHED_FRONTEND_KEYS = 100_000;
 
 export function createFrontendSecrets(o: ResolvedOptions): FrontendSecrets {
-  const cache = createTtlCache<string>({ maxEntries: MAX_CACHED_FRONTEND_KEYS });
+  const cache = createTtlCache<FetchedKey>({ maxEntries: MAX_CACHED_FRONTEND_KEYS });
   const fetcher = o.hmacFetcher;
   const store = o.sharedCacheSecrets && o.sharedCacheKey ? o.sharedStore : undefined;
   const box = store && o.sharedCacheKey ? createSecretBox(o.sharedCacheKey) : undefined;
@@ -73,8 +104,8 @@ export function createFrontendSecrets(o: ResolvedOptions): FrontendSecrets {
       // that fails or times out is not kept: the next request asks the fetcher afresh.
       const secret = await cache.getOrLoad(accessKey, (value) => (value === MISSING ? o.hmacNegativeCacheTtl : o.hmacCacheTtl), async () => {
         const shared = await readShared(accessKey);
-        if (shared) return shared.secret;
-        let answer: string | null | undefined;
+        if (shared) return shared.secret === '' ? MISSING : { secret: shared.secret };
+        let answer: string | HmacFetcherAnswer | null | undefined;
         try {
           answer = await withDeadline(() => fetcher(accessKey), o.hmacFetcherTimeoutMs, () => new OspError(503, 'ServiceUnavailable', 'The credential lookup timed out; please retry.'));
         } catch (cause) {
@@ -82,8 +113,9 @@ export function createFrontendSecrets(o: ResolvedOptions): FrontendSecrets {
           // Fail closed, but as a server error: the key may well be valid.
           throw new OspError(503, 'ServiceUnavailable', 'The credential lookup failed; please retry.', {}, { cause });
         }
-        const found = typeof answer === 'string' && answer.length > 0 ? answer : MISSING;
-        writeShared(accessKey, found, found === MISSING ? o.hmacNegativeCacheTtl : o.hmacCacheTtl);
+        const found = readAnswer(o, accessKey, answer);
+        // Keys with policies are cached in this process only: the shared entry holds a secret.
+        if (!found.policy) writeShared(accessKey, found.secret, found === MISSING ? o.hmacNegativeCacheTtl : o.hmacCacheTtl);
         return found;
       });
       return secret === MISSING ? null : secret;

@@ -11,6 +11,8 @@ import { keystoreAllows } from '../auth/keystore-policy';
 import { parseCopySource, type CopySource } from '../s3/copy-source';
 import { decisionKeyOf } from '../cache/shared-keys';
 import { withDeadline } from '../deadline';
+import { checkKeyPolicy, firstDenial, keyPolicyOf, requestConditionKeys } from '../auth/key-policies';
+import { mayUseBucket } from '../policy/evaluate';
 
 /** Cache TTL for a bucket's decisions: the static entry's `ttl`, else the default. */
 function ttlOf(o: ResolvedOptions, bucket: string): number {
@@ -158,15 +160,25 @@ export function authorize(options: OspOptions): AuthorizeHandler {
     }
     const identity = ctx.identity;
     const bucket = ctx.bucket;
+    // IAM-style policies of the key (issue [13]): checked before the callback; both must allow.
+    const keyPolicy = keyPolicyOf(o, ctx);
     if (bucket === undefined) {
       if (ctx.operation !== 'ListBuckets') return next(new OspError(405, 'InvalidRequest', 'This request needs a bucket.'));
+      let visible: (name: string) => boolean = () => true;
+      if (keyPolicy) {
+        const keys = requestConditionKeys(req, ctx, keyPolicy);
+        const denied = firstDenial(keyPolicy, [{ action: 's3:ListAllMyBuckets', resource: 'arn:aws:s3:::*' }], keys);
+        if (denied) return next(denied);
+        // Only the buckets on which the key may do something are listed.
+        visible = (name) => mayUseBucket(keyPolicy.policies, name, keys);
+      }
       if (typeof o.buckets === 'function') {
         ctx.visibleBuckets = [];
         return next();
       }
-      const names = [...o.buckets.exact.keys()];
+      const names = [...o.buckets.exact.keys()].filter(visible);
       // Buckets found on pattern backends are checked by resolveBackend through this filter.
-      ctx.canSeeBucket = (name: string) => decide(req, ctx, identity, name, 'ListBuckets');
+      ctx.canSeeBucket = async (name: string) => visible(name) && decide(req, ctx, identity, name, 'ListBuckets');
       Promise.all(names.map((name) => decide(req, ctx, identity, name, 'ListBuckets'))).then(
         (answers) => {
           ctx.visibleBuckets = names.filter((_, i) => answers[i]);
@@ -178,6 +190,10 @@ export function authorize(options: OspOptions): AuthorizeHandler {
     }
     // Fast paths without a promise: a static policy and no callback, or a cached decision.
     if (!keystoreAllows(o, identity, bucket)) return next(s3Errors.accessDenied());
+    if (keyPolicy) {
+      const denied = checkKeyPolicy(req, ctx, keyPolicy, bucket, o.allowDotSegmentsInKeys);
+      if (denied) return next(denied);
+    }
     if (!o.authorize && req.headers['x-amz-copy-source'] === undefined) return next();
     const copySource = req.headers['x-amz-copy-source'];
     if (typeof copySource === 'string') {

@@ -17,6 +17,7 @@ import { bearerRenewalOf, dropRejectedBearerToken } from '../backends/ibm-bearer
 import { forwardBearerWithRetry, hasNoRequestBody } from './bearer-retry';
 import { sendS3Error } from './s3-error-handler';
 import { combineHooks } from '../guard-hooks';
+import { parseDeleteObjectsKeys } from '../s3/delete-objects-xml';
 
 /** The s3Proxy middleware, with a way to close its backend connections. */
 export interface S3ProxyHandler extends RequestHandler {
@@ -294,18 +295,33 @@ export function s3Proxy(options: OspOptions, positionalHooks: S3ProxyHooks = {})
       else if (stages.length > 0) replaceBody(req, stages);
       proxy(req, res, next).catch?.((err: unknown) => next(err));
     };
-    if (!plan.addContentMd5) return forward(plan);
-    // DeleteObjects for backends that require Content-MD5: the body is a small XML document.
+    const checkKeys = ctx.operation === 'DeleteObjects' ? ctx.authorizeDeleteKeys : undefined;
+    if (!plan.addContentMd5 && !checkKeys) return forward(plan);
+    // DeleteObjects for backends that require Content-MD5, or whose keys a policy must check
+    // (issue [13]): the body is a small XML document.
     readSmallBody(req, stages, MAX_DELETE_OBJECTS_BODY).then(
-      (buffer) =>
+      (buffer) => {
+        if (checkKeys) {
+          // One denied key refuses the whole request: nothing is deleted (documented in the README).
+          let denied: OspError | undefined;
+          try {
+            denied = checkKeys(parseDeleteObjectsKeys(buffer.toString('utf8')));
+          } catch (err) {
+            return next(err);
+          }
+          if (denied) return next(denied);
+        }
+        const setHeaders: Record<string, string> = { ...plan.setHeaders, 'content-length': String(buffer.length) };
+        if (plan.addContentMd5) setHeaders['content-md5'] = createHash('md5').update(buffer).digest('base64');
         forward(
           {
             payloadHash: plan.payloadHash === UNSIGNED_PAYLOAD || plan.payloadHash.startsWith('STREAMING-') ? UNSIGNED_PAYLOAD : plan.payloadHash,
             removeHeaders: [...plan.removeHeaders, 'transfer-encoding'],
-            setHeaders: { ...plan.setHeaders, 'content-md5': createHash('md5').update(buffer).digest('base64'), 'content-length': String(buffer.length) },
+            setHeaders,
           },
           buffer,
-        ),
+        );
+      },
       (err: unknown) => next(err),
     );
   };

@@ -2,7 +2,7 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { getContext, type OspRequestContext } from '../context';
 import { OspError, s3Errors } from '../errors';
 import { resolveOptions, type OspOptions, type ResolvedOptions } from '../options';
-import { createFrontendSecrets } from '../auth/frontend-secrets';
+import { createFrontendSecrets, type FetchedKey } from '../auth/frontend-secrets';
 import { splitUrl } from '../s3/parse-request';
 import { firstHeader } from '../s3/headers';
 import { UNSIGNED_PAYLOAD } from '../constants';
@@ -158,7 +158,7 @@ export function verifySignature(options: OspOptions): VerifySignatureHandler {
     process.emitWarning(msg, { code: 'OSP_SIGNATURE_VALIDATION_DISABLED' });
   }
 
-  const finish = (ctx: OspRequestContext, p: PendingVerification, req: Request, rawPath: string, rawQuery: string, secret: string | null | undefined, next: NextFunction) => {
+  const finish = (ctx: OspRequestContext, p: PendingVerification, req: Request, rawPath: string, rawQuery: string, secret: string | null | undefined, next: NextFunction, fetched?: FetchedKey) => {
     if (!secret) return next(s3Errors.invalidAccessKeyId());
     let ok: boolean;
     try {
@@ -173,6 +173,7 @@ export function verifySignature(options: OspOptions): VerifySignatureHandler {
     if (unsigned) return next(headersNotSigned(unsigned));
     ctx.identity = p.auth.accessKeyId;
     ctx.authMethod = p.kind;
+    if (fetched?.policy) ctx.keyPolicy = fetched.policy;
     ctx.payloadHash = p.payloadHash;
     if (p.kind === 'header' && p.payloadHash.startsWith('STREAMING-AWS4-HMAC-SHA256')) {
       const { scope } = p.auth;
@@ -216,7 +217,7 @@ export function verifySignature(options: OspOptions): VerifySignatureHandler {
     const fromKeystore = secrets.fromKeystore(p.auth.accessKeyId);
     if (fromKeystore !== undefined) return finish(ctx, p, req, rawPath, rawQuery, fromKeystore, next);
     secrets.fetch(p.auth.accessKeyId).then(
-      (secret) => finish(ctx, p, req, rawPath, rawQuery, secret, next),
+      (found) => finish(ctx, p, req, rawPath, rawQuery, found?.secret, next, found ?? undefined),
       (err: unknown) => next(err),
     ).catch((err: unknown) => {
       // A later stage threw synchronously inside next() (outside ospMiddleware's own error wall).

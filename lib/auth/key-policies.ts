@@ -1,0 +1,86 @@
+/**
+ * Applies a key's IAM-style policies (lib/policy) to an Express request: builds the condition keys
+ * from the request and turns a denied check into the 403 the client sees.
+ */
+import type { Request } from 'express';
+import type { OspRequestContext } from '../context';
+import { OspError } from '../errors';
+import type { ResolvedOptions } from '../options';
+import { conditionKeysOf, type ConditionKeys } from '../policy/keys';
+import { evaluatePolicies, type PolicyCheck } from '../policy/evaluate';
+import type { KeyPolicy } from '../policy/key-policy';
+import { queryRecord } from '../s3/query';
+import { parseCopySource } from '../s3/copy-source';
+import { checkKey } from '../s3/parse-request';
+import { decodeUriComponentStrict } from '../sigv4/uri-encode';
+import { checksOf, deleteObjectCheck } from '../policy/checks';
+
+/**
+ * The policies that apply to the caller: those `verifySignature` found with an `hmacFetcher`
+ * answer, else those of the keystore entry of the identity. Undefined: the key has no policies.
+ */
+export function keyPolicyOf(o: Pick<ResolvedOptions, 'keyPolicies'>, ctx: OspRequestContext): KeyPolicy | undefined {
+  if (ctx.keyPolicy) return ctx.keyPolicy;
+  return ctx.identity ? o.keyPolicies.get(ctx.identity) : undefined;
+}
+
+/** The condition keys of this request (`aws:SourceIp` is `req.ip`: it honours Express's `trust proxy`). */
+export function requestConditionKeys(req: Request, ctx: OspRequestContext, policy: KeyPolicy, copySource?: string): ConditionKeys {
+  return conditionKeysOf({
+    identity: ctx.identity ?? null,
+    tags: policy.tags,
+    sourceIp: req.ip ?? req.socket?.remoteAddress,
+    secureTransport: req.secure ?? false,
+    now: new Date(),
+    query: queryRecord(ctx.query),
+    headers: req.headers,
+    authMethod: ctx.authMethod,
+    copySource,
+  });
+}
+
+/** 403 AccessDenied naming the action and resource, never the policy. */
+export function policyDenied(check: PolicyCheck, explicit: boolean): OspError {
+  const action = check.action ?? 'this operation (the proxy cannot classify it; only s3:* allows it)';
+  return new OspError(403, 'AccessDenied', `Access Denied: not authorized to perform ${action} on ${check.resource} because ${explicit ? 'an explicit deny in a policy of this key applies' : 'no policy of this key allows it'}.`);
+}
+
+/** The first check the policies refuse, as the error to answer; undefined when all are allowed. */
+export function firstDenial(policy: KeyPolicy, checks: readonly PolicyCheck[], keys: ConditionKeys): OspError | undefined {
+  for (const check of checks) {
+    const decision = evaluatePolicies(policy.policies, check, keys);
+    if (decision !== 'allow') return policyDenied(check, decision === 'explicitDeny');
+  }
+  return undefined;
+}
+
+/** The decoded source of a copy, or undefined for other requests. @throws OspError 400 on a malformed header. */
+function copySourceOf(req: Request, allowDotSegments: boolean): { bucket: string; key: string; hasVersionId: boolean } | undefined {
+  const header = req.headers['x-amz-copy-source'];
+  if (typeof header !== 'string') return undefined;
+  const source = parseCopySource(header);
+  const key = decodeUriComponentStrict(source.rawKey);
+  checkKey(key, allowDotSegments);
+  return { bucket: source.bucket, key, hasVersionId: /^\?(.*&)?versionId=/.test(source.versionSuffix) };
+}
+
+/**
+ * Checks a bucket-level or object-level request against the key's policies. For DeleteObjects it
+ * arms `ctx.authorizeDeleteKeys`, which s3Proxy runs on the keys of the body.
+ * Returns the error to answer (403 AccessDenied naming the action, or 400 for a malformed copy
+ * source), undefined when the policies allow the request.
+ */
+export function checkKeyPolicy(req: Request, ctx: OspRequestContext, policy: KeyPolicy, bucket: string, allowDotSegments: boolean): OspError | undefined {
+  let copySource: ReturnType<typeof copySourceOf>;
+  try {
+    copySource = copySourceOf(req, allowDotSegments);
+  } catch (err) {
+    return err instanceof OspError ? err : new OspError(400, 'InvalidArgument', 'Invalid x-amz-copy-source.');
+  }
+  const keys = requestConditionKeys(req, ctx, policy, copySource ? `${copySource.bucket}/${copySource.key}` : undefined);
+  const checks = checksOf({ operation: ctx.operation, bucket, key: ctx.key, hasVersionId: ctx.queryParams.has('versionId'), copySource });
+  const denied = firstDenial(policy, checks, keys);
+  if (denied || ctx.operation !== 'DeleteObjects') return denied;
+  ctx.authorizeDeleteKeys = (entries) => firstDenial(policy, entries.map((e) => deleteObjectCheck(bucket, e.key, e.versionId !== undefined)), keys);
+  return undefined;
+}
