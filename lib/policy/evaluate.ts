@@ -7,6 +7,15 @@
 import type { CompiledPolicy, CompiledStatement } from './compile';
 import type { ConditionKeys } from './keys';
 import { canMatchWithPrefix, coversPrefix } from './wildcard';
+import { S3_ACTIONS } from './actions';
+
+/** Actions on a bucket or its objects: all but the service-level s3:ListAllMyBuckets. */
+const BUCKET_ACTIONS = S3_ACTIONS.filter((x) => x !== 's3:ListAllMyBuckets');
+
+/** Whether the statement's Action / NotAction names some action on a bucket or its objects. */
+function namesBucketAction(s: CompiledStatement): boolean {
+  return BUCKET_ACTIONS.some((x) => actionApplies(s, x));
+}
 
 /** The outcome of one check. */
 export type PolicyDecision = 'allow' | 'explicitDeny' | 'implicitDeny';
@@ -84,8 +93,7 @@ export function mayUseBucket(policies: readonly CompiledPolicy[], bucket: string
   }
   for (const policy of policies) {
     for (const s of policy.statements) {
-      if (s.effect !== 'Allow' || !globalConditionsHold(s)) continue;
-      if (s.notAction && s.actionPatterns.some((p) => p === '*' || p === 's3:*')) continue;
+      if (s.effect !== 'Allow' || !globalConditionsHold(s) || !namesBucketAction(s)) continue;
       const reaches = s.notResource
         ? !s.resources.some((r) => !r.hasVariables && r.matches(bucketArn, keys) && coversPrefix(r.pattern, objectPrefix))
         : s.resources.some((r) => r.matches(bucketArn, keys) || (r.hasVariables ? true : canMatchWithPrefix(r.pattern, objectPrefix)));

@@ -147,6 +147,9 @@ describe('mayUseBucket (what ListBuckets shows)', () => {
     ['a Deny of everything on the bucket and its objects hides it', doc(allow('s3:*', '*'), deny('s3:*', ['arn:aws:s3:::data', 'arn:aws:s3:::data/*'])), 'data', false],
     ['a Deny of some objects does not hide it', doc(allow('s3:*', '*'), deny('s3:*', ['arn:aws:s3:::data', 'arn:aws:s3:::data/secret/*'])), 'data', true],
     ['no Allow at all', doc(deny('s3:DeleteObject', '*')), 'data', false],
+    ['s3:ListAllMyBuckets on * shows no bucket by itself', doc(allow('s3:ListAllMyBuckets', '*')), 'data', false],
+    ['NotAction of every action shows nothing', doc({ Effect: 'Allow', NotAction: 's3:*', Resource: '*' }), 'data', false],
+    ['NotAction of one action shows the bucket', doc({ Effect: 'Allow', NotAction: 's3:DeleteObject', Resource: '*' }), 'data', true],
   ] as const)('%s', (_n, policy, bucket, expected) => {
     expect(mayUseBucket([compilePolicy(policy)], bucket, keys)).toBe(expected);
   });
