@@ -29,6 +29,7 @@ export type {
   BucketResolver,
   BucketResolverContext,
   HmacKey,
+  HmacFetcherAnswer,
   BackendHmacCredentials,
   AuthorizeCallback,
   AuthorizeRequest,
@@ -36,6 +37,7 @@ export type {
   OspEventHooks,
   SharedCacheOptions,
 } from './options';
+export type { PolicyDocument, PolicyStatement, KeyPolicies } from './policy/types';
 export type { UsageCounterStore } from './cache/usage-store';
 export { createMemoryUsageStore } from './cache/memory-usage-store';
 export { createMemorySharedStore } from './cache/shared-store';
