@@ -19,6 +19,7 @@ import type { BucketConfig } from '../../lib/options';
 import type { PolicyDocument } from '../../lib/policy/types';
 import { backend, backendClient, createTestBucket, type Backend } from '../helpers/backends';
 import { proxyClient, startProxy, type RunningProxy } from '../helpers/proxy-server';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 
 const secret = (name: string) => `${name}-secret-000000000000000`;
 const key = (name: string, policies: (string | PolicyDocument)[], tags?: Record<string, string>) => ({ accessKey: name, secretKey: secret(name), policies, ...(tags ? { tags } : {}) });
@@ -91,6 +92,7 @@ describe('policies (Ceph RGW)', () => {
       hmacFetcher: (accessKey) => {
         if (accessKey === 'fetched-reader') return { secretKey: secret('fetched-reader'), policies: ['readOnlyReports'] };
         if (accessKey === 'fetched-plain') return secret('fetched-plain');
+        if (accessKey === 'fetched-bad') return { secretKey: secret('fetched-bad'), policies: [{ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:Fly', Resource: '*' }] }] } as never;
         return null;
       },
     });
@@ -184,6 +186,21 @@ describe('policies (Ceph RGW)', () => {
     // Cached answer: the policy still applies on the second request.
     expect(await failure(f.send(new GetObjectCommand({ Bucket: 'data', Key: 'secret/plan.txt' })))).toMatchObject({ name: 'AccessDenied', status: 403 });
     expect((await client('fetched-plain').send(new GetObjectCommand({ Bucket: 'data', Key: 'secret/plan.txt' }))).$metadata.httpStatusCode).toBe(200);
+  });
+
+  it('an hmacFetcher answer with an invalid policy fails closed with 500, without the policy or secret in the answer', async () => {
+    const bad = await failure(client('fetched-bad').send(new GetObjectCommand({ Bucket: 'data', Key: 'reports/q1.csv' })));
+    expect(bad).toMatchObject({ name: 'InternalError', status: 500 });
+    expect(bad.message).not.toMatch(/s3:Fly|secret/);
+  });
+
+  it('presigned URLs are held to the key policies too', async () => {
+    const c = client('reader');
+    const ok = await fetch(await getSignedUrl(c, new GetObjectCommand({ Bucket: 'data', Key: 'reports/q1.csv' }), { expiresIn: 60 }));
+    expect(ok.status).toBe(200);
+    const no = await fetch(await getSignedUrl(c, new GetObjectCommand({ Bucket: 'data', Key: 'secret/plan.txt' }), { expiresIn: 60 }));
+    expect(no.status).toBe(403);
+    expect(await no.text()).toMatch(/<Code>AccessDenied<\/Code>.*s3:GetObject on arn:aws:s3:::data\/secret\/plan\.txt/s);
   });
 
   it('a policy and an authorize callback combine: both must allow', async () => {
