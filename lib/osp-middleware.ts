@@ -12,6 +12,7 @@ import type { InvalidationMessage, SharedStateStore } from './cache/shared-store
 import { createRedisStore } from './cache/redis-store';
 import { decisionsOfBucket, decisionsOfIdentity, secretKeyOf } from './cache/shared-keys';
 import type { ResolvedOptions } from './options';
+import { getContext, type OspRequestContext } from './context';
 import { combineHooks, guardHooks } from './guard-hooks';
 
 /** Options of {@link OspMiddleware.revokeAccessKey} and {@link OspMiddleware.invalidateBucket}. */
@@ -44,6 +45,12 @@ export interface OspMiddleware extends RequestHandler {
    * `usageStore` cannot change. Throws OspConfigError on invalid options: the current ones stay.
    */
   update(options: OspOptions): void;
+  /**
+   * Parses the request target into `req.osp` (once) with the current options, as the stages do:
+   * for code that runs before the middleware and wants the request id, bucket or operation.
+   * @throws OspError on an unparseable request target.
+   */
+  contextOf(req: Request): OspRequestContext;
   /** The shared store (e.g. Redis) when `redis` or `sharedStore` is configured. */
   readonly sharedStore?: SharedStateStore;
   readonly stages: {
@@ -223,6 +230,7 @@ export function ospMiddleware(options: OspOptions, userHooks: OspMiddlewareHooks
   return Object.assign(handler, {
     stages: stagesProxy,
     sharedStore: shared,
+    contextOf: (req: Request) => getContext(req, current.o),
     update(next: OspOptions) {
       const o = resolveOptions(next); // throws OspConfigError: the current options stay
       for (const name of FIXED_ON_UPDATE) {
