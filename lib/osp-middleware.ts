@@ -5,6 +5,7 @@ import { authorize, type AuthorizeHandler } from './middleware/authorize';
 import { limitPresignedUrlUsage, type PresignedUsageHooks } from './middleware/limit-presigned-usage';
 import { resolveBackend, type ResolveBackendHandler } from './middleware/resolve-backend';
 import { s3Proxy, type S3ProxyHandler, type S3ProxyHooks } from './middleware/proxy';
+import { postObject, type PostObjectHandler } from './middleware/post-object';
 import { s3ErrorHandler, toOspError } from './middleware/s3-error-handler';
 import type { OspError } from './errors';
 import type { UsageCounterStore } from './cache/usage-store';
@@ -41,6 +42,8 @@ export interface OspMiddleware extends RequestHandler {
     readonly limitPresignedUrlUsage: RequestHandler;
     readonly resolveBackend: ResolveBackendHandler;
     readonly s3Proxy: S3ProxyHandler;
+    /** Browser POST uploads (runs first; other requests pass through). */
+    readonly postObject: PostObjectHandler;
   };
 }
 
@@ -101,15 +104,20 @@ export function ospMiddleware(options: OspOptions, hooks: OspMiddlewareHooks = {
     const { redis: _redis, ...rest } = options;
     stageOptions = { ...rest, sharedStore: shared, usageStore: o.usageStore ?? sharedUsageStore(shared, o) };
   }
+  const authorizeStage = authorize(stageOptions);
+  const resolveBackendStage = resolveBackend(stageOptions, { onIamTokenRefresh: hooks.onIamTokenRefresh });
   const stages = {
     verifySignature: verifySignature(stageOptions),
-    authorize: authorize(stageOptions),
+    authorize: authorizeStage,
     limitPresignedUrlUsage: limitPresignedUrlUsage(stageOptions, hooks.presigned),
-    resolveBackend: resolveBackend(stageOptions, { onIamTokenRefresh: hooks.onIamTokenRefresh }),
+    resolveBackend: resolveBackendStage,
     s3Proxy: s3Proxy(stageOptions, hooks.proxy),
+    // Shares the caches of authorize and resolveBackend, so revocation reaches POST uploads too.
+    postObject: postObject(stageOptions, { authorize: authorizeStage, resolveBackend: resolveBackendStage }),
   };
   const forgetAccessKey = (accessKey: string) => {
     stages.verifySignature.forgetAccessKey(accessKey);
+    stages.postObject.forgetAccessKey(accessKey);
     stages.authorize.forgetIdentity(accessKey);
     stages.resolveBackend.credentials.invalidateIdentity(accessKey);
   };
@@ -131,7 +139,7 @@ export function ospMiddleware(options: OspOptions, hooks: OspMiddlewareHooks = {
       return false;
     }
   };
-  const chain: RequestHandler[] = [stages.verifySignature, stages.authorize, stages.limitPresignedUrlUsage, stages.resolveBackend, stages.s3Proxy];
+  const chain: RequestHandler[] = [stages.postObject, stages.verifySignature, stages.authorize, stages.limitPresignedUrlUsage, stages.resolveBackend, stages.s3Proxy];
   const onError = s3ErrorHandler({ logger: o.logger, serverName: o.serverName });
 
   // Our own `next` between the stages: errors end here as S3 XML, so Express 4 and 5 hosts
@@ -175,6 +183,7 @@ export function ospMiddleware(options: OspOptions, hooks: OspMiddlewareHooks = {
       unsubscribe?.();
       unwatch?.();
       stages.s3Proxy.close();
+      stages.postObject.close();
       await stages.limitPresignedUrlUsage.store.close?.();
       await ownStore?.close();
     },
