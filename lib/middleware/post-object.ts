@@ -234,7 +234,7 @@ export function postObject(options: OspOptions, stages: PostObjectStages = {}): 
       send(u);
     };
 
-    const onFile = async (file: Readable, filename: string, mimeType: string): Promise<void> => {
+    const onFile = async (file: Readable, filename: string): Promise<void> => {
       let key = fields.get('key');
       if (key === undefined) throw new OspError(400, 'InvalidArgument', "Bucket POST must contain a field named 'key'.  If it is specified, please check the order of the fields.", { ArgumentName: 'key' });
       // All form variables are expanded before the policy is checked (S3: "${filename}").
@@ -247,7 +247,7 @@ export function postObject(options: OspOptions, stages: PostObjectStages = {}): 
       let range: LengthRange = { min: 0, max: MAX_PUT_OBJECT_BYTES };
       const policy = fields.get('policy');
       if (policy !== undefined) range = checkPostPolicy(decodePostPolicy(policy), fields, ctx.bucket, Date.now());
-      const headers = buildUpstreamHeaders(fields, mimeType);
+      const headers = buildUpstreamHeaders(fields);
 
       // From here on the request is a PutObject of `key`: that is what authorize and the backend see.
       delete req.headers['x-amz-copy-source'];
@@ -296,10 +296,10 @@ export function postObject(options: OspOptions, stages: PostObjectStages = {}): 
       if (fields.has(lower)) return fail(new OspError(400, 'InvalidArgument', `The form field ${name} appears more than once.`, { ArgumentName: name }));
       fields.set(lower, value);
     });
-    bb.on('file', (_name, stream, filename, _encoding, mimeType) => {
+    bb.on('file', (_name, stream, filename) => {
       if (fileSeen || done) return void stream.resume();
       fileSeen = true;
-      onFile(stream, filename, mimeType).catch((err: unknown) => {
+      onFile(stream, filename).catch((err: unknown) => {
         stream.resume();
         fail(err);
       });

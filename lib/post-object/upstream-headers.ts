@@ -56,12 +56,12 @@ export function taggingXmlToHeader(xml: string): string {
 /**
  * Headers of the upstream PutObject from the form fields (lowercase names): object headers,
  * `acl` → `x-amz-acl`, `tagging` → `x-amz-tagging`, metadata, SSE, storage class, checksums,
- * object lock. `fileContentType` (the file part's own type) is used when the form has no
- * `Content-Type` field.
+ * object lock. The file part's own Content-Type is not used: S3 and RGW store
+ * `binary/octet-stream` unless the form has a `Content-Type` field.
  *
  * @throws OspError 400 InvalidArgument for a value that cannot be a header (control or non-ASCII characters).
  */
-export function buildUpstreamHeaders(fields: ReadonlyMap<string, string>, fileContentType: string | undefined): Record<string, string> {
+export function buildUpstreamHeaders(fields: ReadonlyMap<string, string>): Record<string, string> {
   const headers: Record<string, string> = {};
   for (const [name, value] of fields) {
     let header: string | undefined;
@@ -76,7 +76,6 @@ export function buildUpstreamHeaders(fields: ReadonlyMap<string, string>, fileCo
     }
     headers[header] = v;
   }
-  if (headers['content-type'] === undefined && fileContentType && HEADER_VALUE.test(fileContentType)) headers['content-type'] = fileContentType;
   return headers;
 }
 

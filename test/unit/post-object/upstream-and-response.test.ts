@@ -10,17 +10,17 @@ describe('buildUpstreamHeaders', () => {
       tagging: '<Tagging><TagSet><Tag><Key>a b</Key><Value>1&amp;2</Value></Tag><Tag><Key>c</Key><Value></Value></Tag></TagSet></Tagging>',
       'x-amz-copy-source': '/other/secret', 'x-ignore-me': '1',
     }));
-    expect(buildUpstreamHeaders(fields, 'text/plain')).toEqual({
+    expect(buildUpstreamHeaders(fields)).toEqual({
       'content-type': 'image/png', 'cache-control': 'no-cache', 'content-disposition': 'attachment', expires: 'Thu, 01 Dec 2094 16:00:00 GMT',
       'x-amz-acl': 'public-read', 'x-amz-meta-user': 'alice', 'x-amz-storage-class': 'STANDARD', 'x-amz-server-side-encryption': 'AES256',
       'x-amz-tagging': 'a%20b=1%262&c=',
     });
   });
 
-  it('takes the file part\'s type when the form has no Content-Type; refuses values that cannot be headers', () => {
-    expect(buildUpstreamHeaders(new Map(), 'image/gif')).toEqual({ 'content-type': 'image/gif' });
-    expect(() => buildUpstreamHeaders(new Map([['x-amz-meta-a', 'x\r\nInjected: 1']]), undefined)).toThrow(/printable ASCII/);
-    expect(() => buildUpstreamHeaders(new Map([['x-amz-meta-bad name', 'v']]), undefined)).toThrow(/printable ASCII/);
+  it('refuses values that cannot be headers', () => {
+    expect(buildUpstreamHeaders(new Map())).toEqual({});
+    expect(() => buildUpstreamHeaders(new Map([['x-amz-meta-a', 'x\r\nInjected: 1']]))).toThrow(/printable ASCII/);
+    expect(() => buildUpstreamHeaders(new Map([['x-amz-meta-bad name', 'v']]))).toThrow(/printable ASCII/);
   });
 
   it('rejects malformed tagging XML with MalformedXML', () => {
