@@ -182,13 +182,18 @@ export function postObject(options: OspOptions, stages: PostObjectStages = {}): 
       if (spoolPath) unlink(spoolPath, () => undefined);
       spoolPath = undefined;
     };
+    /** Stops feeding the parser and reads the rest of the body away, so the client reads our answer instead of a reset. */
+    const drain = () => {
+      if (req.complete) return;
+      req.unpipe(bb);
+      req.resume();
+    };
     const fail = (err: unknown) => {
       if (done) return;
       done = true;
       upstream?.destroy(); // an unfinished chunked body: the backend discards the partial object
       cleanup();
-      req.unpipe(bb);
-      req.resume(); // drain the rest, so the client reads our answer instead of a reset
+      drain();
       next(err instanceof OspError ? err : (err as NodeJS.ErrnoException)?.code ? backendFailureToS3Error(err as NodeJS.ErrnoException) : err);
     };
     req.once('close', () => {
@@ -220,6 +225,7 @@ export function postObject(options: OspOptions, stages: PostObjectStages = {}): 
             if (o.serverName) res.setHeader('Server', o.serverName);
             res.end(body);
             u.destroy();
+            drain(); // the backend refused early: the rest of the file goes nowhere
             return;
           }
           const answer = buildPostSuccess({ fields, bucket: ctx.bucket, key, etag: r.headers.etag, location: locationOf(req, o.trustForwardedHost, key) });
