@@ -7,7 +7,7 @@
  * Processes: a sink backend (hashes and discards uploads), the proxy, and this client, which
  * generates the multipart body without buffering it.
  *
- * Run: node -r ts-node/register/transpile-only bench/post-upload.ts   (BENCH_BYTES=… to change the size)
+ * Run: npm run bench:post   (BENCH_BYTES=… to change the size; BENCH_PROF=DIR writes the proxy's CPU profile)
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
