@@ -86,6 +86,7 @@ function copyLimited(src: Readable, dst: Writable, max: number): Promise<number>
       src.off('data', onData);
       src.off('end', onEnd);
       src.off('error', onError);
+      src.off('close', onClose);
       dst.off('error', onError);
     };
     const onData = (chunk: Buffer) => {
@@ -105,12 +106,18 @@ function copyLimited(src: Readable, dst: Writable, max: number): Promise<number>
       cleanup();
       resolve(total);
     };
+    const onClose = () => {
+      cleanup();
+      reject(new Error('the upload ended before the file did'));
+    };
     const onError = (err: unknown) => {
       cleanup();
       reject(err);
     };
+    if (src.destroyed) return reject(new Error('the upload ended before the file did'));
     src.on('data', onData);
     src.once('end', onEnd);
+    src.once('close', onClose); // destroyed (the client went away) without an error
     src.once('error', onError);
     dst.once('error', onError);
   });
@@ -176,6 +183,7 @@ export function postObject(options: OspOptions, stages: PostObjectStages = {}): 
     let done = false;
     let upstream: http.ClientRequest | undefined;
     let spoolPath: string | undefined;
+    let fileStream: Readable | undefined;
     let bb: BusboyInstance;
 
     const cleanup = () => {
@@ -198,8 +206,10 @@ export function postObject(options: OspOptions, stages: PostObjectStages = {}): 
     };
     req.once('close', () => {
       if (!req.complete && !done) {
+        // The client went away: abort the upstream upload and end the copy waiting for more of the file.
         done = true;
         upstream?.destroy();
+        fileStream?.destroy();
         cleanup();
       }
     });
@@ -305,6 +315,7 @@ export function postObject(options: OspOptions, stages: PostObjectStages = {}): 
     bb.on('file', (_name, stream, filename) => {
       if (fileSeen || done) return void stream.resume();
       fileSeen = true;
+      fileStream = stream;
       onFile(stream, filename).catch((err: unknown) => {
         stream.resume();
         fail(err);

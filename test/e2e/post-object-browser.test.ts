@@ -63,7 +63,9 @@ document.getElementById('f').submit();
     // Flags from the machine notes: no sandbox as root, no background networking (the network is closed).
     const browser = spawn('chromium', ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', `--user-data-dir=${profileDir}`, `http://127.0.0.1:${sitePort}/`], { detached: true, stdio: 'ignore' });
     try {
-      const doneUrl = new URL(await Promise.race([done, new Promise<string>((_, reject) => setTimeout(() => reject(new Error('the browser never came back')), 60_000))]), 'http://x');
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<string>((_, reject) => (timer = setTimeout(() => reject(new Error('the browser never came back')), 60_000)));
+      const doneUrl = new URL(await Promise.race([done, timeout]).finally(() => clearTimeout(timer)), 'http://x');
       const key = `${prefix}from browser.txt`;
       expect(doneUrl.searchParams.get('bucket')).toBe(bucket);
       expect(doneUrl.searchParams.get('key')).toBe(key);
