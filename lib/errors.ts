@@ -22,6 +22,7 @@ export type S3ErrorCode =
   | 'InvalidPolicyDocument'
   | 'InvalidRequest'
   | 'InvalidURI'
+  | 'KeyTooLongError'
   | 'MalformedPOSTRequest'
   | 'MalformedXML'
   | 'MaxPostPreDataLengthExceeded'

@@ -35,6 +35,7 @@ export type {
   AuthorizeCallback,
   AuthorizeRequest,
   OspLogger,
+  OspEventHooks,
   SharedCacheOptions,
 } from './options';
 export type { UsageCounterStore } from './cache/usage-store';

@@ -27,9 +27,10 @@ import Busboy, { type BusboyHeaders, type BusboyInstance } from '@fastify/busboy
 import { clientHost, getContext, type OspRequestContext, type ResolvedBackend } from '../context';
 import { OspError, s3Errors } from '../errors';
 import { resolveOptions, type OspOptions } from '../options';
-import { UNSIGNED_PAYLOAD, MAX_KEY_BYTES } from '../constants';
+import { UNSIGNED_PAYLOAD } from '../constants';
 import { createFrontendSecrets } from '../auth/frontend-secrets';
 import { firstHeader } from '../s3/headers';
+import { checkKey } from '../s3/parse-request';
 import { uriEncode } from '../sigv4/uri-encode';
 import { checkPostPolicy, decodePostPolicy, MAX_PUT_OBJECT_BYTES, type LengthRange } from '../post-object/policy';
 import { parsePostCredentials, verifyPostSignature } from '../post-object/post-signature';
@@ -256,7 +257,7 @@ export function postObject(options: OspOptions, stages: PostObjectStages = {}): 
       // All form variables are expanded before the policy is checked (S3: "${filename}").
       key = key.split('${filename}').join(filename ?? '');
       if (key === '') throw new OspError(400, 'InvalidArgument', 'User key must have a length greater than 0.', { ArgumentName: 'key' });
-      if (Buffer.byteLength(key) > MAX_KEY_BYTES) throw new OspError(400, 'InvalidArgument', 'Your key is too long.', { ArgumentName: 'key' });
+      checkKey(key, o.allowDotSegmentsInKeys); // the same rules as keys in URLs (length, dot segments)
       fields.set('key', key);
 
       const identity = await authenticate(ctx, fields);
@@ -267,7 +268,7 @@ export function postObject(options: OspOptions, stages: PostObjectStages = {}): 
 
       // From here on the request is a PutObject of `key`: that is what authorize and the backend see.
       delete req.headers['x-amz-copy-source'];
-      req.osp = { ...ctx, rawKey: uriEncode(key, false), rawQuery: '', queryParams: new Set(), operation: 'PutObject', identity, authMethod: 'post-policy', payloadHash: UNSIGNED_PAYLOAD };
+      req.osp = { ...ctx, key, rawKey: uriEncode(key, false), query: [], queryParams: new Set(), operation: 'PutObject', identity, authMethod: 'post-policy', payloadHash: UNSIGNED_PAYLOAD };
       await runStage(authorizeStage, req, res);
       await runStage(resolveStage, req, res);
       const backend = (req.osp as OspRequestContext).backend as ResolvedBackend;

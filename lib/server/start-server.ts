@@ -29,6 +29,7 @@ import { answerUsageRequest, createIpcUsageStore } from './cluster-ipc';
 import { applyEnvironment, readTlsFiles, resolveServerOptions, type ResolvedServerSettings, type ServerOptions } from './options';
 import { createMemoryUsageStore } from '../cache/memory-usage-store';
 import type { OspOptions } from '../options';
+import { DEFAULT_UPSTREAM_IDLE_TIMEOUT_MS } from '../constants';
 
 export type { ServerOptions } from './options';
 
@@ -40,9 +41,25 @@ export const LISTENER_TIMEOUTS = {
   requestTimeoutMs: 0,
   /** Idle keep-alive connections are closed after this time. */
   keepAliveTimeoutMs: 20_000,
-  /** A socket without any traffic for this long is destroyed (stalled bodies, slow readers). */
+  /**
+   * A socket without any traffic for this long is destroyed (stalled bodies, slow readers). The
+   * listeners use {@link clientSocketIdleTimeoutMs}: never less than the backend's idle timeout.
+   */
   socketIdleTimeoutMs: 300_000,
 } as const;
+
+/** How much longer a client socket may stay silent than the backend request it waits for. */
+const CLIENT_IDLE_MARGIN_MS = 10_000;
+
+/**
+ * The idle timeout of client sockets. While the proxy waits for a silent backend the client's
+ * socket is silent too: it must outlive `upstreamIdleTimeoutMs`, so that the client gets the
+ * proxy's 504 BackendTimeout rather than a reset connection (issue [9]: both were 300 s, and the
+ * socket timer won).
+ */
+export function clientSocketIdleTimeoutMs(upstreamIdleTimeoutMs: number = DEFAULT_UPSTREAM_IDLE_TIMEOUT_MS): number {
+  return Math.max(LISTENER_TIMEOUTS.socketIdleTimeoutMs, upstreamIdleTimeoutMs + CLIENT_IDLE_MARGIN_MS);
+}
 
 /** A started server. */
 export interface RunningServer {
@@ -152,9 +169,10 @@ async function startListeners(settings: ResolvedServerSettings, ospOptions: OspO
   // In-flight tracking for graceful shutdown: sockets are closed as soon as they are idle.
   let draining = false;
   const inflight = new Map<Socket, number>();
+  const socketIdleTimeoutMs = clientSocketIdleTimeoutMs(ospOptions.upstreamIdleTimeoutMs);
   const trackSocket = (socket: Socket) => {
     inflight.set(socket, 0);
-    socket.setTimeout(LISTENER_TIMEOUTS.socketIdleTimeoutMs, () => socket.destroy());
+    socket.setTimeout(socketIdleTimeoutMs, () => socket.destroy());
     socket.once('close', () => inflight.delete(socket));
   };
   const handler = (req: IncomingMessage, res: ServerResponse) => {
