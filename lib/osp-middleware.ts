@@ -5,6 +5,7 @@ import { authorize, type AuthorizeHandler } from './middleware/authorize';
 import { limitPresignedUrlUsage, type LimitPresignedUsageHandler, type PresignedUsageHooks } from './middleware/limit-presigned-usage';
 import { resolveBackend, type ResolveBackendHandler } from './middleware/resolve-backend';
 import { s3Proxy, type S3ProxyHandler, type S3ProxyHooks } from './middleware/proxy';
+import { postObject, type PostObjectHandler } from './middleware/post-object';
 import { s3ErrorHandler, toOspError } from './middleware/s3-error-handler';
 import { OspConfigError, type OspError } from './errors';
 import type { UsageCounterStore } from './cache/usage-store';
@@ -59,6 +60,8 @@ export interface OspMiddleware extends RequestHandler {
     readonly limitPresignedUrlUsage: LimitPresignedUsageHandler;
     readonly resolveBackend: ResolveBackendHandler;
     readonly s3Proxy: S3ProxyHandler;
+    /** Browser POST uploads (runs first; other requests pass through). */
+    readonly postObject: PostObjectHandler;
   };
 }
 
@@ -141,34 +144,44 @@ export function ospMiddleware(options: OspOptions, userHooks: OspMiddlewareHooks
   const build = (opts: OspOptions, o: ResolvedOptions): Generation => {
     const { redis: _redis, ...rest } = opts;
     const stageOptions: OspOptions = { ...rest, ...(shared ? { sharedStore: shared } : {}), ...(usageStore ? { usageStore } : {}) };
+    const authorizeStage = authorize(stageOptions);
+    const resolveBackendStage = resolveBackend(stageOptions, { onIamTokenRefresh: hooks.onIamTokenRefresh });
     const stages = {
       verifySignature: verifySignature(stageOptions),
-      authorize: authorize(stageOptions),
+      authorize: authorizeStage,
       limitPresignedUrlUsage: limitPresignedUrlUsage(stageOptions, hooks.presigned),
-      resolveBackend: resolveBackend(stageOptions, { onIamTokenRefresh: hooks.onIamTokenRefresh }),
+      resolveBackend: resolveBackendStage,
       s3Proxy: s3Proxy(stageOptions, hooks.proxy),
+      // Shares the caches of authorize and resolveBackend, so revocation reaches POST uploads too.
+      postObject: postObject(stageOptions, { authorize: authorizeStage, resolveBackend: resolveBackendStage }),
     };
     usageStore ??= stages.limitPresignedUrlUsage.store;
     return {
       o,
       stages,
-      chain: [stages.verifySignature, stages.authorize, stages.limitPresignedUrlUsage, stages.resolveBackend, stages.s3Proxy],
+      chain: [stages.postObject, stages.verifySignature, stages.authorize, stages.limitPresignedUrlUsage, stages.resolveBackend, stages.s3Proxy],
       onError: s3ErrorHandler({ logger: o.logger, serverName: o.serverName }),
       reportError: combineHooks(o.logger, 'on.error', o.on.error, hooks.onError),
       inflight: 0,
       retired: false,
     };
   };
+  /** Closes a generation's idle backend connections (the proxy's and the POST uploads'). */
+  const closeConnections = (g: Generation) => {
+    g.stages.s3Proxy.close();
+    g.stages.postObject.close();
+  };
   let current = build(options, first);
   let currentOptions = options;
   const retire = (g: Generation) => {
     g.retired = true;
-    if (g.inflight === 0) g.stages.s3Proxy.close();
+    if (g.inflight === 0) closeConnections(g);
   };
 
   const forgetAccessKey = (accessKey: string) => {
     const { stages } = current;
     stages.verifySignature.forgetAccessKey(accessKey);
+    stages.postObject.forgetAccessKey(accessKey);
     stages.authorize.forgetIdentity(accessKey);
     stages.resolveBackend.credentials.invalidateIdentity(accessKey);
   };
@@ -203,7 +216,7 @@ export function ospMiddleware(options: OspOptions, userHooks: OspMiddlewareHooks
       if (done) return;
       done = true;
       g.inflight--;
-      if (g.retired && g.inflight === 0) g.stages.s3Proxy.close();
+      if (g.retired && g.inflight === 0) closeConnections(g);
     });
     let i = 0;
     const step = (err?: unknown): void => {
@@ -261,6 +274,7 @@ export function ospMiddleware(options: OspOptions, userHooks: OspMiddlewareHooks
       unsubscribe?.();
       unwatch?.();
       current.stages.s3Proxy.close();
+      current.stages.postObject.close();
       await current.stages.limitPresignedUrlUsage.store.close?.();
       await ownStore?.close();
     },
