@@ -54,7 +54,7 @@ export interface RequestFacts {
   /** Lowercase request headers. */
   headers: Readonly<Record<string, string | string[] | undefined>>;
   /** How the request was signed: header or presigned query. */
-  authMethod?: 'header' | 'query' | 'anonymous' | 'external' | 'skipped';
+  authMethod?: 'header' | 'query' | 'post-policy' | 'anonymous' | 'external' | 'skipped';
   /** Decoded `x-amz-copy-source` as `bucket/key` (no leading slash, no `?versionId`). */
   copySource?: string;
 }
@@ -96,8 +96,8 @@ export function conditionKeysOf(facts: RequestFacts): ConditionKeys {
     put(`s3:${h}`, header(facts, h) ?? facts.query[h]);
   }
   put('s3:x-amz-copy-source', facts.copySource);
-  if (facts.authMethod === 'header' || facts.authMethod === 'query') {
-    put('s3:authType', facts.authMethod === 'header' ? 'REST-HEADER' : 'REST-QUERY-STRING');
+  if (facts.authMethod === 'header' || facts.authMethod === 'query' || facts.authMethod === 'post-policy') {
+    put('s3:authType', facts.authMethod === 'header' ? 'REST-HEADER' : facts.authMethod === 'query' ? 'REST-QUERY-STRING' : 'POST');
     put('s3:signatureversion', 'AWS4-HMAC-SHA256');
   }
   return keys;

@@ -20,6 +20,7 @@ import type { PolicyDocument } from '../../lib/policy/types';
 import { backend, backendClient, createTestBucket, type Backend } from '../helpers/backends';
 import { proxyClient, startProxy, type RunningProxy } from '../helpers/proxy-server';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import { createPresignedPost } from '@aws-sdk/s3-presigned-post';
 
 const secret = (name: string) => `${name}-secret-000000000000000`;
 const key = (name: string, policies: (string | PolicyDocument)[], tags?: Record<string, string>) => ({ accessKey: name, secretKey: secret(name), policies, ...(tags ? { tags } : {}) });
@@ -201,6 +202,25 @@ describe('policies (Ceph RGW)', () => {
     const no = await fetch(await getSignedUrl(c, new GetObjectCommand({ Bucket: 'data', Key: 'secret/plan.txt' }), { expiresIn: 60 }));
     expect(no.status).toBe(403);
     expect(await no.text()).toMatch(/<Code>AccessDenied<\/Code>.*s3:GetObject on arn:aws:s3:::data\/secret\/plan\.txt/s);
+  });
+
+  it('browser POST uploads are PutObject of the form key for the policies (keystore and hmacFetcher keys)', async () => {
+    const post = async (name: string, key: string) => {
+      const { url, fields } = await createPresignedPost(client(name), { Bucket: 'data', Key: key, Expires: 60 });
+      const form = new FormData();
+      for (const [k, v] of Object.entries(fields)) form.append(k, v);
+      form.append('file', new Blob(['posted']), 'f.txt');
+      const r = await fetch(url, { method: 'POST', body: form, redirect: 'manual' });
+      return { status: r.status, body: await r.text() };
+    };
+    expect((await post('nodelete', 'posted/ok.txt')).status).toBe(204);
+    expect(await exists('posted/ok.txt')).toBe(true);
+    for (const name of ['reader', 'fetched-reader']) {
+      const refused = await post(name, 'reports/posted.csv');
+      expect(refused.status).toBe(403);
+      expect(refused.body).toMatch(/s3:PutObject on arn:aws:s3:::data\/reports\/posted\.csv/);
+    }
+    expect(await exists('reports/posted.csv')).toBe(false);
   });
 
   it('a policy and an authorize callback combine: both must allow', async () => {
