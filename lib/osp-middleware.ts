@@ -44,8 +44,13 @@ export interface OspMiddleware extends RequestHandler {
   };
 }
 
-/** Extra wiring used by the standalone server (metrics). */
+/**
+ * Observation hooks (metrics): the second argument of `ospMiddleware`. `ospMetrics(registry)` of
+ * `object-storage-proxy/metrics` returns a complete set.
+ */
 export interface OspMiddlewareHooks {
+  /** A request entered the middleware (before any stage). Must not throw. */
+  onRequest?(req: Request, res: Response): void;
   presigned?: PresignedUsageHooks;
   proxy?: S3ProxyHooks;
   /** An IBM IAM token exchange finished (metrics). Must not throw. */
@@ -136,7 +141,9 @@ export function ospMiddleware(options: OspOptions, hooks: OspMiddlewareHooks = {
 
   // Our own `next` between the stages: errors end here as S3 XML, so Express 4 and 5 hosts
   // behave the same and no error handler of the host app is needed.
+  const onRequest = hooks.onRequest;
   const handler = function osp(req: Request, res: Response, next: NextFunction): void {
+    onRequest?.(req, res);
     let i = 0;
     const step = (err?: unknown): void => {
       if (err !== undefined && err !== null && err !== 'route' && err !== 'router') {
