@@ -20,6 +20,7 @@ export type S3ErrorCode =
   | 'InvalidDigest'
   | 'InvalidRequest'
   | 'InvalidURI'
+  | 'KeyTooLongError'
   | 'MissingSecurityHeader'
   | 'NoSuchBucket'
   | 'NotImplemented'

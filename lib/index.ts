@@ -31,6 +31,7 @@ export type {
   AuthorizeCallback,
   AuthorizeRequest,
   OspLogger,
+  OspEventHooks,
   SharedCacheOptions,
 } from './options';
 export type { UsageCounterStore } from './cache/usage-store';
@@ -47,3 +48,4 @@ export type { IamTokenProvider } from './backends/iam-token-provider';
 export type { BackendAgent } from './middleware/backend-agent';
 export type { ChunkSigningContext } from './body/chunk-signature';
 export type { UpstreamBodyPlan } from './body/upstream-body';
+export type { QueryParam } from './s3/query';

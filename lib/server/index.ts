@@ -11,3 +11,4 @@ export { createRequestCounter } from './request-counts';
 export type { RequestCounter } from './request-counts';
 export { createIpcUsageStore } from './cluster-ipc';
 export type { IpcChannel } from './cluster-ipc';
+export type { ConfigLoader } from './config-reload';

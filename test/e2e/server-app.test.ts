@@ -7,7 +7,7 @@ import { Writable } from 'node:stream';
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { SignatureV4 } from '@smithy/signature-v4';
-import { Sha256 } from '../helpers/smithy-sha256';
+import { Sha256 } from '../helpers/independent-signer';
 import { startServer, type RunningServer } from '../../lib/server';
 import { freePort, metric, parseMetrics, raw, s3Client, startMoto, uniqueName, waitFor, type Moto } from './server-helpers';
 

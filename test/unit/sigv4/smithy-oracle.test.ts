@@ -14,7 +14,7 @@ import { canonicalizePath, canonicalizeQuery } from '../../../lib/sigv4/canonica
 import { computeSignature } from '../../../lib/sigv4/verify-signature';
 import { parseAuthorizationHeader } from '../../../lib/sigv4/parse-authorization';
 import { parsePresignedQuery } from '../../../lib/sigv4/parse-presigned';
-import { Sha256 } from '../../helpers/smithy-sha256';
+import { Sha256 } from '../../helpers/independent-signer';
 
 const SEED = Number(process.env.OSP_ORACLE_SEED ?? 0x5eed12);
 const CASES = 1000; // per form: 2,000 signed requests in all
