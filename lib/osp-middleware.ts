@@ -66,10 +66,13 @@ export interface OspMiddleware extends RequestHandler {
 }
 
 /**
- * Hooks of the former positional argument of {@link ospMiddleware}; prefer `options.on`
- * ({@link OspEventHooks}). Both are called when both are given.
+ * Hooks of the positional argument of {@link ospMiddleware}; for your own hooks prefer `options.on`
+ * ({@link OspEventHooks}). Both are called when both are given. `ospMetrics(registry)` of
+ * `object-storage-proxy/metrics` returns a complete set (including `onRequest`, which `on` lacks).
  */
 export interface OspMiddlewareHooks {
+  /** A request entered the middleware (before any stage). Must not throw. */
+  onRequest?(req: Request, res: Response): void;
   presigned?: PresignedUsageHooks;
   proxy?: S3ProxyHooks;
   /** An IBM IAM token exchange finished (metrics). Must not throw. */
@@ -208,7 +211,9 @@ export function ospMiddleware(options: OspOptions, userHooks: OspMiddlewareHooks
   // Our own `next` between the stages: errors end here as S3 XML, so Express 4 and 5 hosts
   // behave the same and no error handler of the host app is needed. A request runs on the
   // generation current when it arrived, to its end, whatever update() does meanwhile.
+  const onRequest = hooks.onRequest;
   const handler = function osp(req: Request, res: Response, next: NextFunction): void {
+    onRequest?.(req, res);
     const g = current;
     g.inflight++;
     let done = false;

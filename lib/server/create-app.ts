@@ -16,6 +16,8 @@ import { newRequestId } from '../context';
 import { redactHeaders, redactUrl } from './redact';
 import { createMetrics, requestBytesRead, responseBytesWritten, countBodyBytes, type OspMetrics } from './metrics';
 import type { RequestCounter } from './request-counts';
+import { packageVersion } from '../package-version';
+import { ospPromBundle, REQUEST_DURATION_METRIC } from './prom-bundle';
 
 /** Marks requests that reached the app over TLS (directly or through the HTTP/2 bridge). */
 export const VIA_TLS = Symbol('osp.viaTls');
@@ -134,15 +136,7 @@ function combineHooks(a: OspMiddlewareHooks, b: OspMiddlewareHooks | undefined):
   };
 }
 
-/** This package's version (for osp_build_info and logs). */
-export const packageVersion = (): string => {
-  try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    return (require('../../package.json') as { version: string }).version;
-  } catch {
-    return 'unknown';
-  }
-};
+export { packageVersion };
 
 /**
  * Builds the proxy app: `helmet` (API profile), pino-http access log, metrics, `ospMiddleware`
@@ -160,6 +154,7 @@ export function createApp(options: OspOptions, extras: CreateAppExtras = {}): Os
       bucketNames: typeof options.buckets === 'function' ? null : new Set(Object.keys(options.buckets ?? {})),
       version: extras.version ?? packageVersion(),
       sharedStore: options.redis !== undefined || options.sharedStore !== undefined,
+      requestDuration: false,
     });
   const ospLogger = logger.child({ component: 'osp' });
   const middlewareOptions: OspOptions = { ...options, logger: options.logger ?? ospLogger };
@@ -173,6 +168,8 @@ export function createApp(options: OspOptions, extras: CreateAppExtras = {}): Os
   app.set('query parser', false);
   app.set('trust proxy', false);
 
+  // The request histogram from the stock bundle, unless the caller's metrics already have one.
+  if (!metrics.registry.getSingleMetric(REQUEST_DURATION_METRIC)) app.use(ospPromBundle(metrics.registry, metrics.bucketLabel));
   app.use(metrics.middleware);
   app.use((req: Request, res: Response, next: NextFunction) => {
     if (serverName) res.setHeader('Server', serverName);

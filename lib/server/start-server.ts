@@ -179,6 +179,7 @@ async function startListeners(settings: ResolvedServerSettings, ospOptions: OspO
     bucketNames: typeof ospOptions.buckets === 'function' ? null : new Set(Object.keys(ospOptions.buckets)),
     version: packageVersion(),
     sharedStore: ospOptions.redis !== undefined || ospOptions.sharedStore !== undefined,
+    requestDuration: false, // from express-prom-bundle (createApp)
   });
   const counter = settings.enableRequestCounting ? createRequestCounter({ maxEntries: settings.requestCountingMaxEntries }) : undefined;
   const app = createApp(usageStore ? { ...ospOptions, usageStore } : ospOptions, { logger, metrics, requestCounter: counter });
