@@ -18,6 +18,7 @@
  */
 import { execFileSync, fork, type ChildProcess } from 'node:child_process';
 import { openSync } from 'node:fs';
+import path from 'node:path';
 import os from 'node:os';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -34,12 +35,19 @@ const WARMUP = Number(process.env.BENCH_WARMUP ?? 3_000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const BODY = Buffer.alloc(1024, 'x');
-const VARIANTS = [
+const VARIANTS: { key: string; name: string; label: string }[] = [
   { key: 'c', name: 'bare', label: 'bare Node http.request proxy' },
   { key: 'd', name: 'passthrough', label: 'express 5 + http-proxy-middleware pass-through' },
   { key: 'f', name: 'osp', label: 'express + ospMiddleware (verify + authorize + re-sign)' },
   { key: 'e', name: 'server', label: 'osp server, defaults (helmet, access log at info, metrics)' },
-] as const;
+];
+/**
+ * BENCH_BASELINE=<dir>: also measures f and e built from another checkout of this repository (e.g.
+ * a `git worktree` of the commit before a change, its node_modules a symlink to this one's), as
+ * variants f0 and e0 in the same interleaved rounds: a before/after comparison under equal load.
+ */
+const BASELINE = process.env.BENCH_BASELINE;
+if (BASELINE) VARIANTS.push({ key: 'f0', name: 'osp-base', label: `f from ${BASELINE}` }, { key: 'e0', name: 'server-base', label: `e from ${BASELINE}` });
 const CLIENT = { accessKey: 'benchclient', secretKey: 'bench-client-secret-000000000000' };
 
 type Msg = { port?: number; cpuUs?: number };
@@ -76,6 +84,12 @@ function bareProxy(backendPort: number): http.RequestListener {
   };
 }
 
+/** A module of the BENCH_BASELINE checkout. */
+function baseline(module: string) {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require(path.join(BASELINE as string, module));
+}
+
 function reportCpu(): void {
   let start = process.cpuUsage();
   process.on('message', (m: string) => {
@@ -89,8 +103,9 @@ function reportCpu(): void {
 
 async function runProxy(variant: string, backendPort: number): Promise<void> {
   process.on('SIGINT', () => process.exit(0)); // lets --cpu-prof write its profile
-  if (variant === 'server') {
-    const running = await startServer({ httpPort: 0, host: '127.0.0.1', metricsPort: 0, buckets: BENCH_BUCKETS(backendPort), hmacKeystore: [CLIENT], authorize: benchAuthorize });
+  if (variant === 'server' || variant === 'server-base') {
+    const start: typeof startServer = variant === 'server' ? startServer : baseline('lib/server/start-server').startServer;
+    const running = await start({ httpPort: 0, host: '127.0.0.1', metricsPort: 0, buckets: BENCH_BUCKETS(backendPort), hmacKeystore: [CLIENT], authorize: benchAuthorize });
     reportCpu();
     process.send?.({ port: running.httpPort });
     return;
@@ -122,8 +137,9 @@ async function runProxy(variant: string, backendPort: number): Promise<void> {
       next();
     }, mw.stages.resolveBackend, mw.stages.s3Proxy);
   } else {
+    const middleware: typeof ospMiddleware = variant === 'osp' ? ospMiddleware : baseline('lib/osp-middleware').ospMiddleware;
     app.use(
-      ospMiddleware({
+      middleware({
         buckets: { bench: { host: '127.0.0.1', port: backendPort, addressingStyle: 'path', accessKey: 'backend', secretKey: 'backend-secret', profile: 'aws' } },
         hmacKeystore: [CLIENT],
         ...(process.env.BENCH_NO_AUTHORIZE ? {} : { authorize: async (token: string | null, bucket: string) => token === CLIENT.accessKey && bucket === 'bench' }),
@@ -190,7 +206,7 @@ function pin(pid: number | undefined, cpu: string): void {
 function child(args: string[]): Promise<{ proc: ChildProcess; port: number }> {
   const profile = args[0] === 'proxy' && process.env.BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`] : [];
   // The server logs every request to stdout, as it does by default: here into /dev/null.
-  const stdout = args[1] === 'server' ? openSync('/dev/null', 'w') : 'inherit';
+  const stdout = args[1]?.startsWith('server') ? openSync('/dev/null', 'w') : 'inherit';
   const proc = fork(__filename, args, { execArgv: ['-r', 'ts-node/register/transpile-only', ...profile], stdio: ['ignore', stdout, 'inherit', 'ipc'] });
   pin(proc.pid, args[0] === 'proxy' ? '1' : '0');
   return new Promise((resolve, reject) => {
@@ -250,8 +266,10 @@ async function interleaved(backendPort: number): Promise<void> {
     const all = (cpu[v.key] as number[]).map((x) => x.toFixed(0)).join(' ');
     console.log(`  ${v.key} ${v.label}: ${(m[v.key] as number).toFixed(1)} µs CPU/request, ${median(rps[v.key] as number[]).toFixed(0)} req/s (rounds: ${all})`);
   }
-  const ratio = (a: string, b: string) => ((m[a] as number) / (m[b] as number)).toFixed(2);
-  console.log(`ratios: f/d ${ratio('f', 'd')} (target <= 1.15), f/c ${ratio('f', 'c')} (target <= 2), e/f ${ratio('e', 'f')} (target <= 1.15), d/c ${ratio('d', 'c')}`);
+  // Each ratio is taken within a round (its variants ran back to back, under the same machine
+  // load) and the median over rounds is reported: steadier than a ratio of medians on a busy machine.
+  const ratio = (a: string, b: string) => median((cpu[a] as number[]).map((x, i) => x / ((cpu[b] as number[])[i] as number))).toFixed(2);
+  console.log(`ratios (median of per-round ratios): f/d ${ratio('f', 'd')} (target <= 1.15), f/c ${ratio('f', 'c')} (target <= 2), e/f ${ratio('e', 'f')} (target <= 1.15), d/c ${ratio('d', 'c')}`);
 }
 
 async function main(): Promise<void> {
