@@ -1,8 +1,8 @@
 /**
  * Summarizes a V8 CPU profile (`--cpu-prof`, e.g. from `BENCH_PROFILE_DIR=dir BENCH_ONLY=server,osp
  * npm run bench:cpu`) by where the self time went: each npm package, this project's files by
- * folder (lib/server, lib/sigv4, …), Node's internals, GC, idle. Issue [11]: "what the remaining
- * cost is spent on".
+ * folder (lib/server, lib/sigv4, …), Node's internals, GC; idle time and start-up (ts-node
+ * compiling, module loading) left out. Issue [11]: "what the remaining cost is spent on".
  *
  * Run: node -r ts-node/register/transpile-only bench/profile-summary.ts file.cpuprofile
  */
@@ -18,6 +18,8 @@ interface Profile {
   timeDeltas: number[];
 }
 
+const STARTUP = /^(npm: (typescript|ts-node|@cspotcode\/.*)|node: (vm|internal\/modules))$/;
+
 /** The bucket a function's self time is charged to. */
 export function bucketOf(frame: ProfileNode['callFrame']): string {
   const { url, functionName } = frame;
@@ -26,7 +28,7 @@ export function bucketOf(frame: ProfileNode['callFrame']): string {
   if (url === '') return 'native / V8';
   const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(url);
   if (pkg) return `npm: ${pkg[1]}`;
-  if (url.startsWith('node:')) return `node: ${url.slice(5).split('/')[0]}`;
+  if (url.startsWith('node:')) return `node: ${url.slice(5).split('/').slice(0, 2).join('/')}`;
   const own = /\/(lib|bench|test)\/([^/]+\/)?/.exec(url);
   if (own) return `project: ${own[1]}/${(own[2] ?? '').replace(/\/$/, '') || '(top)'}`;
   return url;
@@ -42,7 +44,8 @@ function main(file: string): void {
     const dt = profile.timeDeltas[i] ?? 0;
     if (!node) return;
     const b = bucketOf(node.callFrame);
-    if (b === '(idle)') return;
+    // Idle time, and the start-up: ts-node compiling the sources and loading modules.
+    if (b === '(idle)' || STARTUP.test(b)) return;
     time.set(b, (time.get(b) ?? 0) + dt);
     total += dt;
   });
