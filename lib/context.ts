@@ -39,8 +39,8 @@ export interface ResolvedBackend {
   copySource?: string;
 }
 
-/** How the caller was authenticated. */
-export type AuthMethod = 'header' | 'query' | 'anonymous' | 'external' | 'skipped';
+/** How the caller was authenticated (`post-policy`: a browser POST upload with a verified policy signature). */
+export type AuthMethod = 'header' | 'query' | 'post-policy' | 'anonymous' | 'external' | 'skipped';
 
 /** The proxy's per-request state (`req.osp`). */
 export interface OspRequestContext {

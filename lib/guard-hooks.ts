@@ -41,3 +41,14 @@ export function guardHooks<T extends object>(hooks: T, logger: OspLogger, path =
   }
   return out as T;
 }
+
+/**
+ * One hook that calls each given hook in turn (the `on` map's and the positional argument's),
+ * each guarded: a throw is logged once and ignored. Undefined when none is given.
+ */
+export function combineHooks<A extends unknown[]>(logger: OspLogger, name: string, ...hooks: (((...args: A) => void) | undefined)[]): ((...args: A) => void) | undefined {
+  const present = hooks.filter((h): h is (...args: A) => void => typeof h === 'function');
+  if (present.length === 0) return undefined;
+  const guarded = present.map((hook, i) => guardHooks({ hook }, logger, `${name}[${i}]`).hook);
+  return guarded.length === 1 ? guarded[0] : (...args: A) => guarded.forEach((h) => h(...args));
+}

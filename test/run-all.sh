@@ -62,8 +62,8 @@ export PATH="$ROOT/node_modules/.bin:$PATH"
 export OSP_TEST_NODE_LINE=node
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo -n "$@"; fi; }
-APT_PACKAGES="radosgw ceph-mon ceph-osd swift-proxy swift-account swift-container swift-object memcached redis-server awscli"
-need_bins="curl python3"
+APT_PACKAGES="radosgw ceph-mon ceph-osd swift-proxy swift-account swift-container swift-object memcached redis-server awscli chromium"
+need_bins="curl python3 chromium"  # chromium: the browser POST upload test
 selected rgw && need_bins="$need_bins monmaptool ceph-mon ceph-osd ceph radosgw radosgw-admin"
 selected swift && need_bins="$need_bins swift-ring-builder swift-proxy-server swift-account-server swift-container-server swift-object-server memcached"
 selected redis && need_bins="$need_bins redis-server"

@@ -8,6 +8,7 @@ import { keystoreAllows } from '../auth/keystore-policy';
 import { formatCopySource, parseCopySource } from '../s3/copy-source';
 import { buildBackendQuery, isClientAuthParam } from '../s3/query';
 import { withDeadline } from '../deadline';
+import { combineHooks } from '../guard-hooks';
 import { rewriteToBackend } from '../s3/rewrite';
 
 /** A resolveBackend middleware, with handles for cache invalidation. */
@@ -82,7 +83,7 @@ function sameBackend(a: Readonly<BucketConfig>, ca: BackendCredentials, b: Reado
  */
 export function resolveBackend(options: OspOptions, hooks: { onIamTokenRefresh?(outcome: 'ok' | 'error'): void } = {}): ResolveBackendHandler {
   const o = resolveOptions(options);
-  const credentials = createBackendCredentialSource(o, process.env, hooks.onIamTokenRefresh);
+  const credentials = createBackendCredentialSource(o, process.env, combineHooks(o.logger, 'on.iamTokenRefresh', o.on.iamTokenRefresh, hooks.onIamTokenRefresh));
 
   const resolveCopySource = async (req: Request, ctx: OspRequestContext, config: Readonly<BucketConfig>, creds: BackendCredentials): Promise<string | undefined> => {
     const header = req.headers['x-amz-copy-source'];
