@@ -13,6 +13,7 @@ import { createRedisStore } from './cache/redis-store';
 import { decisionsOfBucket, decisionsOfIdentity, secretKeyOf } from './cache/shared-keys';
 import type { ResolvedOptions } from './options';
 import { combineHooks, guardHooks } from './guard-hooks';
+import { traceChain, traceRequest } from './tracing/request-tracing';
 
 /** Options of {@link OspMiddleware.revokeAccessKey} and {@link OspMiddleware.invalidateBucket}. */
 export interface InvalidateOptions {
@@ -140,6 +141,7 @@ export function ospMiddleware(options: OspOptions, userHooks: OspMiddlewareHooks
     }
   };
   const chain: RequestHandler[] = [stages.verifySignature, stages.authorize, stages.limitPresignedUrlUsage, stages.resolveBackend, stages.s3Proxy];
+  const tracedChain = traceChain(stages, chain); // a span per stage when an OpenTelemetry SDK is registered
   const onError = s3ErrorHandler({ logger: o.logger, serverName: o.serverName });
 
   // Our own `next` between the stages: errors end here as S3 XML, so Express 4 and 5 hosts
@@ -153,7 +155,7 @@ export function ospMiddleware(options: OspOptions, userHooks: OspMiddlewareHooks
         onError(error, req, res, next);
         return;
       }
-      const stage = chain[i++];
+      const stage = tracedChain[i++];
       if (!stage) return next();
       try {
         stage(req, res, step);
@@ -161,6 +163,7 @@ export function ospMiddleware(options: OspOptions, userHooks: OspMiddlewareHooks
         step(e ?? new Error('stage threw'));
       }
     };
+    traceRequest(req, res);
     step();
   };
   return Object.assign(handler, {

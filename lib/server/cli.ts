@@ -20,7 +20,8 @@ import { demoInstructions, demoOptions, startDemoBackend } from './demo';
 const USAGE = `usage: osp --config FILE | osp --demo
   --config FILE   JSON file or JS module with the options (env: OSP_CONFIG)
   --demo          run against an embedded S3 backend (python3 -m moto.server)
-env: TLS_CERT_PATH, TLS_KEY_PATH, OSP_ENABLE_REQUEST_COUNTING, COS_API_KEY, AWS_ACCESS_KEY, AWS_SECRET_KEY, OSP_CONFIG`;
+env: TLS_CERT_PATH, TLS_KEY_PATH, OSP_ENABLE_REQUEST_COUNTING, COS_API_KEY, AWS_ACCESS_KEY, AWS_SECRET_KEY, OSP_CONFIG,
+     OTEL_EXPORTER_OTLP_ENDPOINT and the other OTEL_* variables (tracing, see README)`;
 
 /** Loads options from a JSON file or a JS module (`module.exports = {…}`, a default export, or a (async) function returning options). */
 export async function loadConfig(file: string): Promise<ServerOptions> {
