@@ -5,6 +5,8 @@
  * proxy under test, and a keep-alive load generator. Variants:
  * - `passthrough`: express + http-proxy-middleware, nothing else (the budget's baseline);
  * - `osp`: ospMiddleware with SigV4 verification, an authorize callback (cached) and re-signing.
+ * - `osp-traced` (with BENCH_ONLY): `osp` with OpenTelemetry tracing on as the `osp` server turns
+ *   it on (OTLP/HTTP protobuf, batched), spans exported to the backend process, which ignores them.
  * The client request is signed once (a signature is valid for 15 minutes) and replayed.
  *
  * Run: npm run bench   (or: node -r ts-node/register/transpile-only bench/cpu-per-request.ts)
@@ -19,6 +21,8 @@ import { ospMiddleware } from '../lib/osp-middleware';
 import { setOspIdentity } from '../lib/context';
 import { signRequest } from '../lib/sigv4/sign-request';
 import { createBackendAgent } from '../lib/middleware/backend-agent';
+import pino from 'pino';
+import { startTracingFromEnv } from '../lib/server/tracing';
 
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 20_000);
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 3_000);
@@ -45,6 +49,10 @@ async function runBackend(): Promise<void> {
 }
 
 async function runProxy(variant: string, backendPort: number): Promise<void> {
+  if (variant === 'osp-traced') {
+    Object.assign(process.env, { OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${backendPort}`, OTEL_PROPAGATORS: 'tracecontext' });
+    await startTracingFromEnv(pino({ level: 'silent' }));
+  }
   const app = express();
   if (variant === 'passthrough') {
     app.use(createProxyMiddleware({ target: `http://127.0.0.1:${backendPort}`, changeOrigin: true, agent: new http.Agent({ keepAlive: true }) }));
