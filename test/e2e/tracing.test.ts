@@ -209,3 +209,35 @@ test('nothing exported carries a key, a secret, a signature or an Authorization 
   expect(all).not.toMatch(/Signature=[0-9a-f]/);
   expect(signatures.length).toBeGreaterThan(1);
 });
+
+test('the default protocol is OTLP/HTTP protobuf, also to a traces-specific endpoint', async () => {
+  const proto = await startOtlpReceiver();
+  const config = join(dir, 'config-proto.json');
+  writeFileSync(
+    config,
+    JSON.stringify({
+      host: '127.0.0.1',
+      httpPort: await freePort(),
+      buckets: { [bucket]: { host: moto.host, port: moto.port, tls: false, addressingStyle: 'path', accessKey: BACKEND_AK, secretKey: BACKEND_SK } },
+      hmacKeystore: [{ accessKey: AK, secretKey: SK }],
+    }),
+  );
+  const started = spawnTs('lib/server/cli.ts', ['--config', config], 'ignore', { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `${proto.endpoint}/v1/traces`, OTEL_BSP_SCHEDULE_DELAY: '50' });
+  try {
+    await waitFor(async () => started.lines.some((l) => l.startsWith('osp listening:')), 90_000, 'osp to listen');
+    const url = /http=(\S+)/.exec(started.lines.find((l) => l.startsWith('osp listening:'))!)![1]!;
+    const c = s3Client(url, AK, SK);
+    await c.send(new GetObjectCommand({ Bucket: bucket, Key: 'dir/traced.txt' }));
+    c.destroy();
+    await waitFor(async () => proto.bodies.some((b) => b.includes('GET /{bucket}/{key}')), 15_000, 'a protobuf export with the request span');
+    expect(proto.contentTypes[0]).toBe('application/x-protobuf');
+    expect(proto.spans).toEqual([]);
+    const all = proto.bodies.join('');
+    for (const name of ['object-storage-proxy', 'osp.verifySignature', 'osp.resolveBackend', 'GetObject']) expect(all).toContain(name);
+    for (const secret of [SK, BACKEND_SK, AK]) expect(all).not.toContain(secret);
+  } finally {
+    started.child.kill('SIGTERM');
+    await started.exit;
+    await proto.close();
+  }
+});

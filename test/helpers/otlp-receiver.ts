@@ -1,7 +1,7 @@
 /**
- * A local OTLP/HTTP trace receiver for tests: accepts `POST /v1/traces` with OTLP JSON
- * (`OTEL_EXPORTER_OTLP_PROTOCOL=http/json`) on 127.0.0.1, keeps every span flattened, and keeps the
- * raw bodies so a test can search them for secrets.
+ * A local OTLP/HTTP trace receiver for tests: accepts `POST /v1/traces` on 127.0.0.1. OTLP JSON
+ * (`OTEL_EXPORTER_OTLP_PROTOCOL=http/json`) is decoded into flattened spans; protobuf bodies are
+ * kept undecoded. Every raw body is kept, so a test can search them for secrets.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -27,7 +27,7 @@ export interface OtlpReceiver {
   /** `http://127.0.0.1:PORT`: the value of OTEL_EXPORTER_OTLP_ENDPOINT. */
   readonly endpoint: string;
   readonly spans: ReceivedSpan[];
-  /** Request bodies as received (text). */
+  /** Request bodies as received (JSON text; protobuf as latin1). */
   readonly bodies: string[];
   /** Content types of the export requests. */
   readonly contentTypes: string[];
@@ -78,9 +78,16 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
         res.writeHead(404).end();
         return;
       }
+      const contentType = req.headers['content-type'] ?? '';
+      contentTypes.push(contentType);
+      if (contentType.startsWith('application/x-protobuf')) {
+        // Kept undecoded: strings (span names, attribute values) appear verbatim in the bytes.
+        bodies.push(Buffer.concat(chunks).toString('latin1'));
+        res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end();
+        return;
+      }
       const text = Buffer.concat(chunks).toString('utf8');
       bodies.push(text);
-      contentTypes.push(req.headers['content-type'] ?? '');
       try {
         const body = JSON.parse(text) as ExportRequest;
         for (const rs of body.resourceSpans ?? []) {
