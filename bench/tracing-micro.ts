@@ -3,13 +3,13 @@
  * request span, four traced stages (no-op stage bodies), the upstream span with `traceparent`
  * injection and the span end on `close`. First with no SDK (the middleware's default), then with
  * an SDK registered (batching, spans dropped by the exporter: the cost of making them, not of
- * sending them). Run: node -r ts-node/register/transpile-only bench/tracing-micro.ts
+ * sending them), and with the request sampled out. Run: node -r ts-node/register/transpile-only bench/tracing-micro.ts
  */
 import http, { ClientRequest } from 'node:http';
 import { Socket } from 'node:net';
 import { EventEmitter } from 'node:events';
 import type { Request, RequestHandler, Response } from 'express';
-import { BatchSpanProcessor, NodeTracerProvider, type SpanExporter } from '@opentelemetry/sdk-trace-node';
+import { BatchSpanProcessor, NodeTracerProvider, SamplingDecision, type SpanExporter } from '@opentelemetry/sdk-trace-node';
 import { traceChain, traceRequest, traceUpstream } from '../lib/tracing/request-tracing';
 
 const N = Number(process.env.BENCH_N ?? 200_000);
@@ -57,6 +57,9 @@ for (let round = 1; round <= 2; round++) {
   measure(`round ${round}: with the hooks, no SDK (default)`, true);
 }
 const dropAll: SpanExporter = { export: (_spans, done) => done({ code: 0 }), shutdown: async () => {} };
-new NodeTracerProvider({ spanProcessors: [new BatchSpanProcessor(dropAll)] }).register();
+let decision = SamplingDecision.RECORD_AND_SAMPLED;
+new NodeTracerProvider({ sampler: { shouldSample: () => ({ decision }), toString: () => 'switchable' }, spanProcessors: [new BatchSpanProcessor(dropAll)] }).register();
 measure('with the hooks, SDK on (6 spans/request made, batched, dropped)', true);
+decision = SamplingDecision.NOT_RECORD;
+measure('with the hooks, SDK on, request not sampled', true);
 process.exit(0);
