@@ -15,6 +15,7 @@ import { decisionsOfBucket, decisionsOfIdentity, secretKeyOf } from './cache/sha
 import type { ResolvedOptions } from './options';
 import { getContext, type OspRequestContext } from './context';
 import { combineHooks, guardHooks } from './guard-hooks';
+import { traceChain, traceRequest } from './tracing/request-tracing';
 
 /** Options of {@link OspMiddleware.revokeAccessKey} and {@link OspMiddleware.invalidateBucket}. */
 export interface InvalidateOptions {
@@ -162,7 +163,9 @@ export function ospMiddleware(options: OspOptions, userHooks: OspMiddlewareHooks
     return {
       o,
       stages,
-      chain: [stages.postObject, stages.verifySignature, stages.authorize, stages.limitPresignedUrlUsage, stages.resolveBackend, stages.s3Proxy],
+      // A span per stage when an OpenTelemetry SDK is registered (postObject passes most requests
+      // straight on: no span of its own).
+      chain: [stages.postObject, ...traceChain(stages, [stages.verifySignature, stages.authorize, stages.limitPresignedUrlUsage, stages.resolveBackend, stages.s3Proxy])],
       onError: s3ErrorHandler({ logger: o.logger, serverName: o.serverName }),
       reportError: combineHooks(o.logger, 'on.error', o.on.error, hooks.onError),
       inflight: 0,
@@ -239,6 +242,7 @@ export function ospMiddleware(options: OspOptions, userHooks: OspMiddlewareHooks
         step(e ?? new Error('stage threw'));
       }
     };
+    traceRequest(req, res);
     step();
   };
   const stagesProxy = {} as OspMiddleware['stages'];

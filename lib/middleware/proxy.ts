@@ -17,6 +17,7 @@ import { bearerRenewalOf, dropRejectedBearerToken } from '../backends/ibm-bearer
 import { forwardBearerWithRetry, hasNoRequestBody } from './bearer-retry';
 import { sendS3Error } from './s3-error-handler';
 import { combineHooks } from '../guard-hooks';
+import { traceUpstream } from '../tracing/request-tracing';
 
 /** The s3Proxy middleware, with a way to close its backend connections. */
 export interface S3ProxyHandler extends RequestHandler {
@@ -163,6 +164,7 @@ export function prepareUpstreamRequest(proxyReq: ClientRequest, method: string, 
 
 /** Backend timeouts and the response-time hook of one upstream request (also used by the bearer retry path). */
 export function watchUpstream(proxyReq: ClientRequest, req: Request, o: Pick<ResolvedOptions, 'upstreamIdleTimeoutMs' | 'upstreamConnectTimeoutMs'>, hooks: S3ProxyHooks): void {
+  traceUpstream(proxyReq, req); // CLIENT span + traceparent (not a signed header: set after signing)
   if (hooks.onBackendResponse) {
     const started = performance.now();
     proxyReq.once('response', (r: IncomingMessage) => hooks.onBackendResponse?.(req, r.statusCode ?? 0, performance.now() - started));
