@@ -13,6 +13,25 @@ export default tseslint.config(
     },
   },
   {
+    // The middleware must not load the server's stack (issue 12): runtime imports of these stay in
+    // lib/server; type-only imports are fine (they vanish at compile time).
+    files: ['lib/**/*.ts'],
+    ignores: ['lib/server/**'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          paths: ['express', 'helmet', 'pino', 'pino-http', 'prom-client', 'express-prom-bundle'].map((name) => ({
+            name,
+            message: 'Runtime imports of the server stack belong in lib/server (type-only imports are allowed).',
+            allowTypeImports: true,
+          })),
+          patterns: [{ group: ['express/*', 'pino/*', 'prom-client/*'], message: 'Runtime imports of the server stack belong in lib/server.', allowTypeImports: true }],
+        },
+      ],
+    },
+  },
+  {
     files: ['test/**', 'bench/**'],
     rules: {
       // Tests poke at internals and SDK shapes.

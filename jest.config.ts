@@ -1,6 +1,15 @@
 import type { Config } from 'jest';
 
-const tsJest: Config['transform'] = { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }] };
+/**
+ * TypeScript through ts-jest; the ESM-only packages (http-proxy-middleware 4, httpxy, is-plain-obj)
+ * rewritten to CommonJS because jest's module loader cannot require() an ES module (issue [11]).
+ */
+const ESM_PACKAGES = ['http-proxy-middleware', 'httpxy', 'is-plain-obj'];
+const tsJest: Config['transform'] = {
+  '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }],
+  [`/node_modules/(${ESM_PACKAGES.join('|')})/.+\\.m?js$`]: '<rootDir>/test/jest/esm-to-commonjs.cjs',
+};
+const transformIgnorePatterns = [`/node_modules/(?!(${ESM_PACKAGES.join('|')})/)`];
 
 /**
  * Three projects: `unit` (pure functions, no servers), `security` (the adversarial suite) and `e2e` (real HTTP against the real S3
@@ -12,6 +21,7 @@ const config: Config = {
       displayName: 'unit',
       testEnvironment: 'node',
       transform: tsJest,
+      transformIgnorePatterns,
       testMatch: ['<rootDir>/test/unit/**/*.test.ts'],
     },
     {
@@ -19,12 +29,14 @@ const config: Config = {
       displayName: 'security',
       testEnvironment: 'node',
       transform: tsJest,
+      transformIgnorePatterns,
       testMatch: ['<rootDir>/test/security/**/*.test.ts'],
     },
     {
       displayName: 'e2e',
       testEnvironment: 'node',
       transform: tsJest,
+      transformIgnorePatterns,
       testMatch: ['<rootDir>/test/e2e/**/*.test.ts'],
     },
   ],

@@ -1,15 +1,24 @@
 /**
- * CPU per request of the proxy, next to requests per second.
+ * CPU per request of the proxy, next to requests per second (issue [11]).
  *
- * Three processes, so only the proxy's own CPU is counted: a tiny backend (answers 200 "ok"), the
- * proxy under test, and a keep-alive load generator. Variants:
- * - `passthrough`: express + http-proxy-middleware, nothing else (the budget's baseline);
- * - `osp`: ospMiddleware with SigV4 verification, an authorize callback (cached) and re-signing.
+ * Separate processes, so only the proxy's own CPU is counted: a tiny backend (answers a 1 KiB
+ * body), one process per proxy variant, and a keep-alive load generator. Variants:
+ * - `c` (`bare`): a bare Node `http.request` proxy (the floor);
+ * - `d` (`passthrough`): express + http-proxy-middleware, nothing else (the budget's baseline);
+ * - `f` (`osp`): a bare Express app with ospMiddleware: SigV4 verification, an authorize callback
+ *   (cached) and re-signing;
+ * - `e` (`server`): the `osp` server (startServer) with its defaults: helmet, the pino-http access
+ *   log at info to stdout (sent to /dev/null here), metrics on.
+ * All variants run side by side and are measured interleaved (c d f e, c d f e, …, BENCH_ROUNDS
+ * rounds) so that a change of machine load hits them all alike; the median round is reported.
  * The client request is signed once (a signature is valid for 15 minutes) and replayed.
+ * BENCH_EXTRA=1 measures the older one-by-one variants instead (router, no-auth).
  *
- * Run: npm run bench   (or: node -r ts-node/register/transpile-only bench/cpu-per-request.ts)
+ * Run: npm run bench:cpu   (or: node -r ts-node/register/transpile-only bench/cpu-per-request.ts)
  */
 import { execFileSync, fork, type ChildProcess } from 'node:child_process';
+import { openSync } from 'node:fs';
+import path from 'node:path';
 import os from 'node:os';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -19,11 +28,26 @@ import { ospMiddleware } from '../lib/osp-middleware';
 import { setOspIdentity } from '../lib/context';
 import { signRequest } from '../lib/sigv4/sign-request';
 import { createBackendAgent } from '../lib/middleware/backend-agent';
+import { startServer } from '../lib/server/start-server';
 
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 20_000);
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 3_000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+const BODY = Buffer.alloc(1024, 'x');
+const VARIANTS: { key: string; name: string; label: string }[] = [
+  { key: 'c', name: 'bare', label: 'bare Node http.request proxy' },
+  { key: 'd', name: 'passthrough', label: 'express 5 + http-proxy-middleware pass-through' },
+  { key: 'f', name: 'osp', label: 'express + ospMiddleware (verify + authorize + re-sign)' },
+  { key: 'e', name: 'server', label: 'osp server, defaults (helmet, access log at info, metrics)' },
+];
+/**
+ * BENCH_BASELINE=<dir>: also measures f and e built from another checkout of this repository (e.g.
+ * a `git worktree` of the commit before a change, its node_modules a symlink to this one's), as
+ * variants f0 and e0 in the same interleaved rounds: a before/after comparison under equal load.
+ */
+const BASELINE = process.env.BENCH_BASELINE;
+if (BASELINE) VARIANTS.push({ key: 'f0', name: 'osp-base', label: `f from ${BASELINE}` }, { key: 'e0', name: 'server-base', label: `e from ${BASELINE}` });
 const CLIENT = { accessKey: 'benchclient', secretKey: 'bench-client-secret-000000000000' };
 
 type Msg = { port?: number; cpuUs?: number };
@@ -36,15 +60,64 @@ async function runBackend(): Promise<void> {
   const server = http.createServer((req, res) => {
     req.resume();
     req.on('end', () => {
-      res.writeHead(200, { 'content-type': 'text/plain', 'content-length': 2 });
-      res.end('ok');
+      res.writeHead(200, { 'content-type': 'text/plain', 'content-length': BODY.length });
+      res.end(BODY);
     });
   });
   server.keepAliveTimeout = 60_000;
   process.send?.({ port: await listen(server) });
 }
 
+const BENCH_BUCKETS = (backendPort: number) => ({ bench: { host: '127.0.0.1', port: backendPort, addressingStyle: 'path' as const, accessKey: 'backend', secretKey: 'backend-secret', profile: 'aws' as const } });
+const benchAuthorize = async (token: string | null, bucket: string) => token === CLIENT.accessKey && bucket === 'bench';
+
+/** Variant c: the least a Node proxy does (pipe the request and the response through). */
+function bareProxy(backendPort: number): http.RequestListener {
+  const agent = new http.Agent({ keepAlive: true });
+  return (req, res) => {
+    const upstream = http.request({ host: '127.0.0.1', port: backendPort, method: req.method, path: req.url, headers: req.headers, agent }, (r) => {
+      res.writeHead(r.statusCode ?? 502, r.headers);
+      r.pipe(res);
+    });
+    upstream.on('error', () => res.destroy());
+    req.pipe(upstream);
+  };
+}
+
+/** A module of the BENCH_BASELINE checkout. */
+function baseline(module: string) {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require(path.join(BASELINE as string, module));
+}
+
+function reportCpu(): void {
+  let start = process.cpuUsage();
+  process.on('message', (m: string) => {
+    if (m === 'reset') start = process.cpuUsage();
+    if (m === 'report') {
+      const d = process.cpuUsage(start);
+      process.send?.({ cpuUs: d.user + d.system });
+    }
+  });
+}
+
 async function runProxy(variant: string, backendPort: number): Promise<void> {
+  process.on('SIGINT', () => process.exit(0)); // lets --cpu-prof write its profile
+  if (variant === 'server' || variant === 'server-base') {
+    const start: typeof startServer = variant === 'server' ? startServer : baseline('lib/server/start-server').startServer;
+    const running = await start({ httpPort: 0, host: '127.0.0.1', metricsPort: 0, buckets: BENCH_BUCKETS(backendPort), hmacKeystore: [CLIENT], authorize: benchAuthorize });
+    reportCpu();
+    process.send?.({ port: running.httpPort });
+    return;
+  }
+  if (variant === 'bare') {
+    const server = http.createServer(bareProxy(backendPort));
+    server.keepAliveTimeout = 60_000;
+    const port = await listen(server);
+    reportCpu();
+    process.send?.({ port });
+    return;
+  }
   const app = express();
   if (variant === 'passthrough') {
     app.use(createProxyMiddleware({ target: `http://127.0.0.1:${backendPort}`, changeOrigin: true, agent: new http.Agent({ keepAlive: true }) }));
@@ -64,8 +137,9 @@ async function runProxy(variant: string, backendPort: number): Promise<void> {
       next();
     }, mw.stages.resolveBackend, mw.stages.s3Proxy);
   } else {
+    const middleware: typeof ospMiddleware = variant === 'osp' ? ospMiddleware : baseline('lib/osp-middleware').ospMiddleware;
     app.use(
-      ospMiddleware({
+      middleware({
         buckets: { bench: { host: '127.0.0.1', port: backendPort, addressingStyle: 'path', accessKey: 'backend', secretKey: 'backend-secret', profile: 'aws' } },
         hmacKeystore: [CLIENT],
         ...(process.env.BENCH_NO_AUTHORIZE ? {} : { authorize: async (token: string | null, bucket: string) => token === CLIENT.accessKey && bucket === 'bench' }),
@@ -76,15 +150,7 @@ async function runProxy(variant: string, backendPort: number): Promise<void> {
   const server = http.createServer(app);
   server.keepAliveTimeout = 60_000;
   const port = await listen(server);
-  process.on('SIGINT', () => process.exit(0)); // lets --cpu-prof write its profile
-  let start = process.cpuUsage();
-  process.on('message', (m: string) => {
-    if (m === 'reset') start = process.cpuUsage();
-    if (m === 'report') {
-      const d = process.cpuUsage(start);
-      process.send?.({ cpuUs: d.user + d.system });
-    }
-  });
+  reportCpu();
   process.send?.({ port });
 }
 
@@ -139,7 +205,9 @@ function pin(pid: number | undefined, cpu: string): void {
 
 function child(args: string[]): Promise<{ proc: ChildProcess; port: number }> {
   const profile = args[0] === 'proxy' && process.env.BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`] : [];
-  const proc = fork(__filename, args, { execArgv: ['-r', 'ts-node/register/transpile-only', ...profile] });
+  // The server logs every request to stdout, as it does by default: here into /dev/null.
+  const stdout = args[1]?.startsWith('server') ? openSync('/dev/null', 'w') : 'inherit';
+  const proc = fork(__filename, args, { execArgv: ['-r', 'ts-node/register/transpile-only', ...profile], stdio: ['ignore', stdout, 'inherit', 'ipc'] });
   pin(proc.pid, args[0] === 'proxy' ? '1' : '0');
   return new Promise((resolve, reject) => {
     proc.once('message', (m: Msg) => resolve({ proc, port: m.port as number }));
@@ -170,6 +238,40 @@ async function measure(variant: string, backendPort: number): Promise<{ cpuUsPer
   return { cpuUsPerReq: mid.cpu, rps: mid.rps };
 }
 
+/** Runs every variant side by side, measured interleaved round after round; median round per variant. */
+async function interleaved(backendPort: number): Promise<void> {
+  const procs = [];
+  for (const v of VARIANTS) procs.push({ v, ...(await child(['proxy', v.name, String(backendPort)])) });
+  const cpu: Record<string, number[]> = {};
+  const rps: Record<string, number[]> = {};
+  try {
+    for (const p of procs) await runLoad(p.port, WARMUP);
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const p of procs) {
+        p.proc.send('reset');
+        const r = await runLoad(p.port, REQUESTS);
+        (cpu[p.v.key] ??= []).push((await ask(p.proc)) / REQUESTS);
+        (rps[p.v.key] ??= []).push(r);
+      }
+    }
+  } finally {
+    for (const p of procs) p.proc.kill('SIGINT');
+  }
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
+  const m: Record<string, number> = {};
+  console.log(`node ${process.version}, ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'}), load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  console.log(`1 KiB GET, ${REQUESTS} requests per round, ${ROUNDS} interleaved rounds (c d f e, …), concurrency ${CONCURRENCY}; median round:`);
+  for (const v of VARIANTS) {
+    m[v.key] = median(cpu[v.key] as number[]);
+    const all = (cpu[v.key] as number[]).map((x) => x.toFixed(0)).join(' ');
+    console.log(`  ${v.key} ${v.label}: ${(m[v.key] as number).toFixed(1)} µs CPU/request, ${median(rps[v.key] as number[]).toFixed(0)} req/s (rounds: ${all})`);
+  }
+  // Each ratio is taken within a round (its variants ran back to back, under the same machine
+  // load) and the median over rounds is reported: steadier than a ratio of medians on a busy machine.
+  const ratio = (a: string, b: string) => median((cpu[a] as number[]).map((x, i) => x / ((cpu[b] as number[])[i] as number))).toFixed(2);
+  console.log(`ratios (median of per-round ratios): f/d ${ratio('f', 'd')} (target <= 1.15), f/c ${ratio('f', 'c')} (target <= 2), e/f ${ratio('e', 'f')} (target <= 1.15), d/c ${ratio('d', 'c')}`);
+}
+
 async function main(): Promise<void> {
   const [role, a, b] = process.argv.slice(2);
   if (role === 'backend') return runBackend();
@@ -185,6 +287,7 @@ async function main(): Promise<void> {
       console.log(`${x}: ${a.cpuUsPerReq.toFixed(1)} µs, ${y}: ${b.cpuUsPerReq.toFixed(1)} µs`);
       return;
     }
+    if (!process.env.BENCH_EXTRA) return await interleaved(backend.port);
     const base = await measure('passthrough', backend.port);
     if (process.env.BENCH_EXTRA) {
       const r = await measure('passthrough-router', backend.port);

@@ -3,8 +3,10 @@
  * proxy's peak RSS: memory must stay flat whatever the object size.
  *
  * Processes: a sink/source backend (discards uploads, generates downloads; no disk, no S3 logic,
- * so the proxy is what is measured), the proxy (ospMiddleware, signature verification and
- * re-signing on), and this client, which generates and checks the bytes without buffering them.
+ * so the proxy is what is measured), two proxies: f (ospMiddleware on Express, signature
+ * verification and re-signing on) and d (express + http-proxy-middleware pass-through, the
+ * baseline of issue [11]), and this client, which generates and checks the bytes without
+ * buffering them. f and d alternate (BENCH_ROUNDS rounds, best MB/s of each is reported).
  *
  * Run: npm run bench:stream   (BENCH_BYTES=268435456 for 256 MiB)
  */
@@ -14,10 +16,12 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
 import express from 'express';
+import { createProxyMiddleware } from 'http-proxy-middleware';
 import { ospMiddleware } from '../lib/osp-middleware';
 import { signRequest } from '../lib/sigv4/sign-request';
 
 const BYTES = Number(process.env.BENCH_BYTES ?? 1024 ** 3);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 const CLIENT = { accessKey: 'benchclient', secretKey: 'bench-client-secret-000000000000' };
 const BLOCK = Buffer.alloc(1024 * 1024, 'abcdefghijklmnopqrstuvwxyz0123456789');
 
@@ -56,9 +60,10 @@ async function runBackend(): Promise<void> {
   process.send?.({ port: await listen(server) });
 }
 
-async function runProxy(backendPort: number): Promise<void> {
+async function runProxy(variant: string, backendPort: number): Promise<void> {
   const app = express();
-  app.use(
+  if (variant === 'passthrough') app.use(createProxyMiddleware({ target: `http://127.0.0.1:${backendPort}`, changeOrigin: true, agent: new http.Agent({ keepAlive: true }) }));
+  else app.use(
     ospMiddleware({
       buckets: { big: { host: '127.0.0.1', port: backendPort, addressingStyle: 'path', accessKey: 'backend', secretKey: 'backend-secret', profile: 'aws' } },
       hmacKeystore: [CLIENT],
@@ -108,34 +113,46 @@ async function download(port: number): Promise<{ seconds: number; bytes: number 
   return { seconds: (performance.now() - started) / 1000, bytes };
 }
 
+function rss(proc: ChildProcess): Promise<number> {
+  return new Promise<number>((r) => {
+    proc.once('message', (m: { maxRssBytes: number }) => r(m.maxRssBytes));
+    proc.send('rss');
+  });
+}
+
 async function main(): Promise<void> {
-  const [role, arg] = process.argv.slice(2);
+  const [role, arg, arg2] = process.argv.slice(2);
   if (role === 'backend') return runBackend();
-  if (role === 'proxy') return runProxy(Number(arg));
+  if (role === 'proxy') return runProxy(arg as string, Number(arg2));
   const backend = await child(['backend']);
-  const proxy = await child(['proxy', String(backend.port)]);
+  const f = await child(['proxy', 'osp', String(backend.port)]);
+  const d = await child(['proxy', 'passthrough', String(backend.port)]);
   try {
-    const rssBefore = await new Promise<number>((r) => {
-      proxy.proc.once('message', (m: { maxRssBytes: number }) => r(m.maxRssBytes));
-      proxy.proc.send('rss');
-    });
+    const rssBefore = await rss(f.proc);
     const expected = createHash('sha256');
     for (let left = BYTES; left > 0; left -= BLOCK.length) expected.update(left >= BLOCK.length ? BLOCK : BLOCK.subarray(0, left));
-    const up = await upload(proxy.port);
-    if (up.sha256 !== expected.digest('hex')) throw new Error('upload arrived altered');
-    const down = await download(proxy.port);
-    if (down.bytes !== BYTES) throw new Error(`download truncated: ${down.bytes}`);
-    const rssAfter = await new Promise<number>((r) => {
-      proxy.proc.once('message', (m: { maxRssBytes: number }) => r(m.maxRssBytes));
-      proxy.proc.send('rss');
-    });
+    const sha = expected.digest('hex');
+    const best = { f: { up: 0, down: 0 }, d: { up: 0, down: 0 } };
     const mb = BYTES / 1e6;
-    console.log(`object: ${(BYTES / 1024 ** 2).toFixed(0)} MiB through the proxy (sink/source backend)`);
-    console.log(`upload:   ${(mb / up.seconds).toFixed(0)} MB/s`);
-    console.log(`download: ${(mb / down.seconds).toFixed(0)} MB/s`);
-    console.log(`proxy peak RSS: ${(rssBefore / 1024 ** 2).toFixed(0)} MiB before, ${(rssAfter / 1024 ** 2).toFixed(0)} MiB after the transfers`);
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const [name, proxy] of [['f', f], ['d', d]] as const) {
+        const up = await upload(proxy.port);
+        if (up.sha256 !== sha) throw new Error(`${name}: upload arrived altered`);
+        const down = await download(proxy.port);
+        if (down.bytes !== BYTES) throw new Error(`${name}: download truncated: ${down.bytes}`);
+        best[name].up = Math.max(best[name].up, mb / up.seconds);
+        best[name].down = Math.max(best[name].down, mb / down.seconds);
+      }
+    }
+    const rssAfter = await rss(f.proc);
+    console.log(`object: ${(BYTES / 1024 ** 2).toFixed(0)} MiB (sink/source backend), best of ${ROUNDS} alternating rounds, node ${process.version}`);
+    console.log(`f ospMiddleware:        PUT ${best.f.up.toFixed(0)} MB/s, GET ${best.f.down.toFixed(0)} MB/s`);
+    console.log(`d express + hpm:        PUT ${best.d.up.toFixed(0)} MB/s, GET ${best.d.down.toFixed(0)} MB/s`);
+    console.log(`f/d: PUT ${(best.f.up / best.d.up).toFixed(2)}, GET ${(best.f.down / best.d.down).toFixed(2)} (target >= 0.95)`);
+    console.log(`f peak RSS: ${(rssBefore / 1024 ** 2).toFixed(0)} MiB before, ${(rssAfter / 1024 ** 2).toFixed(0)} MiB after the transfers`);
   } finally {
-    proxy.proc.kill();
+    f.proc.kill();
+    d.proc.kill();
     backend.proc.kill();
   }
 }

@@ -206,6 +206,7 @@ async function main(): Promise<void> {
   console.log(`${'mode'.padEnd(46)} ${'MiB/s'.padStart(7)} ${'proxy CPU s'.padStart(11)} ${'RSS idle'.padStart(9)} ${'peak RSS'.padStart(9)}`);
   const children: ChildProcess[] = sink ? [sink] : [];
   process.on('exit', () => children.forEach((c) => c.kill()));
+  const cpuOf: Partial<Record<Mode, number>> = {};
   for (const mode of MODES) {
     const proxy = await child(['proxy', backendUrl, key, secret, profile]);
     children.push(proxy.proc);
@@ -230,8 +231,12 @@ async function main(): Promise<void> {
     const label = mode === 'hex' ? 'hex sha256 (plain)' : `${PAYLOAD[mode]}${TRAILER[mode] ? ` ${TRAILER[mode]}` : ''}`;
     console.log(`${label.padEnd(46)} ${best.toFixed(0).padStart(7)} ${cpu.toFixed(2).padStart(11)} ${`${((idle.rssKiB ?? 0) / 1024).toFixed(0)} MiB`.padStart(9)} ${`${((end.hwmKiB ?? 0) / 1024).toFixed(0)} MiB`.padStart(9)}`);
     proxy.proc.kill();
+    cpuOf[mode] = cpu;
   }
   sink?.kill();
+  // Issue [11] targets: the proxy's CPU for a body it checks, against a plain signed PUT (UNSIGNED-PAYLOAD, no hashing).
+  const vsPlain = (mode: Mode) => ((cpuOf[mode] ?? NaN) / (cpuOf.unsigned ?? NaN)).toFixed(2);
+  console.log(`CPU vs plain signed PUT (UNSIGNED-PAYLOAD): aws-chunked signed ${vsPlain('signed')}x, proxy-checked SHA-256 ${vsPlain('hex')}x (targets <= 1.5x); signed+trailer ${vsPlain('signed-trailer')}x, unsigned+trailer ${vsPlain('unsigned-trailer')}x`);
 }
 
 const [role, ...rest] = process.argv.slice(2);

@@ -23,10 +23,8 @@ export { setOspIdentity } from './context';
 export type { OspRequestContext, ResolvedBackend, BackendCredentials, AuthMethod } from './context';
 export { OspError, OspConfigError } from './errors';
 export type { S3ErrorCode, OspConfigErrorCode } from './errors';
-export { resolveOptions } from './options';
 export type {
   OspOptions,
-  ResolvedOptions,
   BucketConfig,
   BucketResolver,
   BucketResolverContext,
@@ -42,7 +40,16 @@ export type {
 export type { PolicyDocument, PolicyStatement, KeyPolicies } from './policy/types';
 export type { UsageCounterStore } from './cache/usage-store';
 export { createMemoryUsageStore } from './cache/memory-usage-store';
+export type { MemoryUsageStore, MemoryUsageStoreOptions } from './cache/memory-usage-store';
 export { createMemorySharedStore } from './cache/shared-store';
 export type { SharedStateStore, InvalidationMessage, MemorySharedStore } from './cache/shared-store';
 export { createRedisStore } from './cache/redis-store';
 export type { RedisStore, RedisStoreOptions } from './cache/redis-store';
+// Types that appear in the signatures above (issue 12: every type of the public surface is importable).
+export type { BackendProfileOption, BackendProfileName, BackendCapabilities } from './backends/profiles';
+export type { BackendCredentialSource } from './backends/backend-credentials';
+export type { IamTokenProvider } from './backends/iam-token-provider';
+export type { BackendAgent } from './middleware/backend-agent';
+export type { ChunkSigningContext } from './body/chunk-signature';
+export type { UpstreamBodyPlan } from './body/upstream-body';
+export type { QueryParam } from './s3/query';

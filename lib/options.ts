@@ -318,7 +318,7 @@ export interface OspOptions {
   logger?: OspLogger;
 }
 
-/** The validated, defaulted and frozen form of {@link OspOptions}. */
+/** The validated, defaulted and frozen form of {@link OspOptions}. @internal not exported by the package */
 export interface ResolvedOptions {
   /** Static entries (exact names and patterns) or the resolver function. */
   readonly buckets: BucketTable<Readonly<BucketConfig>> | BucketResolver;
@@ -617,6 +617,7 @@ function resolveRegions(raw: unknown): readonly string[] | undefined {
 /**
  * Validates options, applies defaults and returns a frozen copy. The caller's object is never
  * modified. Throws {@link OspConfigError} naming the option, the rule and an example.
+ * @internal not exported by the package (`ospMiddleware` and the stages call it).
  */
 export function resolveOptions(options: OspOptions): ResolvedOptions {
   if (typeof options === 'function' || (isPlainObject(options) && 'method' in options && 'headers' in options)) {

@@ -15,6 +15,7 @@ import { decisionsOfBucket, decisionsOfIdentity, secretKeyOf } from './cache/sha
 import type { ResolvedOptions } from './options';
 import { getContext, type OspRequestContext } from './context';
 import { combineHooks, guardHooks } from './guard-hooks';
+import { traceChain, traceRequest } from './tracing/request-tracing';
 
 /** Options of {@link OspMiddleware.revokeAccessKey} and {@link OspMiddleware.invalidateBucket}. */
 export interface InvalidateOptions {
@@ -66,10 +67,13 @@ export interface OspMiddleware extends RequestHandler {
 }
 
 /**
- * Hooks of the former positional argument of {@link ospMiddleware}; prefer `options.on`
- * ({@link OspEventHooks}). Both are called when both are given.
+ * Hooks of the positional argument of {@link ospMiddleware}; for your own hooks prefer `options.on`
+ * ({@link OspEventHooks}). Both are called when both are given. `ospMetrics(registry)` of
+ * `object-storage-proxy/metrics` returns a complete set (including `onRequest`, which `on` lacks).
  */
 export interface OspMiddlewareHooks {
+  /** A request entered the middleware (before any stage). Must not throw. */
+  onRequest?(req: Request, res: Response): void;
   presigned?: PresignedUsageHooks;
   proxy?: S3ProxyHooks;
   /** An IBM IAM token exchange finished (metrics). Must not throw. */
@@ -159,7 +163,9 @@ export function ospMiddleware(options: OspOptions, userHooks: OspMiddlewareHooks
     return {
       o,
       stages,
-      chain: [stages.postObject, stages.verifySignature, stages.authorize, stages.limitPresignedUrlUsage, stages.resolveBackend, stages.s3Proxy],
+      // A span per stage when an OpenTelemetry SDK is registered (postObject passes most requests
+      // straight on: no span of its own).
+      chain: [stages.postObject, ...traceChain(stages, [stages.verifySignature, stages.authorize, stages.limitPresignedUrlUsage, stages.resolveBackend, stages.s3Proxy])],
       onError: s3ErrorHandler({ logger: o.logger, serverName: o.serverName }),
       reportError: combineHooks(o.logger, 'on.error', o.on.error, hooks.onError),
       inflight: 0,
@@ -208,7 +214,9 @@ export function ospMiddleware(options: OspOptions, userHooks: OspMiddlewareHooks
   // Our own `next` between the stages: errors end here as S3 XML, so Express 4 and 5 hosts
   // behave the same and no error handler of the host app is needed. A request runs on the
   // generation current when it arrived, to its end, whatever update() does meanwhile.
+  const onRequest = hooks.onRequest;
   const handler = function osp(req: Request, res: Response, next: NextFunction): void {
+    onRequest?.(req, res);
     const g = current;
     g.inflight++;
     let done = false;
@@ -234,6 +242,7 @@ export function ospMiddleware(options: OspOptions, userHooks: OspMiddlewareHooks
         step(e ?? new Error('stage threw'));
       }
     };
+    traceRequest(req, res);
     step();
   };
   const stagesProxy = {} as OspMiddleware['stages'];

@@ -17,7 +17,6 @@
  * once each (with the host and port, never credentials) and reported through `onStatus`.
  */
 import { randomUUID } from 'node:crypto';
-import { createClient } from 'redis';
 import { OspError } from '../errors';
 import { DEFAULT_REDIS_COMMAND_TIMEOUT_MS, DEFAULT_REDIS_CONNECT_TIMEOUT_MS, DEFAULT_REDIS_KEY_PREFIX } from '../constants';
 import type { OspLogger } from '../options';
@@ -78,6 +77,10 @@ export function createRedisStore(options: RedisStoreOptions, logger: OspLogger):
   const channel = `${prefix}invalidate`;
   const id = randomUUID();
   const reconnectStrategy = (retries: number) => Math.min(2 ** retries * 50, 2000) + Math.floor(Math.random() * 100);
+  // Loaded here, not at the top: importing the middleware must not load the redis client (648
+  // files) for users who never configure Redis (issue 12).
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { createClient } = require('redis') as typeof import('redis');
   const client = createClient({
     url: options.url,
     disableOfflineQueue: true,

@@ -18,6 +18,7 @@ import { forwardBearerWithRetry, hasNoRequestBody } from './bearer-retry';
 import { sendS3Error } from './s3-error-handler';
 import { combineHooks } from '../guard-hooks';
 import { parseDeleteObjectsKeys } from '../s3/delete-objects-xml';
+import { traceUpstream } from '../tracing/request-tracing';
 
 /** The s3Proxy middleware, with a way to close its backend connections. */
 export interface S3ProxyHandler extends RequestHandler {
@@ -42,8 +43,8 @@ const MAX_DELETE_OBJECTS_BODY = 2 * 1024 * 1024;
 
 
 /**
- * Makes http-proxy stream the body through `stages` (or send `buffer`) instead of the raw request.
- * http-proxy pipes `req` into the upstream request right after creating it; we intercept that one
+ * Makes httpxy (http-proxy-middleware 4) stream the body through `stages` (or send `buffer`) instead of the raw request.
+ * httpxy pipes `req` into the upstream request once it has a socket; we intercept that one
  * `pipe` call, so the stages start only once the upstream request exists and a failing stage (bad
  * chunk signature, checksum mismatch) can destroy it before the backend gets a complete body.
  */
@@ -52,8 +53,8 @@ function replaceBody(req: Request, stages: Transform[], buffer?: Buffer): void {
     configurable: true,
     value: (dest: ClientRequest) => {
       delete (req as { pipe?: unknown }).pipe; // back to Readable.prototype.pipe
-      // Never write synchronously here: the upstream request has no socket yet, and a write would
-      // send its headers before the proxyReq hook re-signs them.
+      // Never write synchronously here: a write would send the upstream headers before the
+      // proxyReq hook re-signs them (httpxy pipes right after that hook, on the 'socket' event).
       let source: Readable = buffer !== undefined ? Readable.from([buffer]) : req;
       for (const stage of stages) {
         stage.once('error', (err) => dest.destroy(err));
@@ -103,12 +104,12 @@ function isSignedUpstream(name: string): boolean {
 }
 
 /**
- * Sets path, Host and credentials on the outgoing request. Runs synchronously in http-proxy's
+ * Sets path, Host and credentials on the outgoing request. Runs synchronously in httpxy's
  * `proxyReq` event, before any byte is written; everything async (credentials, IAM tokens) was
  * done by resolveBackend.
  *
  * @param source - the headers the upstream request was created with (the client's `req.headers`,
- *   which http-proxy copies): read here instead of asking the ClientRequest, which would copy them.
+ *   which httpxy copies): read here instead of asking the ClientRequest, which would copy them.
  */
 export function prepareUpstreamRequest(proxyReq: ClientRequest, method: string, b: ResolvedBackend, body: Pick<UpstreamBodyPlan, 'setHeaders' | 'removeHeaders' | 'payloadHash'>, now: Date, source: IncomingHttpHeaders): void {
   const toSign: Record<string, string | string[]> = {};
@@ -164,6 +165,7 @@ export function prepareUpstreamRequest(proxyReq: ClientRequest, method: string, 
 
 /** Backend timeouts and the response-time hook of one upstream request (also used by the bearer retry path). */
 export function watchUpstream(proxyReq: ClientRequest, req: Request, o: Pick<ResolvedOptions, 'upstreamIdleTimeoutMs' | 'upstreamConnectTimeoutMs'>, hooks: S3ProxyHooks): void {
+  traceUpstream(proxyReq, req); // CLIENT span + traceparent (not a signed header: set after signing)
   if (hooks.onBackendResponse) {
     const started = performance.now();
     proxyReq.once('response', (r: IncomingMessage) => hooks.onBackendResponse?.(req, r.statusCode ?? 0, performance.now() - started));
@@ -218,9 +220,13 @@ export function s3Proxy(options: OspOptions, positionalHooks: S3ProxyHooks = {})
     if (status === 401 || status === 403) dropRejectedBearerToken((req as Request).osp?.backend?.credentials, status, proxyRes.headers);
   };
 
+  // http-proxy-middleware 4 may report one failure twice: its 'error' event and a rejected
+  // promise that it passes to next(err). Answer it once, here, as an S3 error.
+  const answered = new WeakSet<IncomingMessage>();
   const onError = (err: Error, req: IncomingMessage, res: ServerResponse | unknown) => {
     const response = res as Response;
-    if (typeof response?.setHeader !== 'function') return;
+    if (typeof response?.setHeader !== 'function' || answered.has(req)) return;
+    answered.add(req);
     const error = backendFailureToS3Error(err as NodeJS.ErrnoException);
     hooks.onBackendFailure?.(req as Request, error);
     o.logger.warn({ requestId: (req as Request).osp?.requestId, code: (err as NodeJS.ErrnoException).code, status: error.status }, 'object-storage-proxy: backend request failed');
@@ -293,7 +299,10 @@ export function s3Proxy(options: OspOptions, positionalHooks: S3ProxyHooks = {})
       ctx.upstreamBody = bodyPlan;
       if (source !== undefined) replaceBody(req, [], source);
       else if (stages.length > 0) replaceBody(req, stages);
-      proxy(req, res, next).catch?.((err: unknown) => next(err));
+      const after = (err?: unknown) => {
+        if (err === undefined || !answered.has(req)) next(err);
+      };
+      proxy(req, res, after).catch((err: unknown) => after(err));
     };
     const checkKeys = ctx.operation === 'DeleteObjects' ? ctx.authorizeDeleteKeys : undefined;
     if (!plan.addContentMd5 && !checkKeys) return forward(plan);

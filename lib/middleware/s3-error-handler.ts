@@ -3,6 +3,7 @@ import { OspError, s3Errors } from '../errors';
 import type { OspLogger } from '../options';
 import { renderS3ErrorXml } from '../s3/error-xml';
 import { newRequestId } from '../context';
+import { recordS3Error } from '../tracing/request-tracing';
 
 /** Options of {@link s3ErrorHandler}. */
 export interface S3ErrorHandlerOptions {
@@ -25,6 +26,7 @@ function resourceOf(req: Request): string {
  * instead: a truncated body must never look complete.
  */
 export function sendS3Error(req: Request, res: Response, error: OspError, serverName?: string): void {
+  recordS3Error(req, error);
   if (res.headersSent) {
     res.destroy(error);
     return;

@@ -13,17 +13,20 @@
  * keys and callbacks; in-flight transfers finish; an invalid file is refused and logged).
  */
 import cluster from 'node:cluster';
-import { readFileSync } from 'node:fs';
+import { createWriteStream, readFileSync, type WriteStream } from 'node:fs';
 import { extname, resolve } from 'node:path';
 import { startServer, type RunningServer } from './start-server';
 import type { ServerOptions } from './options';
-import { demoInstructions, demoOptions, startDemoBackend } from './demo';
+import { demoInstructions, demoOptions, portInUseMessage, startDemoBackend } from './demo';
 import { watchConfigFile, type ConfigLoader } from './config-reload';
 
 const USAGE = `usage: osp --config FILE | osp --demo
   --config FILE   JSON file or JS module with the options (env: OSP_CONFIG)
-  --demo          run against an embedded S3 backend (python3 -m moto.server)
-env: TLS_CERT_PATH, TLS_KEY_PATH, OSP_ENABLE_REQUEST_COUNTING, COS_API_KEY, AWS_ACCESS_KEY, AWS_SECRET_KEY, OSP_CONFIG`;
+  --demo          run against an embedded S3 backend (s3rver, in-process); PORT and METRICS_PORT
+                  set the proxy and metrics ports (8080, 9091), OSP_DEMO_LOG the request log file
+                  (osp-demo.log; - for stdout)
+env: TLS_CERT_PATH, TLS_KEY_PATH, OSP_ENABLE_REQUEST_COUNTING, COS_API_KEY, AWS_ACCESS_KEY, AWS_SECRET_KEY, OSP_CONFIG,
+     OTEL_EXPORTER_OTLP_ENDPOINT and the other OTEL_* variables (tracing, see README)`;
 
 /** Loads options from a JSON file or a JS module (`module.exports = {…}`, a default export, or a (async) function returning options). */
 export async function loadConfig(file: string, opts: { fresh?: boolean } = {}): Promise<ServerOptions> {
@@ -69,6 +72,8 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
   const isWorker = cluster.isWorker;
   let options: ServerOptions;
   let stopBackend: (() => void) | undefined;
+  let demoLog: { file: string; stream: WriteStream } | undefined;
+  const demoPorts = { http: Number(process.env.PORT) || 8080, metrics: Number(process.env.METRICS_PORT) || 9091 };
   let reloadFrom: ConfigLoader | undefined;
   if (args.demo) {
     // The primary starts the backend once; workers find its port in the environment they inherited.
@@ -80,9 +85,15 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
       process.env.OSP_DEMO_BACKEND_PORT = String(port);
     }
     const config = args.config ?? process.env.OSP_CONFIG;
-    const demo = demoOptions(port, Number(process.env.PORT) || 8080, Number(process.env.METRICS_PORT) || 9091);
+    const demo = demoOptions(port, demoPorts.http, demoPorts.metrics);
     options = { ...demo, ...(config ? await loadConfig(config) : {}) };
     if (config) reloadFrom = async () => ({ ...demo, ...(await loadConfig(config, { fresh: true })) });
+    // One JSON line per request would scroll the printed commands away: they go to a file.
+    const logTo = process.env.OSP_DEMO_LOG ?? 'osp-demo.log';
+    if (logTo !== '-') {
+      const file = resolve(logTo);
+      demoLog = { file, stream: createWriteStream(file, { flags: 'a' }) };
+    }
   } else {
     const config = args.config ?? process.env.OSP_CONFIG;
     if (!config) throw new Error(`no configuration given\n${USAGE}`);
@@ -91,15 +102,17 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
   }
   let running: RunningServer;
   try {
-    running = await startServer(options, { loadConfig: reloadFrom });
+    running = await startServer(options, { loadConfig: reloadFrom, ...(demoLog ? { logDestination: demoLog.stream } : {}) });
   } catch (err) {
     stopBackend?.();
+    const e = err as NodeJS.ErrnoException & { port?: number };
+    if (args.demo && e?.code === 'EADDRINUSE') throw new Error(portInUseMessage(e.port, demoPorts.http, demoPorts.metrics));
     throw err;
   }
   if (running.role === 'worker') return running; // the worker handles its own signals and shutdown messages
   const a = running.addresses;
   process.stdout.write(`osp listening: http=${a.http}${a.https ? ` https=${a.https}` : ''}${a.metrics ? ` metrics=${a.metrics}` : ''}\n`);
-  if (args.demo) process.stdout.write(demoInstructions(a.http, a.metrics));
+  if (args.demo) process.stdout.write(demoInstructions(a.http, a.metrics, demoLog?.file));
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;

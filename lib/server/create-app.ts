@@ -7,15 +7,16 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import helmet from 'helmet';
 import pino, { type Logger } from 'pino';
-import { pinoHttp, type Options as PinoHttpOptions } from 'pino-http';
 import { ospMiddleware, type OspMiddleware, type OspMiddlewareHooks } from '../osp-middleware';
 import type { OspOptions } from '../options';
 import { OspError } from '../errors';
 import { sendS3Error, toOspError } from '../middleware/s3-error-handler';
-import { newRequestId } from '../context';
+import { accessLog } from './access-log';
 import { redactHeaders, redactUrl } from './redact';
 import { createMetrics, requestBytesRead, responseBytesWritten, countBodyBytes, type OspMetrics } from './metrics';
 import type { RequestCounter } from './request-counts';
+import { packageVersion } from '../package-version';
+import { ospPromBundle, REQUEST_DURATION_METRIC } from './prom-bundle';
 
 /** Marks requests that reached the app over TLS (directly or through the HTTP/2 bridge). */
 export const VIA_TLS = Symbol('osp.viaTls');
@@ -134,18 +135,10 @@ function combineHooks(a: OspMiddlewareHooks, b: OspMiddlewareHooks | undefined):
   };
 }
 
-/** This package's version (for osp_build_info and logs). */
-export const packageVersion = (): string => {
-  try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    return (require('../../package.json') as { version: string }).version;
-  } catch {
-    return 'unknown';
-  }
-};
+export { packageVersion };
 
 /**
- * Builds the proxy app: `helmet` (API profile), pino-http access log, metrics, `ospMiddleware`
+ * Builds the proxy app: `helmet` (API profile), access log (one JSON line per request, lib/server/access-log.ts), metrics, `ospMiddleware`
  * mounted at '/', and S3 XML for anything else. Does not listen; see `startServer`.
  *
  * @example
@@ -160,6 +153,7 @@ export function createApp(options: OspOptions, extras: CreateAppExtras = {}): Os
       bucketNames: typeof options.buckets === 'function' ? null : new Set(Object.keys(options.buckets ?? {})),
       version: extras.version ?? packageVersion(),
       sharedStore: options.redis !== undefined || options.sharedStore !== undefined,
+      requestDuration: false,
     });
   const ospLogger = logger.child({ component: 'osp' });
   const middlewareOptions: OspOptions = { ...options, logger: options.logger ?? ospLogger };
@@ -173,6 +167,8 @@ export function createApp(options: OspOptions, extras: CreateAppExtras = {}): Os
   app.set('query parser', false);
   app.set('trust proxy', false);
 
+  // The request histogram from the stock bundle, unless the caller's metrics already have one.
+  if (!metrics.registry.getSingleMetric(REQUEST_DURATION_METRIC)) app.use(ospPromBundle(metrics.registry, metrics.bucketLabel));
   app.use(metrics.middleware);
   app.use((req: Request, res: Response, next: NextFunction) => {
     if (serverName) res.setHeader('Server', serverName);
@@ -210,29 +206,7 @@ export function createApp(options: OspOptions, extras: CreateAppExtras = {}): Os
     }
     next();
   });
-  app.use(
-    pinoHttp({
-      logger,
-      wrapSerializers: false,
-      quietReqLogger: true,
-      genReqId: (req: IncomingMessage) => (req as Request).osp?.requestId ?? newRequestId(),
-      serializers: {
-        req: (req: IncomingMessage) => serializeRequest(req),
-        res: (res: ServerResponse) => ({ statusCode: res.statusCode }),
-        err: pino.stdSerializers.err,
-      },
-      // Known when the request starts (the context is built below, before the log middleware).
-      customProps: (req: IncomingMessage) => {
-        const r = req as Request;
-        return { requestId: r.osp?.requestId ?? (req as { id?: unknown }).id, bucket: r.osp?.bucket, operation: r.osp?.operation };
-      },
-      customSuccessObject: (req: IncomingMessage, res: ServerResponse, val: Record<string, unknown>) => finalFields(req, res, val),
-      customErrorObject: (req: IncomingMessage, res: ServerResponse, _err: Error, val: Record<string, unknown>) => finalFields(req, res, val),
-      customSuccessMessage: () => 'request completed',
-      customErrorMessage: () => 'request failed',
-      customLogLevel: (_req: IncomingMessage, res: ServerResponse, err?: Error) => (err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info'),
-    } satisfies PinoHttpOptions),
-  );
+  app.use(accessLog(logger, { request: serializeRequest, outcome: (req, res) => finalFields(req, res, {}) }));
 
   app.use('/', osp);
 

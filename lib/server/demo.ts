@@ -1,22 +1,34 @@
 /**
- * `osp --demo`: an embedded S3 backend so the proxy runs with nothing else to set up.
+ * `osp --demo`: an embedded S3 backend so the proxy runs with nothing but Node and npm.
  *
- * Backend choice: moto (`python3 -m moto.server`) rather than an in-process npm S3 server such as
- * s3rver: s3rver stores aws-chunked request bodies with their chunk framing and needs
- * `--openssl-legacy-provider` on Node 20 for ListObjectsV2 pagination, so clients would see wrong
- * data; adding it would also add a dependency. moto is a faithful S3 API; when python3/moto is
- * missing the demo says how to install it (`pip install 'moto[server]'`).
+ * Backend: @20minutes/s3rver (the maintained fork of s3rver, pure JavaScript), in this process on a
+ * free loopback port, storing into a temporary directory that is deleted on stop. In-process, so
+ * stopping the proxy (Ctrl-C, `kill`) stops the backend too: nothing is left running.
+ * s3rver accepts only plain bodies, `UNSIGNED-PAYLOAD`/hex hashes and signed aws-chunked, and checks
+ * no hashes or checksums (/work/shared/BACKENDS.md): the demo bucket therefore uses the
+ * conservative profile — the proxy decodes every aws-chunked form and verifies hashes and
+ * checksums itself before forwarding. s3rver is a devDependency: `npm start` in a clone installs
+ * it; an installed package's `osp --demo` says how to add it.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import http from 'node:http';
+import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import type { BackendCapabilities } from '../backends/profiles';
 
 export const DEMO_BUCKET = 'demo';
 export const DEMO_ACCESS_KEY = 'demo-access-key';
 export const DEMO_SECRET_KEY = 'demo-secret-key';
+/** s3rver's fixed credentials (it checks the key name only). */
+const BACKEND_KEY = 'S3RVER';
+const S3RVER_PACKAGE = '@20minutes/s3rver';
+
+/** Decode every aws-chunked form, verify hashes/checksums in the proxy (s3rver does neither). */
+export const DEMO_BACKEND_PROFILE: BackendCapabilities = { unsignedPayloadTrailer: false, deleteObjectsRequiresContentMd5: true, verifiesPayloadHash: false, verifiesChecksumHeaders: false };
 
 export interface DemoBackend {
   port: number;
+  /** Stops the backend and deletes its data directory. Synchronous enough for an exit handler. */
   stop(): void;
 }
 
@@ -31,58 +43,43 @@ export function freePort(): Promise<number> {
   });
 }
 
-function request(port: number, method: string, path: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, method, path }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode ?? 0));
-    });
-    req.on('error', reject);
-    req.end();
-  });
+interface S3rverInstance {
+  run(): Promise<net.AddressInfo>;
+  close(): Promise<void>;
+}
+type S3rverConstructor = new (options: Record<string, unknown>) => S3rverInstance;
+
+function loadS3rver(): S3rverConstructor {
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return require(S3RVER_PACKAGE) as S3rverConstructor;
+  } catch (err) {
+    throw new Error(`the demo backend needs the npm package ${S3RVER_PACKAGE} (a devDependency; \`npm start\` in a clone installs it): npm install ${S3RVER_PACKAGE} (${(err as Error).message.split('\n')[0]})`);
+  }
 }
 
-/** Starts moto on a free loopback port, waits until it answers and creates the demo bucket. */
-export async function startDemoBackend(options: { timeoutMs?: number } = {}): Promise<DemoBackend> {
-  const port = await freePort();
-  let child: ChildProcess;
-  let exited: string | undefined;
-  let stderr = '';
+/** Starts s3rver in this process on a free loopback port with the demo bucket. */
+export async function startDemoBackend(): Promise<DemoBackend> {
+  const S3rver = loadS3rver();
+  const directory = mkdtempSync(path.join(os.tmpdir(), 'osp-demo-s3-'));
+  const server = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory, vhostBuckets: false, configureBuckets: [{ name: DEMO_BUCKET }] });
+  let address: net.AddressInfo;
   try {
-    child = spawn('python3', ['-m', 'moto.server', '-H', '127.0.0.1', '-p', String(port)], { stdio: ['ignore', 'ignore', 'pipe'] });
+    address = await server.run();
   } catch (err) {
-    throw new Error(`could not start python3 -m moto.server (${(err as Error).message}); install it with: pip install 'moto[server]'`);
+    rmSync(directory, { recursive: true, force: true });
+    throw err;
   }
-  child.stderr?.on('data', (d: Buffer) => {
-    stderr = (stderr + d.toString()).slice(-2000);
-  });
-  child.on('error', (err) => (exited = err.message));
-  child.on('exit', (code) => (exited ??= `exit code ${code}`));
-  const stop = () => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+  let stopped = false;
+  return {
+    port: address.port,
+    stop() {
+      if (stopped) return;
+      stopped = true;
+      server.close().catch(() => undefined);
+      rmSync(directory, { recursive: true, force: true });
+    },
   };
-  const deadline = Date.now() + (options.timeoutMs ?? 30_000);
-  for (;;) {
-    if (exited !== undefined) {
-      throw new Error(`the demo backend (python3 -m moto.server) failed: ${exited}${/No module named/.test(stderr) ? " — moto is not installed; install it with: pip install 'moto[server]'" : ''}\n${stderr}`);
-    }
-    try {
-      if ((await request(port, 'GET', '/')) === 200) break;
-    } catch {
-      // not up yet
-    }
-    if (Date.now() > deadline) {
-      stop();
-      throw new Error('the demo backend (moto) did not start in time');
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  const status = await request(port, 'PUT', `/${DEMO_BUCKET}`);
-  if (status !== 200 && status !== 409) {
-    stop();
-    throw new Error(`could not create the demo bucket on moto (HTTP ${status})`);
-  }
-  return { port, stop };
 }
 
 /** Middleware/server options of the demo. */
@@ -92,17 +89,19 @@ export function demoOptions(backendPort: number, httpPort = 8080, metricsPort = 
     httpPort,
     metricsPort,
     serverName: 'object-storage-proxy-demo',
-    buckets: { [DEMO_BUCKET]: { host: '127.0.0.1', port: backendPort, tls: false, addressingStyle: 'path' as const, accessKey: 'moto', secretKey: 'moto' } },
+    buckets: {
+      [DEMO_BUCKET]: { host: '127.0.0.1', port: backendPort, tls: false, addressingStyle: 'path' as const, accessKey: BACKEND_KEY, secretKey: BACKEND_KEY, profile: DEMO_BACKEND_PROFILE },
+    },
     hmacKeystore: [{ accessKey: DEMO_ACCESS_KEY, secretKey: DEMO_SECRET_KEY }],
   };
 }
 
 /** The commands printed by `osp --demo`. */
-export function demoInstructions(endpoint: string, metrics?: string): string {
+export function demoInstructions(endpoint: string, metrics?: string, logFile?: string): string {
   const env = `AWS_ACCESS_KEY_ID=${DEMO_ACCESS_KEY} AWS_SECRET_ACCESS_KEY=${DEMO_SECRET_KEY} AWS_DEFAULT_REGION=us-east-1`;
   return [
     '',
-    `object-storage-proxy demo: ${endpoint} -> embedded moto S3 backend, bucket "${DEMO_BUCKET}"`,
+    `object-storage-proxy demo: ${endpoint} -> embedded S3 backend (s3rver, in this process), bucket "${DEMO_BUCKET}"`,
     `frontend keys: access key ${DEMO_ACCESS_KEY}, secret key ${DEMO_SECRET_KEY}`,
     '',
     'aws-cli:',
@@ -114,8 +113,17 @@ export function demoInstructions(endpoint: string, metrics?: string): string {
     'boto3:',
     `  python3 -c "import boto3; s3 = boto3.client('s3', endpoint_url='${endpoint}', aws_access_key_id='${DEMO_ACCESS_KEY}', aws_secret_access_key='${DEMO_SECRET_KEY}', region_name='us-east-1'); s3.put_object(Bucket='${DEMO_BUCKET}', Key='hi.txt', Body=b'hi'); print(s3.get_object(Bucket='${DEMO_BUCKET}', Key='hi.txt')['Body'].read())"`,
     '',
-    ...(metrics ? [`metrics: ${metrics}/metrics   health: ${metrics}/healthz`, ''] : []),
+    ...(metrics ? [`metrics: ${metrics}/metrics   health: ${metrics}/healthz`] : []),
+    ...(logFile ? [`request log: ${logFile}   (tail -f it; OSP_DEMO_LOG=- logs to this terminal)`] : []),
+    'ports: PORT (proxy) and METRICS_PORT (metrics), e.g. PORT=8081 METRICS_PORT=9092 npm start',
+    '',
     'Stop with Ctrl-C.',
     '',
   ].join('\n');
+}
+
+/** The error for a port in use, naming the variable that sets it. */
+export function portInUseMessage(port: number | undefined, httpPort: number, metricsPort: number): string {
+  const which = port === metricsPort ? `METRICS_PORT (metrics port, now ${metricsPort})` : `PORT (proxy port, now ${httpPort})`;
+  return `port ${port ?? httpPort} is already in use: set ${which} to a free port, e.g. PORT=${httpPort + 1} METRICS_PORT=${metricsPort + 1} npm start`;
 }

@@ -40,6 +40,13 @@ export interface OspMetricsOptions {
   registry?: Registry;
   /** A shared store (Redis) is configured: export `osp_redis_up` and `osp_redis_errors_total`. @default false */
   sharedStore?: boolean;
+  /**
+   * Register `osp_request_duration_seconds` here. The standalone server passes `false`: there the
+   * histogram comes from express-prom-bundle (see {@link ospPromBundle}). @default true
+   */
+  requestDuration?: boolean;
+  /** Register `osp_active_connections` (only meaningful with {@link OspMetrics.trackConnections}). @default true */
+  connections?: boolean;
 }
 
 export interface OspMetrics {
@@ -62,7 +69,9 @@ export function methodLabel(method: string | undefined): string {
 }
 
 const SIZE_BUCKETS = [0, 1024, 16 * 1024, 256 * 1024, 1024 * 1024, 16 * 1024 * 1024, 128 * 1024 * 1024, 1024 * 1024 * 1024, 5 * 1024 * 1024 * 1024];
-const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
+const DURATION_HELP = 'Time from request start to the end of the response.';
+/** Buckets of the duration histograms (also of the express-prom-bundle one). */
+export const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
 
 const RX = Symbol('osp.metrics.rx');
 const TX = Symbol('osp.metrics.tx');
@@ -125,7 +134,7 @@ export function createMetrics(options: OspMetricsOptions): OspMetrics {
   const transfer = new Counter({ name: 'osp_transfer_bytes_total', help: 'Body bytes received from clients (rx) and sent to clients (tx).', labelNames: ['direction', 'bucket'] as const, registers: [registry] });
   const presignedHits = new Counter({ name: 'osp_presigned_url_hits_total', help: 'Presigned URL uses accepted.', labelNames: ['bucket'] as const, registers: [registry] });
   const presignedRejected = new Counter({ name: 'osp_presigned_url_rejected_total', help: 'Presigned URL uses rejected because the URL reached its usage limit.', labelNames: ['bucket'] as const, registers: [registry] });
-  const active = new Gauge({ name: 'osp_active_connections', help: 'Open client connections.', registers: [registry] });
+  const active = options.connections === false ? undefined : new Gauge({ name: 'osp_active_connections', help: 'Open client connections.', registers: [registry] });
   new Gauge({
     name: 'osp_memory_bytes',
     help: 'Resident set size of the process(es), in bytes.',
@@ -136,7 +145,7 @@ export function createMetrics(options: OspMetricsOptions): OspMetrics {
   });
   const buildInfo = new Gauge({ name: 'osp_build_info', help: 'Build information; always 1.', labelNames: ['version', 'node'] as const, registers: [registry], aggregator: 'first' });
   buildInfo.set({ version: options.version, node: process.version }, 1);
-  const duration = new Histogram({ name: 'osp_request_duration_seconds', help: 'Time from request start to the end of the response.', labelNames: ['method', 'bucket'] as const, buckets: DURATION_BUCKETS, registers: [registry] });
+  const duration = options.requestDuration === false ? undefined : new Histogram({ name: 'osp_request_duration_seconds', help: DURATION_HELP, labelNames: ['method', 'bucket'] as const, buckets: DURATION_BUCKETS, registers: [registry] });
   const responseSize = new Histogram({ name: 'osp_response_size_bytes', help: 'Response body size in bytes.', labelNames: ['method', 'bucket'] as const, buckets: SIZE_BUCKETS, registers: [registry] });
   const backendLatency = new Histogram({ name: 'osp_backend_latency_seconds', help: 'Time until the backend answered with response headers.', labelNames: ['method', 'bucket'] as const, buckets: DURATION_BUCKETS, registers: [registry] });
   const signatureFailures = new Counter({ name: 'osp_signature_failures_total', help: 'Requests whose caller could not be authenticated, by S3 error code.', labelNames: ['reason'] as const, registers: [registry] });
@@ -176,7 +185,7 @@ export function createMetrics(options: OspMetricsOptions): OspMetrics {
   };
 
   const middleware = (req: Request, res: Response, next: NextFunction): void => {
-    const started = performance.now();
+    const started = duration ? performance.now() : 0;
     countBodyBytes(req, res);
     let done = false;
     const finish = () => {
@@ -187,7 +196,7 @@ export function createMetrics(options: OspMetricsOptions): OspMetrics {
       const rx = requestBytesRead(req);
       const tx = responseBytesWritten(res);
       requests.inc({ method, bucket, status: String(res.statusCode) });
-      duration.observe({ method, bucket }, (performance.now() - started) / 1000);
+      duration?.observe({ method, bucket }, (performance.now() - started) / 1000);
       responseSize.observe({ method, bucket }, tx);
       if (rx > 0) transfer.inc({ direction: 'rx', bucket }, rx);
       if (tx > 0) transfer.inc({ direction: 'tx', bucket }, tx);
@@ -198,6 +207,7 @@ export function createMetrics(options: OspMetricsOptions): OspMetrics {
   };
 
   const trackConnections = (server: NetServer) => {
+    if (!active) return;
     server.on('connection', (socket: Socket) => {
       active.inc();
       socket.once('close', () => active.dec());

@@ -31,6 +31,7 @@ import { createMemoryUsageStore } from '../cache/memory-usage-store';
 import { createConfigApplier, type ConfigApplier, type ConfigLoader } from './config-reload';
 import type { OspOptions } from '../options';
 import { DEFAULT_UPSTREAM_IDLE_TIMEOUT_MS } from '../constants';
+import { startTracingFromEnv, tracingSettingsFromEnv } from './tracing';
 
 export type { ServerOptions } from './options';
 
@@ -147,6 +148,7 @@ function listen(server: { listen(port: number, host: string, cb: () => void): un
  */
 export async function startServer(options: ServerOptions, extras: StartServerExtras = {}): Promise<RunningServer> {
   const { settings, ospOptions } = resolveServerOptions(applyEnvironment(options));
+  tracingSettingsFromEnv(process.env); // a bad OTEL_* value fails here, before any worker is forked
   const logger = createLogger({ level: settings.logLevel, destination: extras.logDestination });
   if (cluster.isWorker && process.env[WORKER_ENV] === '1') return startWorker(settings, ospOptions, logger, extras);
   if (settings.threads > 1) return startPrimary(settings, logger);
@@ -175,10 +177,12 @@ function reloadWith(l: Listeners, extras: StartServerExtras, logger: Logger): Pr
 }
 
 async function startListeners(settings: ResolvedServerSettings, ospOptions: OspOptions, logger: Logger, usageStore: OspOptions['usageStore']): Promise<Listeners> {
+  const tracing = await startTracingFromEnv(logger); // OTEL_* environment: off unless an OTLP exporter is set
   const metrics = createMetrics({
     bucketNames: typeof ospOptions.buckets === 'function' ? null : new Set(Object.keys(ospOptions.buckets)),
     version: packageVersion(),
     sharedStore: ospOptions.redis !== undefined || ospOptions.sharedStore !== undefined,
+    requestDuration: false, // from express-prom-bundle (createApp)
   });
   const counter = settings.enableRequestCounting ? createRequestCounter({ maxEntries: settings.requestCountingMaxEntries }) : undefined;
   const app = createApp(usageStore ? { ...ospOptions, usageStore } : ospOptions, { logger, metrics, requestCounter: counter });
@@ -287,6 +291,7 @@ async function startListeners(settings: ResolvedServerSettings, ospOptions: OspO
     clearTimeout(timer);
     await bridge?.close();
     await app.osp.close();
+    await tracing?.flush();
   };
 
   // What startup injected (the workers' IPC usage store) stays injected after a reload.

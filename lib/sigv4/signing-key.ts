@@ -5,7 +5,7 @@
  * @see https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_sigv-create-signed-request.html#derive-signing-key
  */
 import * as crypto from 'node:crypto';
-import { createHash, createHmac, type BinaryLike } from 'node:crypto';
+import { createHash, createHmac, createSecretKey, type BinaryLike, type KeyObject } from 'node:crypto';
 
 /** One-shot `crypto.hash` (Node >= 20.12) skips the Hash object: ~2.5x faster for short inputs. */
 const oneShotHash = (crypto as { hash?: (alg: string, data: string | Uint8Array, enc: 'hex') => string }).hash;
@@ -13,6 +13,12 @@ const oneShotHash = (crypto as { hash?: (alg: string, data: string | Uint8Array,
 /** Entries kept before the whole cache is dropped (keys change at most once a day per credential). */
 const MAX_CACHED_KEYS = 1000;
 const keyCache = new Map<string, Buffer>();
+/**
+ * The KeyObject of each cached signing key, which {@link hmacHex} uses in place of the Buffer:
+ * `createHmac` with a Buffer key imports the key on every call, which costs 8-12 µs on Node 24
+ * against 1.7-2 µs with a KeyObject (same bytes, same HMAC). Issue [11].
+ */
+const keyObjects = new WeakMap<Buffer, KeyObject>();
 
 function hmac(key: BinaryLike, data: string): Buffer {
   return createHmac('sha256', key).update(data, 'utf8').digest();
@@ -20,7 +26,8 @@ function hmac(key: BinaryLike, data: string): Buffer {
 
 /**
  * The SigV4 signing key `HMAC(HMAC(HMAC(HMAC("AWS4"+secret, date), region), service), "aws4_request")`.
- * Cached per (secret, date, region, service); the cache is cleared when it grows past 1000 entries.
+ * Cached per (secret, date, region, service), with its KeyObject; the cache is cleared when it grows
+ * past 1000 entries.
  * The returned Buffer is shared: do not modify it.
  *
  * @param secret - the secret access key.
@@ -38,6 +45,7 @@ export function getSigningKey(secret: string, yyyymmdd: string, region: string, 
     key = hmac(kService, 'aws4_request');
     if (keyCache.size >= MAX_CACHED_KEYS) keyCache.clear();
     keyCache.set(cacheKey, key);
+    keyObjects.set(key, createSecretKey(key));
   }
   return key;
 }
@@ -47,9 +55,13 @@ export function clearSigningKeyCache(): void {
   keyCache.clear();
 }
 
-/** Lowercase hex HMAC-SHA256 of the UTF-8 `data`. */
-export function hmacHex(key: BinaryLike, data: string): string {
-  return createHmac('sha256', key).update(data, 'utf8').digest('hex');
+/**
+ * Lowercase hex HMAC-SHA256 of the UTF-8 `data`. A signing key from {@link getSigningKey} is used
+ * through its cached KeyObject (request signatures, verification, aws-chunked chunk signatures).
+ */
+export function hmacHex(key: BinaryLike | KeyObject, data: string): string {
+  const object = Buffer.isBuffer(key) ? keyObjects.get(key) : undefined;
+  return createHmac('sha256', object ?? key).update(data, 'utf8').digest('hex');
 }
 
 /** Lowercase hex SHA-256 of `data` (strings are hashed as UTF-8). */

@@ -10,11 +10,11 @@ import { freePort } from '../../lib/server/demo';
 
 export { freePort };
 
-/** Spawns a TypeScript entry point (`node -r ts-node/register`) and collects its stdout lines. */
-export function spawnTs(script: string, args: string[], stdin: 'ignore' | 'pipe' = 'ignore'): { child: ChildProcess; lines: string[]; exit: Promise<number | null> } {
+/** Spawns a TypeScript entry point (`node -r ts-node/register`) and collects its stdout lines; `env` adds to this process's environment. */
+export function spawnTs(script: string, args: string[], stdin: 'ignore' | 'pipe' = 'ignore', env: NodeJS.ProcessEnv = {}): { child: ChildProcess; lines: string[]; exit: Promise<number | null> } {
   const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', script, ...args], {
     cwd: process.cwd(),
-    env: { ...process.env, TS_NODE_PROJECT: 'tsconfig.json' },
+    env: { ...process.env, ...env, TS_NODE_PROJECT: 'tsconfig.json' },
     stdio: [stdin, 'pipe', 'pipe'],
   });
   const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));

@@ -1,4 +1,7 @@
-import { createHmac } from 'node:crypto';
+// The raw module object (a namespace import is read-only), so that jest can spy on createHmac.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+import nodeCrypto = require('node:crypto');
+import { createHmac, KeyObject } from 'node:crypto';
 import { clearSigningKeyCache, getSigningKey, hmacHex, sha256Hex } from '../../../lib/sigv4/signing-key';
 
 describe('signing key', () => {
@@ -34,5 +37,21 @@ describe('signing key', () => {
     expect(sha256Hex('')).toBe('e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855');
     expect(sha256Hex(Buffer.from('abc'))).toBe(sha256Hex('abc'));
     expect(hmacHex('k', 'é')).toBe(createHmac('sha256', 'k').update('é', 'utf8').digest('hex'));
+  });
+
+  it('HMACs with the KeyObject cached beside a signing key, byte-identical to the raw key (issue [11])', () => {
+    const key = getSigningKey('wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY', '20240101', 'eu-west-1', 's3');
+    const spy = jest.spyOn(nodeCrypto, 'createHmac');
+    try {
+      const viaCache = hmacHex(key, 'AWS4-HMAC-SHA256\nstring to sign é');
+      expect(spy.mock.calls[0]?.[1]).toBeInstanceOf(KeyObject);
+      // A copy of the bytes is not a cached key: HMAC'd with the Buffer itself.
+      const viaBytes = hmacHex(Buffer.from(key), 'AWS4-HMAC-SHA256\nstring to sign é');
+      expect(spy.mock.calls[1]?.[1]).toBeInstanceOf(Buffer);
+      expect(viaCache).toBe(viaBytes);
+      expect(viaCache).toBe(createHmac('sha256', Buffer.from(key)).update('AWS4-HMAC-SHA256\nstring to sign é', 'utf8').digest('hex'));
+    } finally {
+      spy.mockRestore();
+    }
   });
 });
