@@ -4,7 +4,7 @@
 # usage: bash test/run-all.sh [JEST ARGS...]       e.g. npm test -- test/e2e/backends-smoke.test.ts
 #
 # 1. `npm ci` when node_modules is missing or older than package-lock.json; Debian packages
-#    (radosgw, ceph-mon, ceph-osd, swift-*, memcached, redis-server) when their binaries are missing.
+#    (radosgw, ceph-mon, ceph-osd, swift-*, memcached, redis-server, s3cmd) when their binaries are missing.
 # 2. Starts the selected backends in parallel (test/backends/start-*.sh), each on a free port chosen
 #    by the kernel, and runs `tsc --noEmit` and `eslint .` meanwhile. A type or lint error fails the run.
 # 3. Runs `npx jest "$@"` with the variables below exported; exits with jest's exit code.
@@ -57,8 +57,8 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
 fi
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo -n "$@"; fi; }
-APT_PACKAGES="radosgw ceph-mon ceph-osd swift-proxy swift-account swift-container swift-object memcached redis-server awscli"
-need_bins="curl python3"
+APT_PACKAGES="radosgw ceph-mon ceph-osd swift-proxy swift-account swift-container swift-object memcached redis-server awscli s3cmd"
+need_bins="curl python3 s3cmd"
 selected rgw && need_bins="$need_bins monmaptool ceph-mon ceph-osd ceph radosgw radosgw-admin"
 selected swift && need_bins="$need_bins swift-ring-builder swift-proxy-server swift-account-server swift-container-server swift-object-server memcached"
 selected redis && need_bins="$need_bins redis-server"

@@ -10,6 +10,7 @@ import { parseAuthorizationHeader, sigV2NotSupported, type SigV4Authorization } 
 import { getSigningKey } from '../sigv4/signing-key';
 import { missingRequestDate, parseAmzDate } from '../sigv4/amz-date';
 import { parsePresignedQuery, isSigV2Authorization, type SigV4Presigned } from '../sigv4/parse-presigned';
+import { completeSigV2, parseSigV2Credentials, type PendingSigV2 } from './sigv2-auth';
 import {
   checkPresignedValidity,
   checkRequestTime,
@@ -29,7 +30,10 @@ interface PendingVerification {
 }
 
 /** Parses the request's credentials; returns undefined for an anonymous request. */
-function parseCredentials(req: Request, rawQuery: string, o: ResolvedOptions): PendingVerification | undefined {
+function parseCredentials(req: Request, rawQuery: string, o: ResolvedOptions): PendingVerification | PendingSigV2 | undefined {
+  // SigV2 (issue 10); with allowSigV2: false it falls through to the 400 "SigV2 is not supported" below.
+  const v2 = o.allowSigV2 ? parseSigV2Credentials(req, rawQuery, Date.now(), o.maxSkewMs) : undefined;
+  if (v2 !== undefined) return v2;
   const authorization = firstHeader(req.headers, 'authorization');
   if (authorization !== undefined) {
     if (isSigV2Authorization(authorization)) throw sigV2NotSupported();
@@ -109,8 +113,17 @@ export function verifySignature(options: OspOptions): VerifySignatureHandler {
     process.emitWarning(msg, { code: 'OSP_SIGNATURE_VALIDATION_DISABLED' });
   }
 
-  const finish = (ctx: OspRequestContext, p: PendingVerification, req: Request, rawPath: string, rawQuery: string, secret: string | null | undefined, next: NextFunction) => {
+  const finish = (ctx: OspRequestContext, p: PendingVerification | PendingSigV2, req: Request, rawPath: string, rawQuery: string, secret: string | null | undefined, next: NextFunction) => {
     if (!secret) return next(s3Errors.invalidAccessKeyId());
+    if (p.kind === 'sigv2') {
+      let v2ok: boolean;
+      try {
+        v2ok = completeSigV2(ctx, p, req, rawPath, rawQuery, o.trustForwardedHost ? withForwardedHost(req.rawHeaders) : req.rawHeaders, secret);
+      } catch (err) {
+        return next(err);
+      }
+      return v2ok ? next() : next(s3Errors.signatureDoesNotMatch());
+    }
     let ok: boolean;
     try {
       ok = verifySigV4({ method: req.method, rawPath, rawQuery, rawHeaders: o.trustForwardedHost ? withForwardedHost(req.rawHeaders) : req.rawHeaders, auth: p.auth, kind: p.kind, amzDate: p.amzDate, payloadHash: p.payloadHash, secretKey: secret });
@@ -133,7 +146,7 @@ export function verifySignature(options: OspOptions): VerifySignatureHandler {
 
   const handler = function ospVerifySignature(req: Request, _res: Response, next: NextFunction): void {
     let ctx: OspRequestContext;
-    let pending: PendingVerification | undefined;
+    let pending: PendingVerification | PendingSigV2 | undefined;
     const { path: rawPath, query: rawQuery } = splitUrl(req.originalUrl ?? req.url);
     try {
       ctx = getContext(req, o);

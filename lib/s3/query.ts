@@ -19,6 +19,9 @@ const PRESIGN_AUTH_PARAMS: ReadonlySet<string> = new Set([
   'x-amz-content-sha256',
 ]);
 
+/** Parameters of SigV2 query authentication (case-sensitive, as S3 reads them): never forwarded. */
+const SIGV2_AUTH_PARAMS: ReadonlySet<string> = new Set(['AWSAccessKeyId', 'Signature', 'Expires']);
+
 /** Decodes a raw query into name → value (first value wins, `?uploads` → `uploads: ''`). */
 export function decodeQuery(rawQuery: string): Record<string, string> {
   const out: Record<string, string> = {};
@@ -46,7 +49,8 @@ export interface BackendQuery {
  * client had (`+`, lowercase hex, unescaped `*`). Valueless parameters (`?uploads`) stay valueless
  * on the wire (some backends dislike `uploads=`) and become `uploads=` in the canonical form.
  *
- * @param stripPresignAuth - drop the client's `X-Amz-*` query-auth parameters (presigned URLs).
+ * @param stripPresignAuth - drop the client's query-auth parameters (presigned URLs): SigV4
+ *   `X-Amz-*` ones and SigV2 `AWSAccessKeyId`, `Signature`, `Expires`.
  * @throws OspError 400 InvalidURI on malformed percent-encoding.
  */
 export function buildBackendQuery(rawQuery: string, stripPresignAuth: boolean): BackendQuery {
@@ -57,7 +61,7 @@ export function buildBackendQuery(rawQuery: string, stripPresignAuth: boolean): 
     if (!part) continue;
     const eq = part.indexOf('=');
     const name = decodeUriComponentStrict(eq === -1 ? part : part.slice(0, eq));
-    if (stripPresignAuth && PRESIGN_AUTH_PARAMS.has(name.toLowerCase())) continue;
+    if (stripPresignAuth && (PRESIGN_AUTH_PARAMS.has(name.toLowerCase()) || SIGV2_AUTH_PARAMS.has(name))) continue;
     const encName = uriEncode(name, true);
     const encValue = eq === -1 ? '' : uriEncode(decodeUriComponentStrict(part.slice(eq + 1)), true);
     wire.push(eq === -1 ? encName : `${encName}=${encValue}`);
