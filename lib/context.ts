@@ -37,7 +37,8 @@ export interface ResolvedBackend {
 }
 
 /** How the caller was authenticated. */
-export type AuthMethod = 'header' | 'query' | 'anonymous' | 'external' | 'skipped';
+/** `preflight`: an unsigned CORS preflight (`OPTIONS` with `Origin` and `Access-Control-Request-Method`), sent upstream unsigned. */
+export type AuthMethod = 'header' | 'query' | 'anonymous' | 'external' | 'skipped' | 'preflight';
 
 /** The proxy's per-request state (`req.osp`). */
 export interface OspRequestContext {

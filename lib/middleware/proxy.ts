@@ -95,6 +95,15 @@ export function backendFailureToS3Error(err: NodeJS.ErrnoException): OspError {
   return new OspError(502, 'BackendUnreachable', 'The storage backend could not be reached.');
 }
 
+/**
+ * `Expect: 100-continue`, the one expectation the proxy answers (after auth). Other values are
+ * ignored, as RGW and moto do directly (issue 10; Node would answer 417 unless the server routes
+ * `checkExpectation` to the app); `Expect` is never forwarded upstream.
+ */
+function isExpectContinue(value: string | undefined): boolean {
+  return value !== undefined && value.trim().toLowerCase() === '100-continue';
+}
+
 /** Headers we sign upstream: host, content-md5, content-type and every x-amz-* (as S3 expects). */
 function isSignedUpstream(name: string): boolean {
   return name.startsWith('x-amz-') || name === 'host' || name === 'content-md5' || name === 'content-type';
@@ -267,7 +276,9 @@ export function s3Proxy(options: OspOptions, hooks: S3ProxyHooks = {}): S3ProxyH
     }
     if (req.headers.expect !== undefined) {
       // Node sends 100 itself unless the server routes 'checkContinue' to us; never send it twice.
-      if (!(res as Response & { _sent100?: boolean })._sent100) res.writeContinue();
+      if (isExpectContinue(req.headers.expect) && !(res as Response & { _sent100?: boolean })._sent100) res.writeContinue();
+      // Always removed here, not only in proxyReq: Node's ClientRequest writes its headers at
+      // construction when they include Expect, before the proxyReq hook could re-sign them.
       delete req.headers.expect;
     }
     const stages = plan.createStages();

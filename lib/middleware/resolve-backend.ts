@@ -39,7 +39,8 @@ export function buildResolvedBackend(o: ResolvedOptions, ctx: OspRequestContext,
     query: query.wire,
     canonicalQuery: query.canonical,
     region: config.region ?? o.region,
-    credentials,
+    // CORS preflights go upstream unsigned, as the browser sent them (issue 10).
+    credentials: ctx.authMethod === 'preflight' ? { kind: 'none' } : credentials,
   };
 }
 

@@ -11,6 +11,7 @@ import { getSigningKey } from '../sigv4/signing-key';
 import { missingRequestDate, parseAmzDate } from '../sigv4/amz-date';
 import { parsePresignedQuery, isSigV2Authorization, type SigV4Presigned } from '../sigv4/parse-presigned';
 import { completeSigV2, parseSigV2Credentials, type PendingSigV2 } from './sigv2-auth';
+import { isCorsPreflight } from './cors-preflight';
 import {
   checkPresignedValidity,
   checkRequestTime,
@@ -151,6 +152,13 @@ export function verifySignature(options: OspOptions): VerifySignatureHandler {
     try {
       ctx = getContext(req, o);
       if (ctx.authMethod === 'external') return next();
+      if (isCorsPreflight(req, rawQuery)) {
+        // Browsers never sign preflights: the bucket's own CORS rules answer it (issue 10).
+        ctx.identity = null;
+        ctx.authMethod = 'preflight';
+        ctx.payloadHash = UNSIGNED_PAYLOAD;
+        return next();
+      }
       if (o.skipSignatureValidation) {
         let identity: string | null = null;
         try {
