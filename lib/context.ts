@@ -68,6 +68,9 @@ export interface OspRequestContext {
   presigned?: { signature: string; expiresAtMs: number };
   /** ListBuckets only: the buckets the caller may see (set by authorize, extended by resolveBackend). */
   visibleBuckets?: string[];
+  /** ListBuckets only: the backends' `CreationDate` per visible bucket, and their owner display name (set by resolveBackend). */
+  bucketDates?: Map<string, string>;
+  ownerDisplayName?: string;
   /** ListBuckets only: whether the caller may see a bucket found on a pattern's backend (set by authorize). */
   canSeeBucket?: (name: string) => Promise<boolean>;
   /** Set by resolveBackend. */

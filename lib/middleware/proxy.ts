@@ -254,7 +254,7 @@ export function s3Proxy(options: OspOptions, hooks: S3ProxyHooks = {}): S3ProxyH
     }
     if (ctx.bucket === undefined) {
       if (ctx.visibleBuckets === undefined) return next(s3Errors.accessDenied('Request not authorized (put authorize before s3Proxy).'));
-      const body = renderListBucketsXml(ctx.visibleBuckets, ctx.identity ?? 'anonymous');
+      const body = renderListBucketsXml(ctx.visibleBuckets, ctx.identity ?? 'anonymous', undefined, ctx.bucketDates, ctx.ownerDisplayName);
       res.status(200).set({ 'Content-Type': 'application/xml', 'x-amz-request-id': ctx.requestId });
       if (o.serverName) res.set('Server', o.serverName);
       res.end(req.method === 'HEAD' ? undefined : body);

@@ -5,7 +5,17 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { CopyObjectCommand, PutBucketCorsCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import {
+  CompleteMultipartUploadCommand,
+  CopyObjectCommand,
+  CreateMultipartUploadCommand,
+  HeadObjectCommand,
+  ListBucketsCommand,
+  PutBucketCorsCommand,
+  PutObjectCommand,
+  UploadPartCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
 import { backend, backendClient, createTestBucket, type Backend, type BackendName } from '../helpers/backends';
 import { proxyClient, startProxy, type RunningProxy } from '../helpers/proxy-server';
 import { call, type Answer } from '../helpers/raw-http';
@@ -108,6 +118,35 @@ describe.each(['moto', 'rgw'] as BackendName[])('transparency against %s', (name
     expect(await read(viaProxy)).toBe(await read(backendClient(name)));
     const p = await call(`${proxy.endpoint}/${bucket}/obj.txt`, 'OPTIONS', { origin: ALLOWED, 'access-control-request-method': 'GET' });
     expect(p.headers['access-control-expose-headers']).toBe((await preflight(be.endpoint, bucket, ALLOWED, 'GET')).headers['access-control-expose-headers']);
+  });
+
+  it('ListBuckets: the backend CreationDate of each bucket and its owner DisplayName, as directly', async () => {
+    const p = await viaProxy.send(new ListBucketsCommand({}));
+    const d = await direct.send(new ListBucketsCommand({}));
+    const dateOf = (out: typeof p, b: string) => out.Buckets?.find((x) => x.Name === b)?.CreationDate?.toISOString();
+    expect(p.Buckets?.map((b) => b.Name).sort()).toEqual([bucket, plainBucket].sort());
+    for (const b of [bucket, plainBucket]) {
+      expect(dateOf(p, b)).toBe(dateOf(d, b));
+      expect(dateOf(p, b)).not.toBe(new Date(0).toISOString());
+    }
+    expect(p.Owner?.DisplayName).toBe(d.Owner?.DisplayName);
+  });
+
+  it('CompleteMultipartUpload with x-amz-checksum-crc32 (composite, …-1): the backend decides, as directly', async () => {
+    const complete = async (client: S3Client, key: string) => {
+      const { UploadId } = await client.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key, ChecksumAlgorithm: 'CRC32' }));
+      const part = await client.send(new UploadPartCommand({ Bucket: bucket, Key: key, UploadId, PartNumber: 1, Body: Buffer.from('only part'), ChecksumAlgorithm: 'CRC32' }));
+      const composite = `${part.ChecksumCRC32 ?? 'AAAAAA=='}-1`;
+      const status = await client
+        .send(new CompleteMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId, ChecksumCRC32: composite, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: part.ETag, ChecksumCRC32: part.ChecksumCRC32 }] } }))
+        .then((o) => o.$metadata.httpStatusCode, (e: { $metadata?: { httpStatusCode?: number }; name?: string }) => `${e.$metadata?.httpStatusCode} ${e.name}`);
+      const length = await direct.send(new HeadObjectCommand({ Bucket: bucket, Key: key })).then((h) => h.ContentLength, () => undefined);
+      return { status, length };
+    };
+    const p = await complete(viaProxy, 'mpu-proxy.bin');
+    const d = await complete(backendClient(name), 'mpu-direct.bin');
+    expect(p).toEqual(d);
+    expect(p).toEqual({ status: 200, length: 9 });
   });
 
   it('Expect other than 100-continue: the backend answers it, as directly (Node does not answer 417 first)', async () => {
