@@ -3,7 +3,10 @@
  * answer through the proxy as from the backend itself — CORS preflights (unsigned, decided by the
  * bucket's CORS rules), `Expect` values other than 100-continue, and the `x-amz-copy-source` form.
  */
+import { execFile } from 'node:child_process';
 import http from 'node:http';
+import path from 'node:path';
+import { promisify } from 'node:util';
 import type { AddressInfo } from 'node:net';
 import {
   CompleteMultipartUploadCommand,
@@ -147,6 +150,15 @@ describe.each(['moto', 'rgw'] as BackendName[])('transparency against %s', (name
     const d = await complete(backendClient(name), 'mpu-direct.bin');
     expect(p).toEqual(d);
     expect(p).toEqual({ status: 200, length: 9 });
+  });
+
+  it('boto3 with a non-ASCII x-amz-meta-* value (UTF-8 bytes on the wire): stored as directly, same bytes', async () => {
+    const put = async (endpoint: string, key: string, ak: string, sk: string) =>
+      JSON.parse((await promisify(execFile)('python3', [path.join(__dirname, 'py', 'nonascii_meta.py'), endpoint, bucket, key, ak, sk], { timeout: 60_000 })).stdout.trim()) as Record<string, unknown>;
+    const p = await put(proxy.endpoint, 'meta-proxy.txt', CLIENT.accessKey, CLIENT.secretKey);
+    const d = await put(be.endpoint, 'meta-direct.txt', be.accessKey, be.secretKey);
+    expect(p).toEqual(d);
+    expect(p).toEqual({ put: 200, stored: Buffer.from('Hello World\u00e9', 'utf8').toString('hex') });
   });
 
   it('Expect other than 100-continue: the backend answers it, as directly (Node does not answer 417 first)', async () => {
