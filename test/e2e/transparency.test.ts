@@ -197,6 +197,16 @@ describe('x-amz-copy-source: forwarded in the form the client sent', () => {
     await new Promise((r) => server.close(r));
   });
 
+  it('a request with Expect: x-custom goes upstream re-signed with the backend key (Node would flush the client headers first)', async () => {
+    const c = proxyClient(proxy.endpoint, CLIENT.accessKey, CLIENT.secretKey, { requestChecksumCalculation: 'WHEN_REQUIRED' });
+    withHeader(c, 'expect', 'x-custom');
+    seen.length = 0;
+    await c.send(new PutObjectCommand({ Bucket: 'dst', Key: 'k', Body: 'abc' }));
+    c.destroy();
+    expect(seen[0]?.authorization).toMatch(/^AWS4-HMAC-SHA256 Credential=BACKENDKEY\//);
+    expect(seen[0]?.expect).toBeUndefined();
+  });
+
   it.each([
     ['src/a%20b.txt', 'src/a%20b.txt'],
     ['/src/a%20b.txt', '/src/a%20b.txt'],
