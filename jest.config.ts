@@ -3,7 +3,7 @@ import type { Config } from 'jest';
 const tsJest: Config['transform'] = { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }] };
 
 /**
- * Two projects: `unit` (pure functions, no servers) and `e2e` (real HTTP against the real S3
+ * Three projects: `unit` (pure functions, no servers), `security` (the adversarial suite) and `e2e` (real HTTP against the real S3
  * servers that test/run-all.sh starts and describes in OSP_TEST_* environment variables).
  */
 const config: Config = {
@@ -13,6 +13,13 @@ const config: Config = {
       testEnvironment: 'node',
       transform: tsJest,
       testMatch: ['<rootDir>/test/unit/**/*.test.ts'],
+    },
+    {
+      // Hostile requests through the proxy to real backends behind a recording relay (issue [9]).
+      displayName: 'security',
+      testEnvironment: 'node',
+      transform: tsJest,
+      testMatch: ['<rootDir>/test/security/**/*.test.ts'],
     },
     {
       displayName: 'e2e',

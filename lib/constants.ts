@@ -13,6 +13,8 @@ export const DEFAULT_HMAC_CACHE_TTL_SECONDS = 300;
 export const DEFAULT_HMAC_NEGATIVE_CACHE_TTL_SECONDS = 10;
 
 export const DEFAULT_AUTHORIZE_TIMEOUT_MS = 5_000;
+/** `hmacFetcher`, `bucketCredsFetcher` and a `buckets` resolver: as long as `authorize` may take. */
+export const DEFAULT_FETCHER_TIMEOUT_MS = 5_000;
 export const DEFAULT_UPSTREAM_CONNECT_TIMEOUT_MS = 10_000;
 export const DEFAULT_UPSTREAM_IDLE_TIMEOUT_MS = 300_000;
 export const DEFAULT_REGION = 'us-east-1';

@@ -8,7 +8,10 @@ import type { BucketConfig } from './options';
 import type { ChunkSigningContext } from './body/chunk-signature';
 import type { UpstreamBodyPlan } from './body/upstream-body';
 import { parseS3Target, splitUrl } from './s3/parse-request';
-import { deriveS3Operation, queryParamNames } from './s3/operation';
+import { deriveS3Operation } from './s3/operation';
+import { parseQuery, type QueryParam } from './s3/query';
+import { uriEncode } from './sigv4/uri-encode';
+import { OspError } from './errors';
 
 /** Credentials the proxy uses towards the backend. */
 export type BackendCredentials =
@@ -36,9 +39,12 @@ export interface ResolvedBackend {
   copySource?: string;
 }
 
-/** How the caller was authenticated. */
-/** `preflight`: an unsigned CORS preflight (`OPTIONS` with `Origin` and `Access-Control-Request-Method`), sent upstream unsigned. */
-export type AuthMethod = 'header' | 'query' | 'anonymous' | 'external' | 'skipped' | 'preflight';
+/**
+ * How the caller was authenticated (`post-policy`: a browser POST upload with a verified policy
+ * signature; `preflight`: an unsigned CORS preflight, `OPTIONS` with `Origin` and
+ * `Access-Control-Request-Method`, sent upstream unsigned).
+ */
+export type AuthMethod = 'header' | 'query' | 'post-policy' | 'anonymous' | 'external' | 'skipped' | 'preflight';
 
 /** The proxy's per-request state (`req.osp`). */
 export interface OspRequestContext {
@@ -46,13 +52,18 @@ export interface OspRequestContext {
   readonly requestId: string;
   /** Client-facing bucket, undefined for service-level requests (ListBuckets). */
   readonly bucket: string | undefined;
-  /** Object key as received (percent-encoded), undefined for bucket-level requests. */
+  /** Decoded object key, undefined for bucket-level requests (`''` for `/bucket/`). */
+  readonly key: string | undefined;
+  /**
+   * The key in canonical S3 percent-encoding (AWS UriEncode, `/` kept), derived from `key`: what
+   * is sent upstream. Undefined for bucket-level requests.
+   */
   readonly rawKey: string | undefined;
   /** How the client addressed the bucket. */
   readonly style: 'path' | 'virtual' | 'service';
-  /** Query string as received (without `?`). */
-  readonly rawQuery: string;
-  /** Names of the query parameters. */
+  /** Decoded query parameters, in order (each name at most once). */
+  readonly query: readonly QueryParam[];
+  /** Decoded names of the query parameters. */
   readonly queryParams: ReadonlySet<string>;
   /** S3 operation name (GetObject, PutObject, …) or 'Unknown'. */
   readonly operation: string;
@@ -115,20 +126,41 @@ export function clientHost(req: Request, trustForwardedHost: boolean): string | 
   return req.headers.host ?? (req.headers[':authority'] as string | undefined);
 }
 
-/** Returns `req.osp`, creating it from the request the first time a stage asks. Throws OspError on an unparseable URL. */
-export function getContext(req: Request, options: { virtualHostDomains: readonly string[]; trustForwardedHost: boolean }): OspRequestContext {
+/** What {@link getContext} needs of the options. */
+export interface ContextOptions {
+  virtualHostDomains: readonly string[];
+  trustForwardedHost: boolean;
+  allowDotSegmentsInKeys?: boolean;
+}
+
+/**
+ * Returns `req.osp`, creating it from the request the first time a stage asks: the request
+ * target is parsed ONCE here (bucket, decoded key, decoded query) and the operation classified
+ * from that form. Every later stage reads these fields and nothing re-derives them from the URL,
+ * so the request that is authorized is the request that is forwarded (issue [9]).
+ *
+ * @throws OspError on an unparseable target (400 InvalidURI, InvalidArgument, KeyTooLongError).
+ */
+export function getContext(req: Request, options: ContextOptions): OspRequestContext {
   if (req.osp) return req.osp;
-  const { path, query } = splitUrl(req.url);
-  const target = parseS3Target(path, clientHost(req, options.trustForwardedHost), options.virtualHostDomains);
-  const queryParams = queryParamNames(query);
+  const { path, query: rawQuery } = splitUrl(req.url);
+  const target = parseS3Target(path, clientHost(req, options.trustForwardedHost), options);
+  const query = parseQuery(rawQuery);
+  const queryParams = new Set(query.map((p) => p.name));
+  for (const name of queryParams) {
+    // In a presigned URL's query an x-amz-* parameter acts as a header: a copy source there
+    // would turn a PutObject into a copy that authorize never saw.
+    if (name.toLowerCase() === 'x-amz-copy-source') throw new OspError(400, 'InvalidArgument', 'x-amz-copy-source is not accepted as a query parameter.', { ArgumentName: name });
+  }
   const ctx: OspRequestContext = {
     requestId: newRequestId(),
     bucket: target.bucket,
-    rawKey: target.rawKey,
+    key: target.key,
+    rawKey: target.key === undefined ? undefined : uriEncode(target.key, false),
     style: target.style,
-    rawQuery: query,
+    query,
     queryParams,
-    operation: deriveS3Operation(req.method, target.bucket, target.rawKey !== undefined && target.rawKey !== '', queryParams, req.headers),
+    operation: deriveS3Operation(req.method, target.bucket, target.key !== undefined && target.key !== '', queryParams, req.headers),
   };
   const external = (req as WithExternalIdentity)[EXTERNAL_IDENTITY];
   if (external !== undefined) {

@@ -13,6 +13,8 @@ export { limitPresignedUrlUsage } from './middleware/limit-presigned-usage';
 export type { LimitPresignedUsageHandler, PresignedUsageHooks } from './middleware/limit-presigned-usage';
 export { resolveBackend } from './middleware/resolve-backend';
 export type { ResolveBackendHandler } from './middleware/resolve-backend';
+export { postObject } from './middleware/post-object';
+export type { PostObjectHandler, PostObjectStages } from './middleware/post-object';
 export { s3Proxy } from './middleware/proxy';
 export type { S3ProxyHandler, S3ProxyHooks } from './middleware/proxy';
 export { s3ErrorHandler, sendS3Error } from './middleware/s3-error-handler';
@@ -33,6 +35,7 @@ export type {
   AuthorizeCallback,
   AuthorizeRequest,
   OspLogger,
+  OspEventHooks,
   SharedCacheOptions,
 } from './options';
 export type { UsageCounterStore } from './cache/usage-store';

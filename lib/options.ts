@@ -5,9 +5,10 @@
  */
 import type { Request } from 'express';
 import type { LookupFunction } from 'node:net';
-import { OspConfigError } from './errors';
+import { OspConfigError, type OspError } from './errors';
 import {
   DEFAULT_AUTHORIZE_TIMEOUT_MS,
+  DEFAULT_FETCHER_TIMEOUT_MS,
   DEFAULT_BUCKET_TTL_SECONDS,
   DEFAULT_HMAC_CACHE_TTL_SECONDS,
   DEFAULT_HMAC_NEGATIVE_CACHE_TTL_SECONDS,
@@ -52,6 +53,8 @@ export interface BucketConfig {
    * Seconds this bucket's backend credentials and authorization decisions are cached.
    * `0` disables caching. @default 300
    */
+  ttlSeconds?: number;
+  /** @deprecated the seed's name of `ttlSeconds`, still accepted. */
   ttl?: number;
   /** How the proxy addresses the backend: `bucket.host/key` or `host/bucket/key`. @default 'virtual' */
   addressingStyle?: 'virtual' | 'path';
@@ -66,6 +69,35 @@ export interface BucketConfig {
    * DeleteObjects, payload hashes verified by the proxy
    */
   profile?: BackendProfileOption;
+  /**
+   * Anonymous requests (`allowAnonymous`) to this bucket are signed with the bucket's backend
+   * credentials instead of being forwarded unsigned. Off by default: then the backend's own ACLs
+   * and bucket policies decide what anonymous callers may do, and the proxy never lends its keys
+   * to a caller it could not identify. Turn it on only for a bucket whose every object anyone
+   * may read (and, if `authorize` allows it, write). @default false
+   */
+  signAnonymousRequests?: boolean;
+}
+
+/**
+ * Observation hooks (`options.on`): metrics, audit logs. Each must not throw (a throw is logged once
+ * and ignored) and should return quickly: they run on the request path.
+ */
+export interface OspEventHooks {
+  /** A stage refused the request (signature, authorization, bucket, …) with this S3 error. */
+  error?(req: Request, error: OspError): void;
+  /** The backend answered with response headers after `latencyMs` (time to first byte). */
+  backendResponse?(req: Request, status: number, latencyMs: number): void;
+  /** The backend could not be reached or timed out (the client gets this 502/504). */
+  backendFailure?(req: Request, error: OspError): void;
+  /** A presigned URL use was counted. */
+  presignedUse?(bucket: string | undefined): void;
+  /** A presigned URL was refused: its use limit was reached. */
+  presignedRejected?(bucket: string | undefined): void;
+  /** An IBM IAM token exchange finished. */
+  iamTokenRefresh?(outcome: 'ok' | 'error'): void;
+  /** The shared store (Redis) came up, went down, or a command failed. */
+  sharedStoreStatus?(event: 'up' | 'down' | 'error'): void;
 }
 
 /** Context handed to a bucket resolver function. */
@@ -152,8 +184,12 @@ export interface OspOptions {
   /** Looks up the secret of a frontend access key missing from `hmacKeystore`; `null` means unknown. */
   hmacFetcher?: (accessKey: string) => string | null | undefined | Promise<string | null | undefined>;
   /** Seconds a secret from `hmacFetcher` is cached (0 disables). @default 300 */
+  hmacCacheTtlSeconds?: number;
+  /** @deprecated the seed's name of `hmacCacheTtlSeconds`, still accepted. */
   hmacCacheTtl?: number;
   /** Seconds an unknown access key is remembered (0 disables). @default 10 */
+  hmacNegativeCacheTtlSeconds?: number;
+  /** @deprecated the seed's name of `hmacNegativeCacheTtlSeconds`, still accepted. */
   hmacNegativeCacheTtl?: number;
   /**
    * Supplies backend credentials for a bucket whose config has none: `{accessKey, secretKey}` (or its
@@ -169,6 +205,30 @@ export interface OspOptions {
   validator?: AuthorizeCallback;
   /** Milliseconds the authorization callback may take before the request fails with 503. @default 5000 */
   authorizeTimeoutMs?: number;
+  /**
+   * Milliseconds `hmacFetcher` may take before the request fails with 503 ServiceUnavailable. A
+   * timed-out lookup is dropped, so the next request calls the fetcher afresh. @default 5000
+   */
+  hmacFetcherTimeoutMs?: number;
+  /** Milliseconds `bucketCredsFetcher` may take before the request fails with 503 (as `hmacFetcherTimeoutMs`). @default 5000 */
+  bucketCredsFetcherTimeoutMs?: number;
+  /** Milliseconds a `buckets` resolver function may take before the request fails with 503. @default 5000 */
+  bucketResolverTimeoutMs?: number;
+  /**
+   * Regions clients may name in their credential scope. The region is not a secret and the JS SDK
+   * does not follow region redirects, so any region is accepted by default; with a list, another
+   * region gets 400 AuthorizationHeaderMalformed (AuthorizationQueryParametersError for presigned
+   * URLs) naming the expected one. @default any region
+   */
+  acceptedRegions?: string[];
+  /**
+   * Accept object keys with `.` or `..` path segments (`a/../b`). Off by default: such keys are
+   * answered 400 InvalidArgument, because a hop that normalizes paths would address another
+   * object, or on a path-style backend another bucket. Turn it on only for backends that store such
+   * keys literally; a key that would climb out of its bucket on a path-style backend is refused
+   * even then. @default false
+   */
+  allowDotSegmentsInKeys?: boolean;
   /** Accept requests without any signature; `authorize` then receives `null` as token. @default false */
   allowAnonymous?: boolean;
   /** DEVELOPMENT ONLY: skip SigV4 verification entirely. Logs a loud warning. @default false */
@@ -202,7 +262,15 @@ export interface OspOptions {
    */
   upstreamLookup?: LookupFunction;
   /** How many times one presigned URL may be used (successful, verified uses). @default 3 */
+  maxPresignedUrlUses?: number;
+  /** @deprecated the seed's name of `maxPresignedUrlUses`, still accepted. */
   maxPresignUrlUsageAttempts?: number;
+  /**
+   * Observation hooks, named after the moment they report (as http-proxy-middleware's `on`). They
+   * must not throw; one that does is logged once and ignored. Also honoured by the stage factories
+   * used on their own.
+   */
+  on?: OspEventHooks;
   /** Store that counts presigned URL uses. @default the shared store when one is configured, else an in-memory store */
   usageStore?: UsageCounterStore;
   /**
@@ -242,6 +310,12 @@ export interface ResolvedOptions {
   readonly bucketCredsFetcher?: OspOptions['bucketCredsFetcher'];
   readonly authorize?: AuthorizeCallback;
   readonly authorizeTimeoutMs: number;
+  readonly hmacFetcherTimeoutMs: number;
+  readonly bucketCredsFetcherTimeoutMs: number;
+  readonly bucketResolverTimeoutMs: number;
+  /** Undefined: any region. */
+  readonly acceptedRegions?: readonly string[];
+  readonly allowDotSegmentsInKeys: boolean;
   readonly allowAnonymous: boolean;
   readonly skipSignatureValidation: boolean;
   readonly allowSigV2: boolean;
@@ -254,6 +328,8 @@ export interface ResolvedOptions {
   readonly upstreamIdleTimeoutMs: number;
   readonly upstreamLookup?: LookupFunction;
   readonly maxPresignUrlUsageAttempts: number;
+  /** `on`, validated (empty when not given). */
+  readonly on: Readonly<OspEventHooks>;
   readonly usageStore?: UsageCounterStore;
   /** Redis connection settings with defaults; only `ospMiddleware` connects. */
   readonly redis?: Readonly<Required<RedisStoreOptions>>;
@@ -269,16 +345,17 @@ export interface ResolvedOptions {
 }
 
 const KNOWN_OPTIONS: ReadonlySet<string> = new Set<keyof OspOptions>([
-  'buckets', 'hmacKeystore', 'hmacFetcher', 'hmacCacheTtl', 'hmacNegativeCacheTtl', 'bucketCredsFetcher',
-  'authorize', 'validator', 'authorizeTimeoutMs', 'allowAnonymous', 'skipSignatureValidation', 'allowSigV2', 'maxSkewSeconds',
+  'buckets', 'hmacKeystore', 'hmacFetcher', 'hmacCacheTtlSeconds', 'hmacCacheTtl', 'hmacNegativeCacheTtlSeconds', 'hmacNegativeCacheTtl', 'bucketCredsFetcher', 'on',
+  'authorize', 'validator', 'authorizeTimeoutMs', 'hmacFetcherTimeoutMs', 'bucketCredsFetcherTimeoutMs', 'bucketResolverTimeoutMs',
+  'acceptedRegions', 'allowDotSegmentsInKeys', 'allowAnonymous', 'skipSignatureValidation', 'allowSigV2', 'maxSkewSeconds',
   'verify', 'serverName', 'virtualHostDomains', 'trustForwardedHost', 'upstreamConnectTimeoutMs',
-  'upstreamIdleTimeoutMs', 'upstreamLookup', 'maxPresignUrlUsageAttempts', 'usageStore', 'redis', 'sharedStore', 'sharedCache', 'presignedOnStoreError', 'region',
+  'upstreamIdleTimeoutMs', 'upstreamLookup', 'maxPresignedUrlUses', 'maxPresignUrlUsageAttempts', 'usageStore', 'redis', 'sharedStore', 'sharedCache', 'presignedOnStoreError', 'region',
   'iamEndpoint', 'logger',
 ]);
 
 const KNOWN_BUCKET_FIELDS: ReadonlySet<string> = new Set<keyof BucketConfig>([
-  'host', 'port', 'region', 'accessKey', 'secretKey', 'sessionToken', 'apiKey', 'ttl', 'addressingStyle', 'tls',
-  'backendBucket', 'profile', 'serviceInstanceId',
+  'host', 'port', 'region', 'accessKey', 'secretKey', 'sessionToken', 'apiKey', 'ttlSeconds', 'ttl', 'addressingStyle', 'tls',
+  'backendBucket', 'profile', 'serviceInstanceId', 'signAnonymousRequests',
 ]);
 
 const silentLogger: OspLogger = { debug() {}, info() {}, warn() {}, error() {} };
@@ -354,7 +431,8 @@ export function resolveBucketConfig(raw: unknown, option: string): Readonly<Buck
   }
   const port = optionalInteger(raw.port, `${option}.port`, 1, 65535, 443, 'port: 443');
   const tls = optionalBoolean(raw.tls, `${option}.tls`, port === 443);
-  const ttl = optionalNumber(raw.ttl, `${option}.ttl`, 0, 86_400 * 7, DEFAULT_BUCKET_TTL_SECONDS, 'ttl: 300');
+  const ttlName = aliasOf(raw, 'ttlSeconds', 'ttl', option);
+  const ttl = optionalNumber(raw[ttlName], `${option}.${ttlName}`, 0, 86_400 * 7, DEFAULT_BUCKET_TTL_SECONDS, 'ttlSeconds: 300');
   const addressingStyle = raw.addressingStyle ?? 'virtual';
   if (addressingStyle !== 'virtual' && addressingStyle !== 'path') {
     throw invalid(`${option}.addressingStyle`, `must be 'virtual' or 'path'`, `addressingStyle: 'path'`);
@@ -369,7 +447,8 @@ export function resolveBucketConfig(raw: unknown, option: string): Readonly<Buck
     throw invalid(`${option}.apiKey`, 'give either apiKey or accessKey/secretKey, not both');
   }
   validateProfile(raw.profile, `${option}.profile`);
-  return Object.freeze({ ...(raw as unknown as BucketConfig), host, port, tls, ttl, addressingStyle });
+  optionalBoolean(raw.signAnonymousRequests, `${option}.signAnonymousRequests`, false);
+  return Object.freeze({ ...(raw as unknown as BucketConfig), host, port, tls, ttl, ttlSeconds: ttl, addressingStyle });
 }
 
 function resolveBuckets(raw: unknown): ResolvedOptions['buckets'] {
@@ -472,6 +551,36 @@ function resolveSharedCache(raw: unknown, hasStore: boolean): { decisions: boole
 }
 
 /**
+ * Which of two spellings of one option is given (the seed's names stay accepted as aliases):
+ * `preferred` unless only `alias` is set. Both at once is a config error.
+ */
+function aliasOf(raw: Record<string, unknown>, preferred: string, alias: string, parent: string): string {
+  const at = (name: string) => (parent ? `${parent}.${name}` : name);
+  if (raw[preferred] !== undefined && raw[alias] !== undefined) throw invalid(at(alias), `is the former name of ${preferred}: give one of them`);
+  return raw[alias] !== undefined ? alias : preferred;
+}
+
+const EVENT_HOOKS: readonly (keyof OspEventHooks)[] = ['error', 'backendResponse', 'backendFailure', 'presignedUse', 'presignedRejected', 'iamTokenRefresh', 'sharedStoreStatus'];
+
+function resolveEventHooks(raw: unknown): Readonly<OspEventHooks> {
+  if (raw === undefined) return Object.freeze({});
+  if (!isPlainObject(raw)) throw invalid('on', 'must be an object of hook functions', 'on: { error: (req, err) => metrics.denied.inc() }');
+  for (const [name, hook] of Object.entries(raw)) {
+    if (!(EVENT_HOOKS as readonly string[]).includes(name)) throw new OspConfigError('ERR_OSP_UNKNOWN_OPTION', `on.${name}`, `unknown hook; known: ${EVENT_HOOKS.join(', ')}`);
+    if (hook !== undefined && typeof hook !== 'function') throw invalid(`on.${name}`, 'must be a function', `${name}: () => {}`);
+  }
+  return Object.freeze({ ...(raw as OspEventHooks) });
+}
+
+function resolveRegions(raw: unknown): readonly string[] | undefined {
+  if (raw === undefined) return undefined;
+  if (!Array.isArray(raw) || raw.length === 0 || !raw.every((r) => typeof r === 'string' && /^[a-z0-9-]{1,64}$/.test(r))) {
+    throw invalid('acceptedRegions', 'must be a non-empty array of region names', `acceptedRegions: ['us-east-1']`);
+  }
+  return Object.freeze([...raw] as string[]);
+}
+
+/**
  * Validates options, applies defaults and returns a frozen copy. The caller's object is never
  * modified. Throws {@link OspConfigError} naming the option, the rule and an example.
  */
@@ -507,6 +616,9 @@ export function resolveOptions(options: OspOptions): ResolvedOptions {
     // Non-ASCII Server headers broke urllib3 clients of the Python proxy.
     throw invalid('serverName', 'must be printable ASCII', `serverName: 'osp'`);
   }
+  const hmacTtlName = aliasOf(o, 'hmacCacheTtlSeconds', 'hmacCacheTtl', '');
+  const hmacNegTtlName = aliasOf(o, 'hmacNegativeCacheTtlSeconds', 'hmacNegativeCacheTtl', '');
+  const usesName = aliasOf(o, 'maxPresignedUrlUses', 'maxPresignUrlUsageAttempts', '');
   const redis = resolveRedis(o.redis);
   const sharedStore = o.sharedStore as SharedStateStore | undefined;
   if (sharedStore !== undefined) {
@@ -528,11 +640,16 @@ export function resolveOptions(options: OspOptions): ResolvedOptions {
     buckets: resolveBuckets(o.buckets),
     hmacKeystore: resolveKeystore(o.hmacKeystore),
     hmacFetcher: optionalFunction(o.hmacFetcher, 'hmacFetcher', 'async (accessKey) => secretOrNull'),
-    hmacCacheTtl: optionalNumber(o.hmacCacheTtl, 'hmacCacheTtl', 0, 86_400, DEFAULT_HMAC_CACHE_TTL_SECONDS, 'hmacCacheTtl: 300'),
-    hmacNegativeCacheTtl: optionalNumber(o.hmacNegativeCacheTtl, 'hmacNegativeCacheTtl', 0, 3600, DEFAULT_HMAC_NEGATIVE_CACHE_TTL_SECONDS, 'hmacNegativeCacheTtl: 10'),
+    hmacCacheTtl: optionalNumber(o[hmacTtlName], hmacTtlName, 0, 86_400, DEFAULT_HMAC_CACHE_TTL_SECONDS, 'hmacCacheTtlSeconds: 300'),
+    hmacNegativeCacheTtl: optionalNumber(o[hmacNegTtlName], hmacNegTtlName, 0, 3600, DEFAULT_HMAC_NEGATIVE_CACHE_TTL_SECONDS, 'hmacNegativeCacheTtlSeconds: 10'),
     bucketCredsFetcher: optionalFunction(o.bucketCredsFetcher, 'bucketCredsFetcher', 'async (token, bucket) => ({ accessKey, secretKey })'),
     authorize,
     authorizeTimeoutMs: optionalInteger(o.authorizeTimeoutMs, 'authorizeTimeoutMs', 1, 600_000, DEFAULT_AUTHORIZE_TIMEOUT_MS, 'authorizeTimeoutMs: 5000'),
+    hmacFetcherTimeoutMs: optionalInteger(o.hmacFetcherTimeoutMs, 'hmacFetcherTimeoutMs', 1, 600_000, DEFAULT_FETCHER_TIMEOUT_MS, 'hmacFetcherTimeoutMs: 5000'),
+    bucketCredsFetcherTimeoutMs: optionalInteger(o.bucketCredsFetcherTimeoutMs, 'bucketCredsFetcherTimeoutMs', 1, 600_000, DEFAULT_FETCHER_TIMEOUT_MS, 'bucketCredsFetcherTimeoutMs: 5000'),
+    bucketResolverTimeoutMs: optionalInteger(o.bucketResolverTimeoutMs, 'bucketResolverTimeoutMs', 1, 600_000, DEFAULT_FETCHER_TIMEOUT_MS, 'bucketResolverTimeoutMs: 5000'),
+    acceptedRegions: resolveRegions(o.acceptedRegions),
+    allowDotSegmentsInKeys: optionalBoolean(o.allowDotSegmentsInKeys, 'allowDotSegmentsInKeys', false),
     allowAnonymous: optionalBoolean(o.allowAnonymous, 'allowAnonymous', false),
     skipSignatureValidation: optionalBoolean(o.skipSignatureValidation, 'skipSignatureValidation', false),
     allowSigV2: optionalBoolean(o.allowSigV2, 'allowSigV2', true),
@@ -544,7 +661,8 @@ export function resolveOptions(options: OspOptions): ResolvedOptions {
     upstreamConnectTimeoutMs: optionalInteger(o.upstreamConnectTimeoutMs, 'upstreamConnectTimeoutMs', 1, 600_000, DEFAULT_UPSTREAM_CONNECT_TIMEOUT_MS, 'upstreamConnectTimeoutMs: 10000'),
     upstreamIdleTimeoutMs: optionalInteger(o.upstreamIdleTimeoutMs, 'upstreamIdleTimeoutMs', 1, 86_400_000, DEFAULT_UPSTREAM_IDLE_TIMEOUT_MS, 'upstreamIdleTimeoutMs: 300000'),
     upstreamLookup: optionalFunction(o.upstreamLookup, 'upstreamLookup', 'upstreamLookup: dns.lookup'),
-    maxPresignUrlUsageAttempts: optionalInteger(o.maxPresignUrlUsageAttempts, 'maxPresignUrlUsageAttempts', 1, 1_000_000, DEFAULT_MAX_PRESIGN_URL_USAGE_ATTEMPTS, 'maxPresignUrlUsageAttempts: 3'),
+    maxPresignUrlUsageAttempts: optionalInteger(o[usesName], usesName, 1, 1_000_000, DEFAULT_MAX_PRESIGN_URL_USAGE_ATTEMPTS, 'maxPresignedUrlUses: 3'),
+    on: resolveEventHooks(o.on),
     usageStore,
     redis,
     sharedStore,

@@ -2,16 +2,19 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { resolveOptions, type OspOptions } from './options';
 import { verifySignature, type VerifySignatureHandler } from './middleware/verify-signature';
 import { authorize, type AuthorizeHandler } from './middleware/authorize';
-import { limitPresignedUrlUsage, type PresignedUsageHooks } from './middleware/limit-presigned-usage';
+import { limitPresignedUrlUsage, type LimitPresignedUsageHandler, type PresignedUsageHooks } from './middleware/limit-presigned-usage';
 import { resolveBackend, type ResolveBackendHandler } from './middleware/resolve-backend';
 import { s3Proxy, type S3ProxyHandler, type S3ProxyHooks } from './middleware/proxy';
+import { postObject, type PostObjectHandler } from './middleware/post-object';
 import { s3ErrorHandler, toOspError } from './middleware/s3-error-handler';
-import type { OspError } from './errors';
+import { OspConfigError, type OspError } from './errors';
 import type { UsageCounterStore } from './cache/usage-store';
 import type { InvalidationMessage, SharedStateStore } from './cache/shared-store';
 import { createRedisStore } from './cache/redis-store';
 import { decisionsOfBucket, decisionsOfIdentity, secretKeyOf } from './cache/shared-keys';
 import type { ResolvedOptions } from './options';
+import { getContext, type OspRequestContext } from './context';
+import { combineHooks, guardHooks } from './guard-hooks';
 
 /** Options of {@link OspMiddleware.revokeAccessKey} and {@link OspMiddleware.invalidateBucket}. */
 export interface InvalidateOptions {
@@ -33,18 +36,39 @@ export interface OspMiddleware extends RequestHandler {
   revokeAccessKey(accessKey: string, options?: InvalidateOptions): Promise<boolean>;
   /** Drops cached authorization decisions and fetched backend credentials of a bucket; propagation as {@link revokeAccessKey}. */
   invalidateBucket(bucket: string, options?: InvalidateOptions): Promise<boolean>;
+  /**
+   * Replaces the options for new requests, without dropping a connection or an in-flight
+   * transfer: requests already running finish on the options they started with (their backend
+   * connections close once they are done). New, changed and removed buckets, keys and callbacks
+   * take effect at once; every cache (frontend secrets, authorization decisions, backend
+   * credentials) starts empty, so nothing derived from a removed or changed entry survives.
+   * Presigned-URL use counts and the shared store carry over; `redis`, `sharedStore` and
+   * `usageStore` cannot change. Throws OspConfigError on invalid options: the current ones stay.
+   */
+  update(options: OspOptions): void;
+  /**
+   * Parses the request target into `req.osp` (once) with the current options, as the stages do:
+   * for code that runs before the middleware and wants the request id, bucket or operation.
+   * @throws OspError on an unparseable request target.
+   */
+  contextOf(req: Request): OspRequestContext;
   /** The shared store (e.g. Redis) when `redis` or `sharedStore` is configured. */
   readonly sharedStore?: SharedStateStore;
   readonly stages: {
     readonly verifySignature: VerifySignatureHandler;
     readonly authorize: AuthorizeHandler;
-    readonly limitPresignedUrlUsage: RequestHandler;
+    readonly limitPresignedUrlUsage: LimitPresignedUsageHandler;
     readonly resolveBackend: ResolveBackendHandler;
     readonly s3Proxy: S3ProxyHandler;
+    /** Browser POST uploads (runs first; other requests pass through). */
+    readonly postObject: PostObjectHandler;
   };
 }
 
-/** Extra wiring used by the standalone server (metrics). */
+/**
+ * Hooks of the former positional argument of {@link ospMiddleware}; prefer `options.on`
+ * ({@link OspEventHooks}). Both are called when both are given.
+ */
 export interface OspMiddlewareHooks {
   presigned?: PresignedUsageHooks;
   proxy?: S3ProxyHooks;
@@ -91,34 +115,83 @@ function sharedUsageStore(shared: SharedStateStore, o: ResolvedOptions): UsageCo
  *   authorize: (token, bucket, req) => token === 'client1' && req.operation !== 'DeleteObject',
  * }));
  */
-export function ospMiddleware(options: OspOptions, hooks: OspMiddlewareHooks = {}): OspMiddleware {
-  const o = resolveOptions(options);
+/** The stages built from one version of the options. */
+interface Generation {
+  readonly o: ResolvedOptions;
+  readonly stages: OspMiddleware['stages'];
+  readonly chain: readonly RequestHandler[];
+  readonly onError: ReturnType<typeof s3ErrorHandler>;
+  readonly reportError: ((req: Request, error: OspError) => void) | undefined;
+  /** Requests running on this generation; once replaced and idle, its backend connections close. */
+  inflight: number;
+  retired: boolean;
+}
+
+/** Options that name connections the middleware owns: fixed when it is created. */
+const FIXED_ON_UPDATE = ['redis', 'sharedStore', 'usageStore'] as const;
+
+export function ospMiddleware(options: OspOptions, userHooks: OspMiddlewareHooks = {}): OspMiddleware {
+  const first = resolveOptions(options);
+  // The stages merge `options.on` with their positional hooks themselves; the chain's own two here.
+  const hooks = guardHooks(userHooks, first.logger);
+  const reportStoreStatus = combineHooks(first.logger, 'on.sharedStoreStatus', first.on.sharedStoreStatus, hooks.onSharedStoreStatus);
   // The middleware owns the Redis connection; the stages see it as `sharedStore`.
-  const ownStore = o.redis ? createRedisStore(o.redis, o.logger) : undefined;
-  const shared = o.sharedStore ?? ownStore;
-  let stageOptions: OspOptions = options;
-  if (shared) {
-    const { redis: _redis, ...rest } = options;
-    stageOptions = { ...rest, sharedStore: shared, usageStore: o.usageStore ?? sharedUsageStore(shared, o) };
-  }
-  const stages = {
-    verifySignature: verifySignature(stageOptions),
-    authorize: authorize(stageOptions),
-    limitPresignedUrlUsage: limitPresignedUrlUsage(stageOptions, hooks.presigned),
-    resolveBackend: resolveBackend(stageOptions, { onIamTokenRefresh: hooks.onIamTokenRefresh }),
-    s3Proxy: s3Proxy(stageOptions, hooks.proxy),
+  const ownStore = first.redis ? createRedisStore(first.redis, first.logger) : undefined;
+  const shared = first.sharedStore ?? ownStore;
+  /** Presigned uses are counted across updates: one store for the middleware's life. */
+  let usageStore: UsageCounterStore | undefined = first.usageStore ?? (shared ? sharedUsageStore(shared, first) : undefined);
+
+  const build = (opts: OspOptions, o: ResolvedOptions): Generation => {
+    const { redis: _redis, ...rest } = opts;
+    const stageOptions: OspOptions = { ...rest, ...(shared ? { sharedStore: shared } : {}), ...(usageStore ? { usageStore } : {}) };
+    const authorizeStage = authorize(stageOptions);
+    const resolveBackendStage = resolveBackend(stageOptions, { onIamTokenRefresh: hooks.onIamTokenRefresh });
+    const stages = {
+      verifySignature: verifySignature(stageOptions),
+      authorize: authorizeStage,
+      limitPresignedUrlUsage: limitPresignedUrlUsage(stageOptions, hooks.presigned),
+      resolveBackend: resolveBackendStage,
+      s3Proxy: s3Proxy(stageOptions, hooks.proxy),
+      // Shares the caches of authorize and resolveBackend, so revocation reaches POST uploads too.
+      postObject: postObject(stageOptions, { authorize: authorizeStage, resolveBackend: resolveBackendStage }),
+    };
+    usageStore ??= stages.limitPresignedUrlUsage.store;
+    return {
+      o,
+      stages,
+      chain: [stages.postObject, stages.verifySignature, stages.authorize, stages.limitPresignedUrlUsage, stages.resolveBackend, stages.s3Proxy],
+      onError: s3ErrorHandler({ logger: o.logger, serverName: o.serverName }),
+      reportError: combineHooks(o.logger, 'on.error', o.on.error, hooks.onError),
+      inflight: 0,
+      retired: false,
+    };
   };
+  /** Closes a generation's idle backend connections (the proxy's and the POST uploads'). */
+  const closeConnections = (g: Generation) => {
+    g.stages.s3Proxy.close();
+    g.stages.postObject.close();
+  };
+  let current = build(options, first);
+  let currentOptions = options;
+  const retire = (g: Generation) => {
+    g.retired = true;
+    if (g.inflight === 0) closeConnections(g);
+  };
+
   const forgetAccessKey = (accessKey: string) => {
+    const { stages } = current;
     stages.verifySignature.forgetAccessKey(accessKey);
+    stages.postObject.forgetAccessKey(accessKey);
     stages.authorize.forgetIdentity(accessKey);
     stages.resolveBackend.credentials.invalidateIdentity(accessKey);
   };
   const forgetBucket = (bucket: string) => {
+    const { stages } = current;
     stages.authorize.forgetBucket(bucket);
     stages.resolveBackend.credentials.invalidateBucket(bucket);
   };
   const unsubscribe = shared?.subscribe((m: InvalidationMessage) => (m.kind === 'accessKey' ? forgetAccessKey(m.value) : forgetBucket(m.value)));
-  const unwatch = hooks.onSharedStoreStatus ? shared?.onStatus?.(hooks.onSharedStoreStatus) : undefined;
+  const unwatch = reportStoreStatus ? shared?.onStatus?.(reportStoreStatus) : undefined;
   /** Shared entries first, then the message: an instance that refills its cache after the message finds no stale entry. */
   const propagate = async (message: InvalidationMessage, sharedKeys: () => Promise<unknown>[]): Promise<boolean> => {
     if (!shared) return true;
@@ -127,25 +200,33 @@ export function ospMiddleware(options: OspOptions, hooks: OspMiddlewareHooks = {
       await shared.publish(message);
       return true;
     } catch (err) {
-      o.logger.error({ kind: message.kind, error: (err as Error).message }, 'object-storage-proxy: could not propagate an invalidation through the shared store; other instances keep their caches until their TTLs end');
+      current.o.logger.error({ kind: message.kind, error: (err as Error).message }, 'object-storage-proxy: could not propagate an invalidation through the shared store; other instances keep their caches until their TTLs end');
       return false;
     }
   };
-  const chain: RequestHandler[] = [stages.verifySignature, stages.authorize, stages.limitPresignedUrlUsage, stages.resolveBackend, stages.s3Proxy];
-  const onError = s3ErrorHandler({ logger: o.logger, serverName: o.serverName });
 
   // Our own `next` between the stages: errors end here as S3 XML, so Express 4 and 5 hosts
-  // behave the same and no error handler of the host app is needed.
+  // behave the same and no error handler of the host app is needed. A request runs on the
+  // generation current when it arrived, to its end, whatever update() does meanwhile.
   const handler = function osp(req: Request, res: Response, next: NextFunction): void {
+    const g = current;
+    g.inflight++;
+    let done = false;
+    res.once('close', () => {
+      if (done) return;
+      done = true;
+      g.inflight--;
+      if (g.retired && g.inflight === 0) closeConnections(g);
+    });
     let i = 0;
     const step = (err?: unknown): void => {
       if (err !== undefined && err !== null && err !== 'route' && err !== 'router') {
-        const error = toOspError(err, o.logger);
-        hooks.onError?.(req, error);
-        onError(error, req, res, next);
+        const error = toOspError(err, g.o.logger);
+        g.reportError?.(req, error);
+        g.onError(error, req, res, next);
         return;
       }
-      const stage = chain[i++];
+      const stage = g.chain[i++];
       if (!stage) return next();
       try {
         stage(req, res, step);
@@ -155,12 +236,30 @@ export function ospMiddleware(options: OspOptions, hooks: OspMiddlewareHooks = {
     };
     step();
   };
+  const stagesProxy = {} as OspMiddleware['stages'];
+  for (const name of Object.keys(current.stages) as (keyof OspMiddleware['stages'])[]) {
+    Object.defineProperty(stagesProxy, name, { enumerable: true, get: () => current.stages[name] });
+  }
   return Object.assign(handler, {
-    stages,
+    stages: stagesProxy,
     sharedStore: shared,
+    contextOf: (req: Request) => getContext(req, current.o),
+    update(next: OspOptions) {
+      const o = resolveOptions(next); // throws OspConfigError: the current options stay
+      for (const name of FIXED_ON_UPDATE) {
+        if (next[name] !== currentOptions[name] && JSON.stringify(next[name]) !== JSON.stringify(currentOptions[name])) {
+          throw new OspConfigError('ERR_OSP_INVALID_OPTION', name, 'cannot change in update(): it names a connection the middleware holds; create a new middleware instead');
+        }
+      }
+      const old = current;
+      current = build(next, o);
+      currentOptions = next;
+      retire(old);
+    },
     async revokeAccessKey(accessKey: string, opts: InvalidateOptions = {}) {
       forgetAccessKey(accessKey);
       if (opts.localOnly) return true;
+      const o = current.o;
       return propagate({ kind: 'accessKey', value: accessKey }, () => [
         ...(o.sharedCacheSecrets ? [shared!.deleteValue(secretKeyOf(accessKey))] : []),
         ...(o.sharedCacheDecisions ? [shared!.deleteMatching(decisionsOfIdentity(accessKey))] : []),
@@ -169,13 +268,14 @@ export function ospMiddleware(options: OspOptions, hooks: OspMiddlewareHooks = {
     async invalidateBucket(bucket: string, opts: InvalidateOptions = {}) {
       forgetBucket(bucket);
       if (opts.localOnly) return true;
-      return propagate({ kind: 'bucket', value: bucket }, () => (o.sharedCacheDecisions ? [shared!.deleteMatching(decisionsOfBucket(bucket))] : []));
+      return propagate({ kind: 'bucket', value: bucket }, () => (current.o.sharedCacheDecisions ? [shared!.deleteMatching(decisionsOfBucket(bucket))] : []));
     },
     async close() {
       unsubscribe?.();
       unwatch?.();
-      stages.s3Proxy.close();
-      await stages.limitPresignedUrlUsage.store.close?.();
+      current.stages.s3Proxy.close();
+      current.stages.postObject.close();
+      await current.stages.limitPresignedUrlUsage.store.close?.();
       await ownStore?.close();
     },
   });

@@ -57,8 +57,8 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
 fi
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo -n "$@"; fi; }
-APT_PACKAGES="radosgw ceph-mon ceph-osd swift-proxy swift-account swift-container swift-object memcached redis-server awscli s3cmd"
-need_bins="curl python3 s3cmd"
+APT_PACKAGES="radosgw ceph-mon ceph-osd swift-proxy swift-account swift-container swift-object memcached redis-server awscli chromium s3cmd"
+need_bins="curl python3 chromium s3cmd"  # chromium: the browser POST upload test; s3cmd: SigV2 signurl test
 selected rgw && need_bins="$need_bins monmaptool ceph-mon ceph-osd ceph radosgw radosgw-admin"
 selected swift && need_bins="$need_bins swift-ring-builder swift-proxy-server swift-account-server swift-container-server swift-object-server memcached"
 selected redis && need_bins="$need_bins redis-server"

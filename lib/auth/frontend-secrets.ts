@@ -12,6 +12,7 @@ import { createTtlCache } from '../cache/ttl-cache';
 import { createSecretBox } from '../cache/secret-box';
 import { secretKeyOf } from '../cache/shared-keys';
 import { OspError } from '../errors';
+import { withDeadline } from '../deadline';
 
 export interface FrontendSecrets {
   /** The secret from the static keystore, or undefined when the key is not there. */
@@ -24,8 +25,14 @@ export interface FrontendSecrets {
 
 const MISSING = '';
 
+/**
+ * Most access keys whose `hmacFetcher` answers are kept (found and unknown alike; the oldest go
+ * first). Keys are client input: an attacker spraying random access keys must not grow memory.
+ */
+export const MAX_CACHED_FRONTEND_KEYS = 100_000;
+
 export function createFrontendSecrets(o: ResolvedOptions): FrontendSecrets {
-  const cache = createTtlCache<string>({ maxEntries: 100_000 });
+  const cache = createTtlCache<string>({ maxEntries: MAX_CACHED_FRONTEND_KEYS });
   const fetcher = o.hmacFetcher;
   const store = o.sharedCacheSecrets && o.sharedCacheKey ? o.sharedStore : undefined;
   const box = store && o.sharedCacheKey ? createSecretBox(o.sharedCacheKey) : undefined;
@@ -62,26 +69,24 @@ export function createFrontendSecrets(o: ResolvedOptions): FrontendSecrets {
       if (!fetcher) return null;
       const cached = cache.get(accessKey);
       if (cached !== undefined) return cached === MISSING ? null : cached;
-      const shared = await readShared(accessKey);
-      if (shared) {
-        cache.set(accessKey, shared.secret, shared.ttl);
-        return shared.secret === MISSING ? null : shared.secret;
-      }
-      let secret: string | null | undefined;
-      try {
-        secret = await fetcher(accessKey);
-      } catch (cause) {
-        // Fail closed, but as a server error: the key may well be valid.
-        throw new OspError(503, 'ServiceUnavailable', 'The credential lookup failed; please retry.', {}, { cause });
-      }
-      if (typeof secret === 'string' && secret.length > 0) {
-        cache.set(accessKey, secret, o.hmacCacheTtl);
-        writeShared(accessKey, secret, o.hmacCacheTtl);
-        return secret;
-      }
-      cache.set(accessKey, MISSING, o.hmacNegativeCacheTtl);
-      writeShared(accessKey, MISSING, o.hmacNegativeCacheTtl);
-      return null;
+      // Single flight: concurrent first requests of one key share one lookup (issue [9]). A lookup
+      // that fails or times out is not kept: the next request asks the fetcher afresh.
+      const secret = await cache.getOrLoad(accessKey, (value) => (value === MISSING ? o.hmacNegativeCacheTtl : o.hmacCacheTtl), async () => {
+        const shared = await readShared(accessKey);
+        if (shared) return shared.secret;
+        let answer: string | null | undefined;
+        try {
+          answer = await withDeadline(() => fetcher(accessKey), o.hmacFetcherTimeoutMs, () => new OspError(503, 'ServiceUnavailable', 'The credential lookup timed out; please retry.'));
+        } catch (cause) {
+          if (cause instanceof OspError) throw cause;
+          // Fail closed, but as a server error: the key may well be valid.
+          throw new OspError(503, 'ServiceUnavailable', 'The credential lookup failed; please retry.', {}, { cause });
+        }
+        const found = typeof answer === 'string' && answer.length > 0 ? answer : MISSING;
+        writeShared(accessKey, found, found === MISSING ? o.hmacNegativeCacheTtl : o.hmacCacheTtl);
+        return found;
+      });
+      return secret === MISSING ? null : secret;
     },
     forget: (accessKey) => cache.delete(accessKey),
   };

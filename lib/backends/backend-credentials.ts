@@ -10,6 +10,7 @@ import type { BackendCredentials } from '../context';
 import { OspError } from '../errors';
 import type { BackendHmacCredentials, BucketConfig, ResolvedOptions } from '../options';
 import { createTtlCache } from '../cache/ttl-cache';
+import { withDeadline } from '../deadline';
 import { createIamTokenProvider, type IamTokenProvider } from './iam-token-provider';
 import { attachBearerRenewal, createTokenClock } from './ibm-bearer';
 
@@ -115,8 +116,11 @@ export function createBackendCredentialSource(o: ResolvedOptions, env: NodeJS.Pr
         const creds = await fetched.getOrLoad(key, config.ttl ?? 0, async () => {
           let answer: unknown;
           try {
-            answer = await fetcher(token, bucket);
+            // A hung fetcher fails this lookup at the deadline; the failed lookup is not kept, so the
+            // next request of this (token, bucket) calls the fetcher afresh (issue [9]).
+            answer = await withDeadline(() => fetcher(token, bucket), o.bucketCredsFetcherTimeoutMs, () => new OspError(503, 'ServiceUnavailable', 'Looking up the backend credentials timed out; please retry.'));
           } catch (cause) {
+            if (cause instanceof OspError) throw cause;
             throw new OspError(503, 'ServiceUnavailable', 'Looking up the backend credentials failed; please retry.', {}, { cause });
           }
           return parseFetchedCredentials(answer);

@@ -65,6 +65,9 @@ interface CachedToken {
   refreshAtMs: number;
 }
 
+/** Most API keys whose tokens are kept (issue [9]: every cache keyed by outside input is bounded). */
+export const MAX_API_KEYS = 10_000;
+
 interface KeyState {
   cached?: CachedToken;
   inflight?: Promise<CachedToken>;
@@ -192,6 +195,12 @@ export function createIamTokenProvider(options: IamTokenProviderOptions = {}): I
     const id = keyId(apiKey);
     let state = states.get(id);
     if (!state) {
+      if (states.size >= MAX_API_KEYS) {
+        // API keys can come from bucketCredsFetcher answers: never let them grow memory without
+        // bound. The oldest-inserted key goes (its next request simply exchanges again).
+        const oldest = states.keys().next();
+        if (!oldest.done) states.delete(oldest.value);
+      }
       state = { backoffUntilMs: 0 };
       states.set(id, state);
     }

@@ -23,7 +23,7 @@
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import type { BackendCredentials } from '../context';
-import { isTokenExpiredResponse } from './iam-token-provider';
+import { isTokenExpiredResponse, MAX_API_KEYS } from './iam-token-provider';
 
 /** Renewal of one bearer credentials object. */
 export interface BearerRenewal {
@@ -53,7 +53,7 @@ export function bearerRenewalOf(creds: BackendCredentials | undefined): BearerRe
 }
 
 /**
- * Remembers when each API key's current token was first handed out (keyed by the key's hash;
+ * Remembers when each API key's current token was first handed out (keyed by the key's hash, at most MAX_API_KEYS keys;
  * only the latest token per key is kept, so memory stays one entry per key).
  */
 export function createTokenClock(now: () => number = Date.now) {
@@ -61,7 +61,12 @@ export function createTokenClock(now: () => number = Date.now) {
   return {
     observe(apiKeyHash: string, token: string): void {
       const entry = seen.get(apiKeyHash);
-      if (!entry || entry.token !== token) seen.set(apiKeyHash, { token, firstSeenMs: now() });
+      if (entry && entry.token === token) return;
+      if (!entry && seen.size >= MAX_API_KEYS) {
+        const oldest = seen.keys().next();
+        if (!oldest.done) seen.delete(oldest.value);
+      }
+      seen.set(apiKeyHash, { token, firstSeenMs: now() });
     },
     ageMs(apiKeyHash: string, token: string): number {
       const entry = seen.get(apiKeyHash);

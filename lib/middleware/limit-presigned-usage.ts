@@ -1,3 +1,4 @@
+import { combineHooks } from '../guard-hooks';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { s3Errors } from '../errors';
 import { resolveOptions, type OspOptions } from '../options';
@@ -28,8 +29,12 @@ function isSuccessful(status: number): boolean {
  * encoded — and given back when the request does not succeed (backend error, 4xx, 5xx), so
  * retries after failures do not exhaust the URL. Requests that are not presigned pass untouched.
  */
-export function limitPresignedUrlUsage(options: OspOptions, hooks: PresignedUsageHooks = {}): LimitPresignedUsageHandler {
+export function limitPresignedUrlUsage(options: OspOptions, positionalHooks: PresignedUsageHooks = {}): LimitPresignedUsageHandler {
   const o = resolveOptions(options);
+  const hooks: PresignedUsageHooks = {
+    onHit: combineHooks(o.logger, 'on.presignedUse', o.on.presignedUse, positionalHooks.onHit),
+    onRejected: combineHooks(o.logger, 'on.presignedRejected', o.on.presignedRejected, positionalHooks.onRejected),
+  };
   const store = o.usageStore ?? createMemoryUsageStore();
   const limit = o.maxPresignUrlUsageAttempts;
   const refund = (key: string) => {

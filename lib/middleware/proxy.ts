@@ -16,6 +16,7 @@ import { createBackendAgent, type BackendAgent } from './backend-agent';
 import { bearerRenewalOf, dropRejectedBearerToken } from '../backends/ibm-bearer';
 import { forwardBearerWithRetry, hasNoRequestBody } from './bearer-retry';
 import { sendS3Error } from './s3-error-handler';
+import { combineHooks } from '../guard-hooks';
 
 /** The s3Proxy middleware, with a way to close its backend connections. */
 export interface S3ProxyHandler extends RequestHandler {
@@ -198,8 +199,12 @@ export function watchUpstream(proxyReq: ClientRequest, req: Request, o: Pick<Res
  * server of your own, route `checkContinue` to the app so Node does not send 100 before that:
  * `server.on('checkContinue', (req, res) => app(req, res))`.
  */
-export function s3Proxy(options: OspOptions, hooks: S3ProxyHooks = {}): S3ProxyHandler {
+export function s3Proxy(options: OspOptions, positionalHooks: S3ProxyHooks = {}): S3ProxyHandler {
   const o = resolveOptions(options);
+  const hooks: S3ProxyHooks = {
+    onBackendResponse: combineHooks(o.logger, 'on.backendResponse', o.on.backendResponse, positionalHooks.onBackendResponse),
+    onBackendFailure: combineHooks(o.logger, 'on.backendFailure', o.on.backendFailure, positionalHooks.onBackendFailure),
+  };
   const agent = createBackendAgent({ rejectUnauthorized: o.verify, lookup: o.upstreamLookup });
 
   const onProxyReq = (proxyReq: ClientRequest, req: IncomingMessage) => {

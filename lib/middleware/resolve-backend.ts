@@ -6,7 +6,9 @@ import { createBackendCredentialSource, staticHmacCredentials, type BackendCrede
 import { listBackendBuckets, listBackendBucketsWithDates, type BackendBucketList } from '../backends/list-backend-buckets';
 import { keystoreAllows } from '../auth/keystore-policy';
 import { formatCopySource, parseCopySource } from '../s3/copy-source';
-import { buildBackendQuery } from '../s3/query';
+import { buildBackendQuery, isClientAuthParam } from '../s3/query';
+import { withDeadline } from '../deadline';
+import { combineHooks } from '../guard-hooks';
 import { rewriteToBackend } from '../s3/rewrite';
 
 /** A resolveBackend middleware, with handles for cache invalidation. */
@@ -16,8 +18,16 @@ export interface ResolveBackendHandler extends RequestHandler {
 }
 
 async function lookupBucket(o: ResolvedOptions, bucket: string, ctx: OspRequestContext, req: Request): Promise<Readonly<BucketConfig> | undefined> {
-  if (typeof o.buckets !== 'function') return o.buckets.lookup(bucket)?.config;
-  const found = await o.buckets(bucket, { token: ctx.identity ?? null, req });
+  const resolver = o.buckets;
+  if (typeof resolver !== 'function') return resolver.lookup(bucket)?.config;
+  let found: BucketConfig | undefined;
+  try {
+    found = await withDeadline(() => resolver(bucket, { token: ctx.identity ?? null, req }), o.bucketResolverTimeoutMs, () => new OspError(503, 'ServiceUnavailable', 'Looking up the bucket timed out; please retry.'));
+  } catch (cause) {
+    if (cause instanceof OspError) throw cause;
+    o.logger.error({ err: cause }, 'object-storage-proxy: the buckets resolver threw');
+    throw new OspError(503, 'ServiceUnavailable', 'Looking up the bucket failed; please retry.', {}, { cause });
+  }
   // Resolver answers are validated like static config, but per request: a bad answer is a 500, not a crash.
   return found === undefined ? undefined : resolveBucketConfig(found, `buckets(${JSON.stringify(bucket)})`);
 }
@@ -30,9 +40,10 @@ export function buildResolvedBackend(o: ResolvedOptions, ctx: OspRequestContext,
     tls: config.tls ?? config.port === 443,
     addressingStyle: config.addressingStyle ?? 'virtual',
     backendBucket: config.backendBucket ?? bucket,
-    rawKey: ctx.rawKey,
+    key: ctx.key,
   });
-  const query = buildBackendQuery(ctx.rawQuery, ctx.authMethod === 'query');
+  // Forwarded exactly as parsed (and as authorize saw it), less the presigned URL's own auth parameters.
+  const query = buildBackendQuery(ctx.query, ctx.authMethod === 'query' ? isClientAuthParam : undefined);
   return {
     config,
     ...address,
@@ -42,6 +53,17 @@ export function buildResolvedBackend(o: ResolvedOptions, ctx: OspRequestContext,
     // CORS preflights go upstream unsigned, as the browser sent them (issue 10).
     credentials: ctx.authMethod === 'preflight' ? { kind: 'none' } : credentials,
   };
+}
+
+const UNSIGNED: BackendCredentials = Object.freeze({ kind: 'none' });
+
+/**
+ * Anonymous requests go upstream unsigned, so the backend's own ACLs and policies decide, unless
+ * the bucket opts in to lending its credentials (`signAnonymousRequests`). Issue [9]: with
+ * `allowAnonymous` an unsigned PUT was stored and a private object read with the bucket's keys.
+ */
+function isUnsignedUpstream(ctx: OspRequestContext, config: Readonly<BucketConfig>): boolean {
+  return ctx.authMethod === 'anonymous' && config.signAnonymousRequests !== true;
 }
 
 /** Same backend endpoint and same backend identity: a server-side copy between them is safe. */
@@ -62,7 +84,7 @@ function sameBackend(a: Readonly<BucketConfig>, ca: BackendCredentials, b: Reado
  */
 export function resolveBackend(options: OspOptions, hooks: { onIamTokenRefresh?(outcome: 'ok' | 'error'): void } = {}): ResolveBackendHandler {
   const o = resolveOptions(options);
-  const credentials = createBackendCredentialSource(o, process.env, hooks.onIamTokenRefresh);
+  const credentials = createBackendCredentialSource(o, process.env, combineHooks(o.logger, 'on.iamTokenRefresh', o.on.iamTokenRefresh, hooks.onIamTokenRefresh));
 
   const resolveCopySource = async (req: Request, ctx: OspRequestContext, config: Readonly<BucketConfig>, creds: BackendCredentials): Promise<string | undefined> => {
     const header = req.headers['x-amz-copy-source'];
@@ -70,7 +92,7 @@ export function resolveBackend(options: OspOptions, hooks: { onIamTokenRefresh?(
     const source = parseCopySource(header);
     const sourceConfig = await lookupBucket(o, source.bucket, ctx, req);
     if (!sourceConfig) throw s3Errors.noSuchBucket(source.bucket);
-    const sourceCreds = await credentials.resolve(ctx.identity ?? null, source.bucket, sourceConfig);
+    const sourceCreds = isUnsignedUpstream(ctx, sourceConfig) ? UNSIGNED : await credentials.resolve(ctx.identity ?? null, source.bucket, sourceConfig);
     if (!sameBackend(config, creds, sourceConfig, sourceCreds)) {
       throw new OspError(501, 'NotImplemented', 'Copying between buckets on different backends (or backend identities) is not supported; download and upload instead.');
     }
@@ -151,7 +173,7 @@ export function resolveBackend(options: OspOptions, hooks: { onIamTokenRefresh?(
       // Fast path without a promise: static bucket with static HMAC credentials.
       const config = o.buckets.lookup(bucket)?.config;
       if (!config) return next(s3Errors.noSuchBucket(bucket));
-      const creds = staticHmacCredentials(config);
+      const creds = isUnsignedUpstream(ctx, config) ? UNSIGNED : staticHmacCredentials(config);
       if (creds) {
         try {
           ctx.backend = buildResolvedBackend(o, ctx, bucket, config, creds);
@@ -164,7 +186,7 @@ export function resolveBackend(options: OspOptions, hooks: { onIamTokenRefresh?(
     const run = async () => {
       const config = await lookupBucket(o, bucket, ctx, req);
       if (!config) throw s3Errors.noSuchBucket(bucket);
-      const creds = await credentials.resolve(ctx.identity ?? null, bucket, config);
+      const creds = isUnsignedUpstream(ctx, config) ? UNSIGNED : await credentials.resolve(ctx.identity ?? null, bucket, config);
       const backend = buildResolvedBackend(o, ctx, bucket, config, creds);
       const copySource = await resolveCopySource(req, ctx, config, creds);
       ctx.backend = copySource === undefined ? backend : { ...backend, copySource };

@@ -30,12 +30,59 @@ interface PendingVerification {
   payloadHash: string;
 }
 
+/** Query parameters that carry a presigned URL's credentials (SigV4, and SigV2's access key and signature). */
+function hasQueryCredentials(names: ReadonlySet<string>): boolean {
+  for (const name of names) {
+    const lower = name.toLowerCase();
+    if (lower === 'x-amz-algorithm' || lower === 'x-amz-credential' || lower === 'x-amz-signature' || name === 'AWSAccessKeyId' || name === 'Signature') return true;
+  }
+  return false;
+}
+
+/**
+ * A region outside `acceptedRegions` is refused as S3 refuses a request signed for another region.
+ * @throws OspError 400 AuthorizationHeaderMalformed / AuthorizationQueryParametersError.
+ */
+function checkRegion(region: string, accepted: readonly string[] | undefined, kind: 'header' | 'query'): void {
+  if (accepted === undefined || accepted.includes(region)) return;
+  const expected = accepted[0]!;
+  const message = `the region '${region.slice(0, 64)}' is wrong; expecting '${expected}'`;
+  throw kind === 'header'
+    ? new OspError(400, 'AuthorizationHeaderMalformed', `The authorization header is malformed; ${message}`, { Region: expected })
+    : new OspError(400, 'AuthorizationQueryParametersError', `Error parsing the X-Amz-Credential parameter; ${message}`, { Region: expected });
+}
+
+/**
+ * `x-amz-*` request headers the client did not sign. S3 refuses them (issue [9]): the proxy signs
+ * what it forwards with the backend's keys, so an unsigned `x-amz-acl`, `x-amz-copy-source`,
+ * metadata or SSE header added to a presigned URL would be executed as if the URL's signer had
+ * asked for it. Returns the names (lowercase, sorted), or undefined when every one is signed.
+ */
+export function unsignedAmzHeaders(rawHeaders: readonly string[], signedHeaders: readonly string[]): string[] | undefined {
+  let unsigned: Set<string> | undefined;
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const raw = rawHeaders[i]!;
+    if (raw.length < 6 || (raw.charCodeAt(0) | 0x20) !== 0x78 /* x */) continue;
+    const name = raw.toLowerCase();
+    if (name.startsWith('x-amz-') && !signedHeaders.includes(name)) (unsigned ??= new Set()).add(name);
+  }
+  return unsigned === undefined ? undefined : [...unsigned].sort();
+}
+
+function headersNotSigned(names: readonly string[]): OspError {
+  return new OspError(403, 'AccessDenied', 'There were headers present in the request which were not signed', { HeadersNotSigned: names.join(', ').slice(0, 1024) });
+}
+
 /** Parses the request's credentials; returns undefined for an anonymous request. */
-function parseCredentials(req: Request, rawQuery: string, o: ResolvedOptions): PendingVerification | PendingSigV2 | undefined {
+function parseCredentials(req: Request, rawQuery: string, queryParams: ReadonlySet<string>, o: ResolvedOptions): PendingVerification | PendingSigV2 | undefined {
+  const authorization = firstHeader(req.headers, 'authorization');
+  if (authorization !== undefined && hasQueryCredentials(queryParams)) {
+    // Which one would count? The presigned URL's use limit would not (issue [9]). S3 refuses both at once.
+    throw new OspError(400, 'InvalidArgument', 'Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter, Signature query string parameter or the Authorization header should be specified', { ArgumentName: 'Authorization' });
+  }
   // SigV2 (issue 10); with allowSigV2: false it falls through to the 400 "SigV2 is not supported" below.
   const v2 = o.allowSigV2 ? parseSigV2Credentials(req, rawQuery, Date.now(), o.maxSkewMs) : undefined;
   if (v2 !== undefined) return v2;
-  const authorization = firstHeader(req.headers, 'authorization');
   if (authorization !== undefined) {
     if (isSigV2Authorization(authorization)) throw sigV2NotSupported();
     const auth = parseAuthorizationHeader(authorization);
@@ -44,6 +91,7 @@ function parseCredentials(req: Request, rawQuery: string, o: ResolvedOptions): P
     const amzDate = amzHeader ?? (dateHeader !== undefined ? parseHttpDate(dateHeader) : undefined);
     if (amzDate === undefined) throw missingRequestDate();
     checkScope(auth, amzDate, 'header');
+    checkRegion(auth.scope.region, o.acceptedRegions, 'header');
     checkRequestTime(amzDate, Date.now(), o.maxSkewMs);
     const payloadHash = firstHeader(req.headers, 'x-amz-content-sha256');
     if (payloadHash === undefined) {
@@ -55,6 +103,7 @@ function parseCredentials(req: Request, rawQuery: string, o: ResolvedOptions): P
   const presigned = parsePresignedQuery(rawQuery);
   if (presigned === undefined) return undefined;
   checkScope(presigned, presigned.amzDate, 'query');
+  checkRegion(presigned.scope.region, o.acceptedRegions, 'query');
   checkPresignedValidity(presigned, Date.now(), o.maxSkewMs);
   // The JS SDK puts X-Amz-Content-Sha256=UNSIGNED-PAYLOAD into its presigned URLs; others omit it.
   return { kind: 'query', auth: presigned, amzDate: presigned.amzDate, payloadHash: presigned.contentSha256 ?? UNSIGNED_PAYLOAD };
@@ -134,6 +183,8 @@ export function verifySignature(options: OspOptions): VerifySignatureHandler {
       return next(err);
     }
     if (!ok) return next(s3Errors.signatureDoesNotMatch());
+    const unsigned = unsignedAmzHeaders(req.rawHeaders, p.auth.signedHeaders);
+    if (unsigned) return next(headersNotSigned(unsigned));
     ctx.identity = p.auth.accessKeyId;
     ctx.authMethod = p.kind;
     ctx.payloadHash = p.payloadHash;
@@ -162,7 +213,7 @@ export function verifySignature(options: OspOptions): VerifySignatureHandler {
       if (o.skipSignatureValidation) {
         let identity: string | null = null;
         try {
-          identity = parseCredentials(req, rawQuery, o)?.auth.accessKeyId ?? null;
+          identity = parseCredentials(req, rawQuery, ctx.queryParams, o)?.auth.accessKeyId ?? null;
         } catch {
           // Development mode: an unparseable signature is as good as none.
         }
@@ -171,7 +222,7 @@ export function verifySignature(options: OspOptions): VerifySignatureHandler {
         ctx.payloadHash = firstHeader(req.headers, 'x-amz-content-sha256') ?? UNSIGNED_PAYLOAD;
         return next();
       }
-      pending = parseCredentials(req, rawQuery, o);
+      pending = parseCredentials(req, rawQuery, ctx.queryParams, o);
     } catch (err) {
       return next(err);
     }

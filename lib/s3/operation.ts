@@ -39,29 +39,86 @@ const OBJECT_SUBRESOURCES: ReadonlyArray<[param: string, get: string, put?: stri
   ['select', '', '', '', 'SelectObjectContent'],
 ];
 
+/**
+ * Parameters that select an operation (sub-resources). A request that carries one the method has
+ * no operation for (e.g. `PUT /bucket?uploads`) is `Unknown`, never the plain operation.
+ */
+const OPERATION_PARAMS: ReadonlySet<string> = new Set([
+  ...BUCKET_SUBRESOURCES.map(([param]) => param),
+  ...OBJECT_SUBRESOURCES.map(([param]) => param),
+  'uploadId',
+]);
+
+/**
+ * Parameters that refine an operation without changing which one it is: listing and paging,
+ * versions and parts, response header overrides, the SDKs' `x-id`, and the auth parameters of
+ * presigned URLs (SigV4 and SigV2). Any other name makes the operation `Unknown`: a parameter the
+ * proxy does not know may select something the backend does (`?torrent`, `?analytics`, a
+ * vendor extension), and must never pass as a less privileged operation (issue [9]).
+ */
+const REFINING_PARAMS: ReadonlySet<string> = new Set([
+  'prefix',
+  'delimiter',
+  'marker',
+  'max-keys',
+  'encoding-type',
+  'list-type',
+  'continuation-token',
+  'fetch-owner',
+  'start-after',
+  'key-marker',
+  'version-id-marker',
+  'upload-id-marker',
+  'max-uploads',
+  'max-parts',
+  'part-number-marker',
+  'partNumber',
+  'versionId',
+  'response-cache-control',
+  'response-content-disposition',
+  'response-content-encoding',
+  'response-content-language',
+  'response-content-type',
+  'response-expires',
+  'x-id',
+  'AWSAccessKeyId',
+  'Expires',
+  'Signature',
+]);
+
+/**
+ * `x-amz-*` query parameters are request headers in query form (presigned URLs carry
+ * `x-amz-acl`, `x-amz-checksum-crc32`, … that way), signed with the URL. `x-amz-copy-source` is
+ * refused in the query by the request parser: it would turn a PutObject into a copy.
+ */
+function isRefining(name: string): boolean {
+  return REFINING_PARAMS.has(name) || name.toLowerCase().startsWith('x-amz-');
+}
+
+/** The first sub-resource present that names an operation for this method: [param, operation]. */
 function pick(
   table: ReadonlyArray<[string, string, string?, string?, string?]>,
   params: ReadonlySet<string>,
   method: string,
-): string | undefined {
+): [param: string, operation: string] | undefined {
   for (const [param, get, put, del, post] of table) {
     if (!params.has(param)) continue;
     const name = method === 'GET' || method === 'HEAD' ? get : method === 'PUT' ? put : method === 'DELETE' ? del : method === 'POST' ? post : undefined;
-    if (name) return name;
+    if (name) return [param, name];
   }
   return undefined;
 }
 
-/** Names of the query parameters in a raw query string (undecoded names are fine: all we look for is ASCII). */
-export function queryParamNames(rawQuery: string): Set<string> {
-  const names = new Set<string>();
-  if (!rawQuery) return names;
-  for (const part of rawQuery.split('&')) {
-    if (!part) continue;
-    const eq = part.indexOf('=');
-    names.add(eq === -1 ? part : part.slice(0, eq));
+/**
+ * Whether every parameter is one the classification understands, and no operation-selecting
+ * parameter other than `selected` is present. Otherwise the request is `Unknown`.
+ */
+function onlyKnownParams(params: ReadonlySet<string>, selected?: string): boolean {
+  for (const name of params) {
+    if (name === selected) continue;
+    if (OPERATION_PARAMS.has(name) || !isRefining(name)) return false;
   }
-  return names;
+  return true;
 }
 
 /**
@@ -78,10 +135,12 @@ export function deriveS3Operation(
   headers: Readonly<Record<string, unknown>>,
 ): string {
   const m = method.toUpperCase();
-  if (bucket === undefined) return m === 'GET' ? 'ListBuckets' : 'Unknown';
+  const copy = headers['x-amz-copy-source'] !== undefined;
+  if (bucket === undefined) return m === 'GET' && onlyKnownParams(params) ? 'ListBuckets' : 'Unknown';
   if (!hasKey) {
     const sub = pick(BUCKET_SUBRESOURCES, params, m);
-    if (sub) return sub;
+    if (!onlyKnownParams(params, sub?.[0])) return 'Unknown';
+    if (sub) return sub[1];
     switch (m) {
       case 'GET':
         return params.has('list-type') ? 'ListObjectsV2' : 'ListObjects';
@@ -98,9 +157,10 @@ export function deriveS3Operation(
     }
   }
   if (params.has('uploadId')) {
+    if (!onlyKnownParams(params, 'uploadId')) return 'Unknown';
     switch (m) {
       case 'PUT':
-        return headers['x-amz-copy-source'] !== undefined ? 'UploadPartCopy' : 'UploadPart';
+        return copy ? 'UploadPartCopy' : 'UploadPart';
       case 'POST':
         return 'CompleteMultipartUpload';
       case 'DELETE':
@@ -111,16 +171,17 @@ export function deriveS3Operation(
         return 'Unknown';
     }
   }
-  if (m === 'POST' && params.has('uploads')) return 'CreateMultipartUpload';
+  if (m === 'POST' && params.has('uploads')) return onlyKnownParams(params, 'uploads') ? 'CreateMultipartUpload' : 'Unknown';
   const sub = pick(OBJECT_SUBRESOURCES, params, m);
-  if (sub) return sub;
+  if (!onlyKnownParams(params, sub?.[0])) return 'Unknown';
+  if (sub) return sub[1];
   switch (m) {
     case 'GET':
       return 'GetObject';
     case 'HEAD':
       return 'HeadObject';
     case 'PUT':
-      return headers['x-amz-copy-source'] !== undefined ? 'CopyObject' : 'PutObject';
+      return copy ? 'CopyObject' : 'PutObject';
     case 'DELETE':
       return 'DeleteObject';
     default:

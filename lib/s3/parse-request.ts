@@ -3,16 +3,19 @@
  * (`Host: bucket.s3.example.com`, `/key`). Pure: no Express types.
  * https://docs.aws.amazon.com/AmazonS3/latest/userguide/VirtualHosting.html
  */
-import { s3Errors } from '../errors';
+import { OspError, s3Errors } from '../errors';
+import { MAX_KEY_BYTES } from '../constants';
+import { decodeUriComponentStrict } from '../sigv4/uri-encode';
 
 export interface ParsedS3Target {
   /** Bucket name as the client addressed it; undefined for service-level requests (`GET /`). */
   bucket?: string;
   /**
-   * The key exactly as it appeared on the wire (still percent-encoded, no leading slash);
-   * undefined when the request addresses the bucket itself. `''` for `/bucket/` (trailing slash).
+   * The decoded object key (no leading slash); undefined when the request addresses the bucket
+   * itself, `''` for `/bucket/` (trailing slash). Decoded once here: everything downstream
+   * (authorization, the upstream path) uses this value, never the wire form.
    */
-  rawKey?: string;
+  key?: string;
   /** How the client addressed the bucket. */
   style: 'path' | 'virtual' | 'service';
 }
@@ -62,21 +65,63 @@ function decodeBucket(raw: string): string {
   return bucket;
 }
 
+/** Options of {@link parseS3Target}. */
+export interface ParseTargetOptions {
+  /** Frontend domains for virtual-hosted requests, lowercase. */
+  virtualHostDomains: readonly string[];
+  /** Accept keys with `.` or `..` segments (see {@link checkKey}). @default false */
+  allowDotSegmentsInKeys?: boolean;
+}
+
+/** Whether a decoded key has a `.` or `..` segment (`a/../b`, `./x`, `..`). */
+export function hasDotSegment(key: string): boolean {
+  if (!key.includes('.')) return false;
+  for (const segment of key.split('/')) if (segment === '.' || segment === '..') return true;
+  return false;
+}
+
+/**
+ * Checks a decoded key: at most 1024 UTF-8 bytes, and (unless allowed) no `.`/`..` segments.
+ * A key such as `x/../../other-bucket/secret` is forwarded to a path-style backend as
+ * `/bucket/x/../../other-bucket/secret`: any hop that resolves dot segments (a front proxy, a
+ * backend, RFC 3986 section 5.2.4) then serves another bucket with this bucket's credentials.
+ * S3 stores such keys literally; MinIO refuses them. The proxy refuses them by default (issue [9]).
+ *
+ * @throws OspError 400 InvalidArgument (dot segment), 400 KeyTooLongError.
+ */
+export function checkKey(key: string, allowDotSegments: boolean): void {
+  if (key.length > MAX_KEY_BYTES / 3 && Buffer.byteLength(key, 'utf8') > MAX_KEY_BYTES) {
+    throw new OspError(400, 'KeyTooLongError', 'Your key is too long.', { MaxSizeAllowed: String(MAX_KEY_BYTES) });
+  }
+  if (!allowDotSegments && hasDotSegment(key)) {
+    throw new OspError(400, 'InvalidArgument', 'Object keys with "." or ".." path segments are not accepted by this proxy.', { ArgumentName: 'key' });
+  }
+}
+
+function decodeKey(raw: string, allowDotSegments: boolean): string {
+  const key = decodeUriComponentStrict(raw);
+  checkKey(key, allowDotSegments);
+  return key;
+}
+
 /**
  * Parses the path the proxy routes on (the part after the mount point) and the Host header.
  *
  * @param path - request path without query, percent-encoded as received.
  * @param host - the Host (or HTTP/2 `:authority`) the client used.
- * @param virtualHostDomains - frontend domains for virtual-hosted requests, lowercase.
+ * @throws OspError 400 InvalidURI (not an origin-form path, bad percent-encoding, bad bucket),
+ *   400 InvalidArgument / KeyTooLongError (see {@link checkKey}).
  */
-export function parseS3Target(path: string, host: string | undefined, virtualHostDomains: readonly string[]): ParsedS3Target {
+export function parseS3Target(path: string, host: string | undefined, options: ParseTargetOptions): ParsedS3Target {
+  // Absolute-form (`GET http://other/…`) and asterisk-form targets are not S3 requests.
   if (!path.startsWith('/')) throw s3Errors.invalidUri();
-  const hostBucket = bucketFromHost(host, virtualHostDomains);
+  const dots = options.allowDotSegmentsInKeys === true;
+  const hostBucket = bucketFromHost(host, options.virtualHostDomains);
   if (hostBucket !== undefined) {
-    return { bucket: hostBucket, rawKey: path.length > 1 ? path.slice(1) : undefined, style: 'virtual' };
+    return { bucket: hostBucket, key: path.length > 1 ? decodeKey(path.slice(1), dots) : undefined, style: 'virtual' };
   }
   if (path === '/') return { style: 'service' };
   const slash = path.indexOf('/', 1);
   if (slash === -1) return { bucket: decodeBucket(path.slice(1)), style: 'path' };
-  return { bucket: decodeBucket(path.slice(1, slash)), rawKey: path.slice(slash + 1), style: 'path' };
+  return { bucket: decodeBucket(path.slice(1, slash)), key: decodeKey(path.slice(slash + 1), dots), style: 'path' };
 }

@@ -1,7 +1,17 @@
 /**
- * Query-string helpers: decoding for callbacks, and the query the proxy forwards upstream.
+ * The request's query, parsed ONCE into decoded (name, value) pairs. The operation is classified
+ * from these pairs, `authorize` sees them, and the query forwarded upstream is re-encoded from
+ * them: what is authorized is what is forwarded (issue [9]: `?%64elete` was classified from the
+ * raw name but reached the backend as `?delete`).
  */
+import { OspError } from '../errors';
 import { decodeUriComponentStrict, uriEncode } from '../sigv4/uri-encode';
+
+/** One decoded query parameter. `value` is undefined for a valueless parameter (`?uploads`). */
+export interface QueryParam {
+  readonly name: string;
+  readonly value: string | undefined;
+}
 
 /**
  * Parameters of SigV4 query authentication: they authenticate the client to us, never forwarded.
@@ -19,52 +29,84 @@ const PRESIGN_AUTH_PARAMS: ReadonlySet<string> = new Set([
   'x-amz-content-sha256',
 ]);
 
-/** Parameters of SigV2 query authentication (case-sensitive, as S3 reads them): never forwarded. */
-const SIGV2_AUTH_PARAMS: ReadonlySet<string> = new Set(['AWSAccessKeyId', 'Signature', 'Expires']);
+/** SigV2 query authentication (`AWSAccessKeyId`, `Expires`, `Signature`; case-sensitive, as S3). */
+const SIGV2_AUTH_PARAMS: ReadonlySet<string> = new Set(['AWSAccessKeyId', 'Expires', 'Signature']);
 
-/** Decodes a raw query into name → value (first value wins, `?uploads` → `uploads: ''`). */
-export function decodeQuery(rawQuery: string): Record<string, string> {
-  const out: Record<string, string> = {};
+/** Whether a (decoded) parameter name belongs to SigV4 query authentication. */
+export function isPresignAuthParam(name: string): boolean {
+  return PRESIGN_AUTH_PARAMS.has(name.toLowerCase());
+}
+
+/** Whether a (decoded) parameter name authenticates a presigned URL (SigV4 or SigV2). */
+export function isClientAuthParam(name: string): boolean {
+  return isPresignAuthParam(name) || SIGV2_AUTH_PARAMS.has(name);
+}
+
+const duplicate = (name: string) =>
+  new OspError(400, 'InvalidArgument', 'A query parameter appears more than once.', { ArgumentName: name.slice(0, 128) });
+
+/**
+ * Splits and strictly decodes a raw query (without `?`): `+` stays a literal `+` (SigV4 rules),
+ * empty parts (`a&&b`) are skipped.
+ *
+ * A name may appear only once: with two values, the proxy's callbacks could see one and the
+ * backend act on the other. No S3 API takes a repeated parameter.
+ *
+ * @throws OspError 400 InvalidURI on malformed percent-encoding, 400 InvalidArgument on a
+ *   repeated or empty name.
+ */
+export function parseQuery(rawQuery: string): QueryParam[] {
+  const out: QueryParam[] = [];
   if (!rawQuery) return out;
+  let seen: Set<string> | undefined;
   for (const part of rawQuery.split('&')) {
     if (!part) continue;
     const eq = part.indexOf('=');
     const name = decodeUriComponentStrict(eq === -1 ? part : part.slice(0, eq));
-    if (!(name in out)) out[name] = eq === -1 ? '' : decodeUriComponentStrict(part.slice(eq + 1));
+    if (name === '') throw new OspError(400, 'InvalidArgument', 'A query parameter has an empty name.', { ArgumentName: '' });
+    if (out.length > 0) {
+      seen ??= new Set(out.map((p) => p.name));
+      if (seen.has(name)) throw duplicate(name);
+      seen.add(name);
+    }
+    out.push({ name, value: eq === -1 ? undefined : decodeUriComponentStrict(part.slice(eq + 1)) });
   }
+  return out;
+}
+
+/** Name → value (`''` for valueless parameters), for callbacks. */
+export function queryRecord(params: readonly QueryParam[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const p of params) out[p.name] = p.value ?? '';
   return out;
 }
 
 /** The forwarded query in wire form and in SigV4 canonical form. */
 export interface BackendQuery {
-  /** Sent upstream (without `?`): every parameter re-encoded with AWS UriEncode, order kept. */
+  /** Sent upstream (without `?`): every parameter encoded with AWS UriEncode, order kept. */
   wire: string;
   /** SigV4 canonical query of `wire`. */
   canonical: string;
 }
 
 /**
- * Builds the upstream query. Every name and value is decoded and re-encoded with AWS UriEncode,
- * so the backend computes the same canonical query as we sign, whatever encoding quirks the
- * client had (`+`, lowercase hex, unescaped `*`). Valueless parameters (`?uploads`) stay valueless
- * on the wire (some backends dislike `uploads=`) and become `uploads=` in the canonical form.
+ * Builds the upstream query from the parsed parameters. Every name and value is encoded with AWS
+ * UriEncode, so the backend computes the same canonical query as we sign, whatever encoding
+ * quirks the client had (`+`, lowercase hex, unescaped `*`). Valueless parameters (`?uploads`)
+ * stay valueless on the wire (some backends dislike `uploads=`) and become `uploads=` in the
+ * canonical form.
  *
- * @param stripPresignAuth - drop the client's query-auth parameters (presigned URLs): SigV4
- *   `X-Amz-*` ones and SigV2 `AWSAccessKeyId`, `Signature`, `Expires`.
- * @throws OspError 400 InvalidURI on malformed percent-encoding.
+ * @param isClientAuthParam - parameters that authenticated the client (presigned URLs): dropped.
  */
-export function buildBackendQuery(rawQuery: string, stripPresignAuth: boolean): BackendQuery {
-  if (!rawQuery) return { wire: '', canonical: '' };
+export function buildBackendQuery(params: readonly QueryParam[], isClientAuthParam?: (name: string) => boolean): BackendQuery {
+  if (params.length === 0) return { wire: '', canonical: '' };
   const wire: string[] = [];
   const canonical: [string, string][] = [];
-  for (const part of rawQuery.split('&')) {
-    if (!part) continue;
-    const eq = part.indexOf('=');
-    const name = decodeUriComponentStrict(eq === -1 ? part : part.slice(0, eq));
-    if (stripPresignAuth && (PRESIGN_AUTH_PARAMS.has(name.toLowerCase()) || SIGV2_AUTH_PARAMS.has(name))) continue;
-    const encName = uriEncode(name, true);
-    const encValue = eq === -1 ? '' : uriEncode(decodeUriComponentStrict(part.slice(eq + 1)), true);
-    wire.push(eq === -1 ? encName : `${encName}=${encValue}`);
+  for (const p of params) {
+    if (isClientAuthParam?.(p.name)) continue;
+    const encName = uriEncode(p.name, true);
+    const encValue = p.value === undefined ? '' : uriEncode(p.value, true);
+    wire.push(p.value === undefined ? encName : `${encName}=${encValue}`);
     canonical.push([encName, encValue]);
   }
   canonical.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0));

@@ -3,7 +3,9 @@
  * (`bucket.host/key`) or path-style (`host/bucket/key`) backends. Pure.
  * https://docs.aws.amazon.com/AmazonS3/latest/userguide/VirtualHosting.html
  */
-import { canonicalizePath } from '../sigv4/canonical-request';
+import { OspError } from '../errors';
+import { uriEncode } from '../sigv4/uri-encode';
+import { hasDotSegment } from './parse-request';
 
 export interface BackendAddress {
   protocol: 'http:' | 'https:';
@@ -23,14 +25,40 @@ export interface RewriteInput {
   addressingStyle: 'virtual' | 'path';
   /** Bucket name on the backend. */
   backendBucket: string;
-  /** Key as received, percent-encoded, or undefined for bucket-level requests. */
-  rawKey: string | undefined;
+  /** Decoded key, or undefined for bucket-level requests. */
+  key: string | undefined;
 }
 
 /**
- * Computes the backend address. The key is decoded once and re-encoded canonically
- * (`canonicalizePath`), never double-encoded, and empty segments (`a//b`) are kept: S3 keys are
- * opaque strings, and normalizing them would silently address another object.
+ * Removes dot segments as RFC 3986 section 5.2.4 does (what a normalizing hop would do to a path).
+ * Exported for tests.
+ */
+export function removeDotSegments(path: string): string {
+  const out: string[] = [];
+  const segments = path.split('/');
+  for (let i = 0; i < segments.length; i++) {
+    const seg = segments[i]!;
+    const last = i === segments.length - 1;
+    if (seg === '.' || seg === '..') {
+      if (seg === '..' && out.length > 1) out.pop();
+      if (last) out.push('');
+    } else {
+      out.push(seg);
+    }
+  }
+  return out.join('/');
+}
+
+/**
+ * Computes the backend address. The decoded key is encoded once with AWS UriEncode (`/` kept),
+ * never double-encoded, and empty segments (`a//b`) are kept: S3 keys are opaque strings, and
+ * normalizing them would silently address another object.
+ *
+ * Keys with dot segments only arrive here when `allowDotSegmentsInKeys` is on. On a path-style
+ * backend the bucket is part of the path, so a key whose dot segments would climb out of it once a
+ * later hop normalizes the path is refused even then (issue [9]).
+ *
+ * @throws OspError 400 InvalidArgument for such a key.
  */
 export function rewriteToBackend(input: RewriteInput): BackendAddress {
   const protocol = input.tls ? 'https:' : 'http:';
@@ -38,13 +66,19 @@ export function rewriteToBackend(input: RewriteInput): BackendAddress {
   const virtual = input.addressingStyle === 'virtual';
   const hostname = virtual ? `${input.backendBucket}.${input.host}` : input.host;
   const hostHeader = input.port === defaultPort ? hostname : `${hostname}:${input.port}`;
-  const keyPath = input.rawKey === undefined ? '' : canonicalizePath(`/${input.rawKey}`);
+  const keyPath = input.key === undefined ? '' : `/${uriEncode(input.key, false)}`;
   let path: string;
   if (virtual) {
     path = keyPath || '/';
   } else {
-    const bucketPath = `/${encodeURIComponent(input.backendBucket)}`;
+    const bucketPath = `/${uriEncode(input.backendBucket, true)}`;
     path = bucketPath + keyPath;
+    if (input.key !== undefined && hasDotSegment(input.key)) {
+      const normalized = removeDotSegments(path);
+      if (normalized !== bucketPath && !normalized.startsWith(`${bucketPath}/`)) {
+        throw new OspError(400, 'InvalidArgument', 'This key would leave its bucket on a path-style backend.', { ArgumentName: 'key' });
+      }
+    }
   }
   return { protocol, hostname, port: input.port, hostHeader, path };
 }

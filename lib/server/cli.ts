@@ -8,7 +8,9 @@
  *   osp --demo                     (embedded moto backend, demo bucket and keys)
  *
  * SIGTERM/SIGINT: graceful stop (in-flight requests finish, up to shutdownTimeoutMs), exit 0.
- * SIGHUP: reload the TLS certificate and key.
+ * SIGHUP: reload the TLS certificate and key, and the configuration file.
+ * The configuration file is also reloaded when it changes (new requests see the new buckets,
+ * keys and callbacks; in-flight transfers finish; an invalid file is refused and logged).
  */
 import cluster from 'node:cluster';
 import { readFileSync } from 'node:fs';
@@ -16,6 +18,7 @@ import { extname, resolve } from 'node:path';
 import { startServer, type RunningServer } from './start-server';
 import type { ServerOptions } from './options';
 import { demoInstructions, demoOptions, startDemoBackend } from './demo';
+import { watchConfigFile, type ConfigLoader } from './config-reload';
 
 const USAGE = `usage: osp --config FILE | osp --demo
   --config FILE   JSON file or JS module with the options (env: OSP_CONFIG)
@@ -23,8 +26,10 @@ const USAGE = `usage: osp --config FILE | osp --demo
 env: TLS_CERT_PATH, TLS_KEY_PATH, OSP_ENABLE_REQUEST_COUNTING, COS_API_KEY, AWS_ACCESS_KEY, AWS_SECRET_KEY, OSP_CONFIG`;
 
 /** Loads options from a JSON file or a JS module (`module.exports = {…}`, a default export, or a (async) function returning options). */
-export async function loadConfig(file: string): Promise<ServerOptions> {
+export async function loadConfig(file: string, opts: { fresh?: boolean } = {}): Promise<ServerOptions> {
   const path = resolve(file);
+  // A reload must see the module's new contents, not Node's cached ones.
+  if (opts.fresh) delete require.cache[path];
   let value: unknown;
   if (extname(path).toLowerCase() === '.json') {
     try {
@@ -64,6 +69,7 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
   const isWorker = cluster.isWorker;
   let options: ServerOptions;
   let stopBackend: (() => void) | undefined;
+  let reloadFrom: ConfigLoader | undefined;
   if (args.demo) {
     // The primary starts the backend once; workers find its port in the environment they inherited.
     let port = Number(process.env.OSP_DEMO_BACKEND_PORT);
@@ -74,15 +80,18 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
       process.env.OSP_DEMO_BACKEND_PORT = String(port);
     }
     const config = args.config ?? process.env.OSP_CONFIG;
-    options = { ...demoOptions(port, Number(process.env.PORT) || 8080, Number(process.env.METRICS_PORT) || 9091), ...(config ? await loadConfig(config) : {}) };
+    const demo = demoOptions(port, Number(process.env.PORT) || 8080, Number(process.env.METRICS_PORT) || 9091);
+    options = { ...demo, ...(config ? await loadConfig(config) : {}) };
+    if (config) reloadFrom = async () => ({ ...demo, ...(await loadConfig(config, { fresh: true })) });
   } else {
     const config = args.config ?? process.env.OSP_CONFIG;
     if (!config) throw new Error(`no configuration given\n${USAGE}`);
     options = await loadConfig(config);
+    reloadFrom = () => loadConfig(config, { fresh: true });
   }
   let running: RunningServer;
   try {
-    running = await startServer(options);
+    running = await startServer(options, { loadConfig: reloadFrom });
   } catch (err) {
     stopBackend?.();
     throw err;
@@ -110,9 +119,13 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+  const reloadConfig = () => void running.reloadConfig();
   process.on('SIGHUP', () => {
     running.reloadCertificates().catch((err: unknown) => running.logger.error({ err }, 'TLS reload failed'));
+    reloadConfig();
   });
+  const configFile = args.config ?? process.env.OSP_CONFIG;
+  if (configFile) watchConfigFile(configFile, reloadConfig);
   return running;
 }
 

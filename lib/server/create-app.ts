@@ -12,7 +12,7 @@ import { ospMiddleware, type OspMiddleware, type OspMiddlewareHooks } from '../o
 import type { OspOptions } from '../options';
 import { OspError } from '../errors';
 import { sendS3Error, toOspError } from '../middleware/s3-error-handler';
-import { getContext, newRequestId } from '../context';
+import { newRequestId } from '../context';
 import { redactHeaders, redactUrl } from './redact';
 import { createMetrics, requestBytesRead, responseBytesWritten, countBodyBytes, type OspMetrics } from './metrics';
 import type { RequestCounter } from './request-counts';
@@ -66,6 +66,8 @@ export interface OspApp extends Express {
   readonly osp: OspMiddleware;
   readonly metrics: OspMetrics;
   readonly logger: Logger;
+  /** Applies new middleware options to new requests (`OspMiddleware.update`), with the same defaults as at creation. */
+  reload(options: OspOptions): void;
 }
 
 function isTls(req: IncomingMessage): boolean {
@@ -159,10 +161,10 @@ export function createApp(options: OspOptions, extras: CreateAppExtras = {}): Os
       version: extras.version ?? packageVersion(),
       sharedStore: options.redis !== undefined || options.sharedStore !== undefined,
     });
-  const middlewareOptions: OspOptions = { ...options, logger: options.logger ?? logger.child({ component: 'osp' }) };
+  const ospLogger = logger.child({ component: 'osp' });
+  const middlewareOptions: OspOptions = { ...options, logger: options.logger ?? ospLogger };
   const osp = ospMiddleware(middlewareOptions, combineHooks(metrics.hooks, extras.hooks));
   const serverName = options.serverName;
-  const contextOptions = { virtualHostDomains: (options.virtualHostDomains ?? []).map((d) => d.toLowerCase()), trustForwardedHost: options.trustForwardedHost ?? false };
   const counter = extras.requestCounter;
 
   const app = express();
@@ -202,7 +204,7 @@ export function createApp(options: OspOptions, extras: CreateAppExtras = {}): Os
   // Build req.osp now, so the access log and the S3 responses share one request id.
   app.use((req: Request, _res: Response, next: NextFunction) => {
     try {
-      getContext(req, contextOptions);
+      osp.contextOf(req);
     } catch {
       // Unparseable URL: the middleware answers it with an S3 error.
     }
@@ -246,7 +248,8 @@ export function createApp(options: OspOptions, extras: CreateAppExtras = {}): Os
     sendS3Error(req, res, error, serverName);
   });
 
-  return Object.assign(app, { osp, metrics, logger });
+  const reload = (next: OspOptions) => osp.update({ ...next, logger: next.logger ?? ospLogger });
+  return Object.assign(app, { osp, metrics, logger, reload });
 }
 
 export { countBodyBytes };

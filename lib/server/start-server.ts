@@ -28,7 +28,9 @@ import { createRequestCounter, mergeRequestCounts, type RequestCounter } from '.
 import { answerUsageRequest, createIpcUsageStore } from './cluster-ipc';
 import { applyEnvironment, readTlsFiles, resolveServerOptions, type ResolvedServerSettings, type ServerOptions } from './options';
 import { createMemoryUsageStore } from '../cache/memory-usage-store';
+import { createConfigApplier, type ConfigApplier, type ConfigLoader } from './config-reload';
 import type { OspOptions } from '../options';
+import { DEFAULT_UPSTREAM_IDLE_TIMEOUT_MS } from '../constants';
 
 export type { ServerOptions } from './options';
 
@@ -40,9 +42,25 @@ export const LISTENER_TIMEOUTS = {
   requestTimeoutMs: 0,
   /** Idle keep-alive connections are closed after this time. */
   keepAliveTimeoutMs: 20_000,
-  /** A socket without any traffic for this long is destroyed (stalled bodies, slow readers). */
+  /**
+   * A socket without any traffic for this long is destroyed (stalled bodies, slow readers). The
+   * listeners use {@link clientSocketIdleTimeoutMs}: never less than the backend's idle timeout.
+   */
   socketIdleTimeoutMs: 300_000,
 } as const;
+
+/** How much longer a client socket may stay silent than the backend request it waits for. */
+const CLIENT_IDLE_MARGIN_MS = 10_000;
+
+/**
+ * The idle timeout of client sockets. While the proxy waits for a silent backend the client's
+ * socket is silent too: it must outlive `upstreamIdleTimeoutMs`, so that the client gets the
+ * proxy's 504 BackendTimeout rather than a reset connection (issue [9]: both were 300 s, and the
+ * socket timer won).
+ */
+export function clientSocketIdleTimeoutMs(upstreamIdleTimeoutMs: number = DEFAULT_UPSTREAM_IDLE_TIMEOUT_MS): number {
+  return Math.max(LISTENER_TIMEOUTS.socketIdleTimeoutMs, upstreamIdleTimeoutMs + CLIENT_IDLE_MARGIN_MS);
+}
 
 /** A started server. */
 export interface RunningServer {
@@ -66,6 +84,14 @@ export interface RunningServer {
   invalidateBucket(bucket: string): Promise<boolean>;
   /** Re-reads the TLS certificate and key (also done on SIGHUP by the CLI). */
   reloadCertificates(): Promise<void>;
+  /**
+   * Re-reads the configuration with `extras.loadConfig` and applies it to new requests in every
+   * serving process (in cluster mode each worker reloads itself). In-flight transfers finish on the
+   * old configuration. Resolves `false` when the new configuration was refused (logged, counted in
+   * `osp_config_reloads_total{result="error"}`; the old one stays). Done by the CLI on SIGHUP and
+   * when the config file changes.
+   */
+  reloadConfig(): Promise<boolean>;
   /** Graceful stop: no new connections, in-flight requests finish (up to `shutdownTimeoutMs`). */
   close(): Promise<void>;
 }
@@ -74,6 +100,8 @@ export interface RunningServer {
 export interface StartServerExtras {
   /** Where the JSON log goes. @default stdout */
   logDestination?: pino.DestinationStream;
+  /** Reads the configuration again, for {@link RunningServer.reloadConfig} (the CLI passes its file loader). */
+  loadConfig?: ConfigLoader;
 }
 
 const WORKER_ENV = 'OSP_CLUSTER_WORKER';
@@ -120,9 +148,9 @@ function listen(server: { listen(port: number, host: string, cb: () => void): un
 export async function startServer(options: ServerOptions, extras: StartServerExtras = {}): Promise<RunningServer> {
   const { settings, ospOptions } = resolveServerOptions(applyEnvironment(options));
   const logger = createLogger({ level: settings.logLevel, destination: extras.logDestination });
-  if (cluster.isWorker && process.env[WORKER_ENV] === '1') return startWorker(settings, ospOptions, logger);
+  if (cluster.isWorker && process.env[WORKER_ENV] === '1') return startWorker(settings, ospOptions, logger, extras);
   if (settings.threads > 1) return startPrimary(settings, logger);
-  return startSingle(settings, ospOptions, logger, 'single');
+  return startSingle(settings, ospOptions, logger, 'single', extras);
 }
 
 /** Listeners of one process (single mode or a worker). */
@@ -132,8 +160,18 @@ interface Listeners {
   counter?: RequestCounter;
   registry: Registry;
   osp: OspApp['osp'];
+  config: ConfigApplier;
   reloadCertificates(): Promise<void>;
   drain(timeoutMs: number): Promise<void>;
+}
+
+/** Reloads with the extras' loader; without one, says so and keeps the configuration. */
+function reloadWith(l: Listeners, extras: StartServerExtras, logger: Logger): Promise<boolean> {
+  if (!extras.loadConfig) {
+    logger.warn({}, 'reloadConfig: no configuration loader was given to startServer (extras.loadConfig)');
+    return Promise.resolve(false);
+  }
+  return l.config.reload(extras.loadConfig);
 }
 
 async function startListeners(settings: ResolvedServerSettings, ospOptions: OspOptions, logger: Logger, usageStore: OspOptions['usageStore']): Promise<Listeners> {
@@ -152,9 +190,10 @@ async function startListeners(settings: ResolvedServerSettings, ospOptions: OspO
   // In-flight tracking for graceful shutdown: sockets are closed as soon as they are idle.
   let draining = false;
   const inflight = new Map<Socket, number>();
+  const socketIdleTimeoutMs = clientSocketIdleTimeoutMs(ospOptions.upstreamIdleTimeoutMs);
   const trackSocket = (socket: Socket) => {
     inflight.set(socket, 0);
-    socket.setTimeout(LISTENER_TIMEOUTS.socketIdleTimeoutMs, () => socket.destroy());
+    socket.setTimeout(socketIdleTimeoutMs, () => socket.destroy());
     socket.once('close', () => inflight.delete(socket));
   };
   const handler = (req: IncomingMessage, res: ServerResponse) => {
@@ -252,7 +291,9 @@ async function startListeners(settings: ResolvedServerSettings, ospOptions: OspO
     await app.osp.close();
   };
 
-  return { httpPort, httpsPort, counter, registry: metrics.registry, osp: app.osp, reloadCertificates, drain };
+  // What startup injected (the workers' IPC usage store) stays injected after a reload.
+  const config = createConfigApplier({ apply: (next) => app.reload(usageStore ? { ...next, usageStore } : next), settings, registry: metrics.registry, logger });
+  return { httpPort, httpsPort, counter, registry: metrics.registry, osp: app.osp, config, reloadCertificates, drain };
 }
 
 async function startMetricsListener(settings: ResolvedServerSettings, o: Parameters<typeof createMetricsApp>[0]): Promise<{ port?: number; close(): Promise<void> }> {
@@ -270,7 +311,7 @@ async function startMetricsListener(settings: ResolvedServerSettings, o: Paramet
   };
 }
 
-async function startSingle(settings: ResolvedServerSettings, ospOptions: OspOptions, logger: Logger, role: 'single'): Promise<RunningServer> {
+async function startSingle(settings: ResolvedServerSettings, ospOptions: OspOptions, logger: Logger, role: 'single', extras: StartServerExtras): Promise<RunningServer> {
   const l = await startListeners(settings, ospOptions, logger, ospOptions.usageStore);
   let ready = true;
   const requestCounts = async () => l.counter?.snapshot() ?? {};
@@ -298,6 +339,7 @@ async function startSingle(settings: ResolvedServerSettings, ospOptions: OspOpti
     revokeAccessKey: (accessKey) => l.osp.revokeAccessKey(accessKey),
     invalidateBucket: (bucket) => l.osp.invalidateBucket(bucket),
     reloadCertificates: l.reloadCertificates,
+    reloadConfig: () => reloadWith(l, extras, logger),
     close() {
       closing ??= (async () => {
         ready = false;
@@ -310,7 +352,7 @@ async function startSingle(settings: ResolvedServerSettings, ospOptions: OspOpti
   };
 }
 
-async function startWorker(settings: ResolvedServerSettings, ospOptions: OspOptions, logger: Logger): Promise<RunningServer> {
+async function startWorker(settings: ResolvedServerSettings, ospOptions: OspOptions, logger: Logger, extras: StartServerExtras): Promise<RunningServer> {
   // Counters shared across workers through the primary, unless a shared store (Redis) counts them.
   const hasSharedStore = ospOptions.redis !== undefined || ospOptions.sharedStore !== undefined;
   const usageStore = ospOptions.usageStore ?? (hasSharedStore ? undefined : createIpcUsageStore());
@@ -333,6 +375,7 @@ async function startWorker(settings: ResolvedServerSettings, ospOptions: OspOpti
     if (msg?.type === 'osp:shutdown') exitAfterClose();
     else if (msg?.type === 'osp:counts:req') process.send?.({ type: 'osp:counts:res', id: msg.id, counts: l.counter?.snapshot() ?? {} });
     else if (msg?.type === 'osp:reload-certs') void l.reloadCertificates().catch((err: unknown) => logger.error({ err }, 'TLS reload failed'));
+    else if (msg?.type === 'osp:reload-config') void reloadWith(l, extras, logger);
     else if (isInvalidateMessage(message, 'osp:invalidate')) void invalidate(l.osp, message.kind, message.value, message.propagate !== true);
   });
   /** With a distributed store the middleware reaches everyone (pub/sub); otherwise the primary fans out. */
@@ -362,6 +405,7 @@ async function startWorker(settings: ResolvedServerSettings, ospOptions: OspOpti
     revokeAccessKey: (accessKey) => invalidateEverywhere('accessKey', accessKey),
     invalidateBucket: (bucket) => invalidateEverywhere('bucket', bucket),
     reloadCertificates: l.reloadCertificates,
+    reloadConfig: () => reloadWith(l, extras, logger),
     close,
   };
 }
@@ -492,6 +536,12 @@ async function startPrimary(settings: ResolvedServerSettings, logger: Logger): P
     invalidateBucket: (bucket) => broadcastInvalidation('bucket', bucket),
     async reloadCertificates() {
       for (const w of liveWorkers()) w.send({ type: 'osp:reload-certs' });
+    },
+    /** Each worker re-reads and applies the configuration itself (options may hold functions: they do not cross IPC). */
+    async reloadConfig() {
+      const workers = liveWorkers();
+      for (const w of workers) w.send({ type: 'osp:reload-config' });
+      return workers.length > 0;
     },
     close() {
       closing ??= (async () => {

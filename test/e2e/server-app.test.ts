@@ -7,21 +7,7 @@ import { Writable } from 'node:stream';
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { SignatureV4 } from '@smithy/signature-v4';
-import { createHash, createHmac, type Hash as NodeHash, type Hmac } from 'node:crypto';
-
-/** SHA-256 for @smithy/signature-v4, on node:crypto (an independent signer, not the proxy's own). */
-class Sha256 {
-  private readonly h: NodeHash | Hmac;
-  constructor(secret?: unknown) {
-    this.h = secret === undefined ? createHash('sha256') : createHmac('sha256', secret as Uint8Array);
-  }
-  update(data: unknown): void {
-    this.h.update(data as Uint8Array);
-  }
-  async digest(): Promise<Uint8Array> {
-    return new Uint8Array(this.h.digest());
-  }
-}
+import { Sha256 } from '../helpers/independent-signer';
 import { startServer, type RunningServer } from '../../lib/server';
 import { freePort, metric, parseMetrics, raw, s3Client, startMoto, uniqueName, waitFor, type Moto } from './server-helpers';
 

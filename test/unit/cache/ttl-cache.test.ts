@@ -35,7 +35,7 @@ describe('createTtlCache', () => {
     expect(c.size()).toBe(0);
   });
 
-  test('cap: evicts the oldest-inserted entry; re-set moves a key to the newest position', () => {
+  test('cap: evicts the least recently used entry; re-set moves a key to the newest position', () => {
     const c = createTtlCache<number>({ maxEntries: 3 });
     c.set('a', 1, 60);
     c.set('b', 2, 60);
@@ -48,6 +48,23 @@ describe('createTtlCache', () => {
     c.set('c', 30, 60); // update in place does not evict
     expect(c.size()).toBe(3);
     expect(c.get('a')).toBe(10);
+  });
+
+  test('cap: a get counts as a use (least recently used goes first)', () => {
+    const c = createTtlCache<number>({ maxEntries: 2 });
+    c.set('a', 1, 60);
+    c.set('b', 2, 60);
+    expect(c.get('a')).toBe(1); // b is now the least recently used
+    c.set('c', 3, 60);
+    expect([c.get('a'), c.get('b'), c.get('c')]).toEqual([1, undefined, 3]);
+  });
+
+  test('a full cache stays at its bound under a flood of new keys', () => {
+    const c = createTtlCache<boolean>({ maxEntries: 1000 });
+    for (let i = 0; i < 50_000; i++) c.set(`k${i}`, false, 60);
+    expect(c.size()).toBe(1000);
+    expect(c.get('k49999')).toBe(false);
+    expect(c.get('k0')).toBeUndefined();
   });
 
   test('delete, deleteWhere, clear', () => {

@@ -31,6 +31,29 @@ describe('resolveOptions', () => {
     const o = resolveOptions({ ...valid, buckets: { b: { host: '127.0.0.1', port: 9000, ttl: 0 } } });
     expect((o.buckets as BucketTable<BucketConfig>).lookup('b')?.config).toMatchObject({ tls: false, ttl: 0 });
   });
+  it('durations name their unit; the seed names stay accepted as aliases, not both at once', () => {
+    const named = resolveOptions({ ...valid, hmacCacheTtlSeconds: 60, hmacNegativeCacheTtlSeconds: 5, maxPresignedUrlUses: 7, buckets: { p: { host: 'h', ttlSeconds: 9 } } });
+    const aliased = resolveOptions({ ...valid, hmacCacheTtl: 60, hmacNegativeCacheTtl: 5, maxPresignUrlUsageAttempts: 7, buckets: { p: { host: 'h', ttl: 9 } } });
+    for (const o of [named, aliased]) {
+      expect([o.hmacCacheTtl, o.hmacNegativeCacheTtl, o.maxPresignUrlUsageAttempts]).toEqual([60, 5, 7]);
+      expect((o.buckets as BucketTable<BucketConfig>).lookup('p')?.config).toMatchObject({ ttl: 9, ttlSeconds: 9 });
+    }
+    expect(configError(() => resolveOptions({ ...valid, hmacCacheTtl: 1, hmacCacheTtlSeconds: 2 })).option).toBe('hmacCacheTtl');
+    expect(configError(() => resolveOptions({ ...valid, buckets: { p: { host: 'h', ttl: 1, ttlSeconds: 2 } } })).option).toBe('buckets.p.ttl');
+    expect(configError(() => resolveOptions({ ...valid, buckets: { p: { host: 'h', ttlSeconds: -1 } } })).option).toBe('buckets.p.ttlSeconds');
+  });
+  it('validates the on hooks map', () => {
+    expect(configError(() => resolveOptions({ ...valid, on: { nope: () => undefined } as never })).option).toBe('on.nope');
+    expect(configError(() => resolveOptions({ ...valid, on: { error: 'x' } as never })).option).toBe('on.error');
+    expect(Object.keys(resolveOptions({ ...valid, on: { error: () => undefined } }).on)).toEqual(['error']);
+  });
+  it('validates the issue [9] options', () => {
+    expect(configError(() => resolveOptions({ ...valid, acceptedRegions: [] })).option).toBe('acceptedRegions');
+    expect(configError(() => resolveOptions({ ...valid, hmacFetcherTimeoutMs: 0 })).option).toBe('hmacFetcherTimeoutMs');
+    expect(configError(() => resolveOptions({ ...valid, buckets: { p: { host: 'h', signAnonymousRequests: 'yes' as never } } })).option).toBe('buckets.p.signAnonymousRequests');
+    const o = resolveOptions(valid);
+    expect([o.hmacFetcherTimeoutMs, o.bucketCredsFetcherTimeoutMs, o.bucketResolverTimeoutMs, o.acceptedRegions, o.allowDotSegmentsInKeys]).toEqual([5000, 5000, 5000, undefined, false]);
+  });
   it('does not modify the caller object', () => {
     const opts = JSON.parse(JSON.stringify(valid));
     resolveOptions(opts);
