@@ -158,6 +158,8 @@ export function authorize(options: OspOptions): AuthorizeHandler {
     }
     const identity = ctx.identity;
     const bucket = ctx.bucket;
+    // An unsigned CORS preflight reads no data: the backend's bucket CORS rules decide (issue 10).
+    if (ctx.authMethod === 'preflight' && bucket !== undefined) return next();
     if (bucket === undefined) {
       if (ctx.operation !== 'ListBuckets') return next(new OspError(405, 'InvalidRequest', 'This request needs a bucket.'));
       if (typeof o.buckets === 'function') {
