@@ -40,8 +40,12 @@ export interface ResolvedBackend {
   copySource?: string;
 }
 
-/** How the caller was authenticated (`post-policy`: a browser POST upload with a verified policy signature). */
-export type AuthMethod = 'header' | 'query' | 'post-policy' | 'anonymous' | 'external' | 'skipped';
+/**
+ * How the caller was authenticated (`post-policy`: a browser POST upload with a verified policy
+ * signature; `preflight`: an unsigned CORS preflight, `OPTIONS` with `Origin` and
+ * `Access-Control-Request-Method`, sent upstream unsigned).
+ */
+export type AuthMethod = 'header' | 'query' | 'post-policy' | 'anonymous' | 'external' | 'skipped' | 'preflight';
 
 /** The proxy's per-request state (`req.osp`). */
 export interface OspRequestContext {
@@ -80,6 +84,9 @@ export interface OspRequestContext {
   presigned?: { signature: string; expiresAtMs: number };
   /** ListBuckets only: the buckets the caller may see (set by authorize, extended by resolveBackend). */
   visibleBuckets?: string[];
+  /** ListBuckets only: the backends' `CreationDate` per visible bucket, and their owner display name (set by resolveBackend). */
+  bucketDates?: Map<string, string>;
+  ownerDisplayName?: string;
   /** ListBuckets only: whether the caller may see a bucket found on a pattern's backend (set by authorize). */
   canSeeBucket?: (name: string) => Promise<boolean>;
   /** Set by resolveBackend. */

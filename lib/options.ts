@@ -258,6 +258,12 @@ export interface OspOptions {
   allowAnonymous?: boolean;
   /** DEVELOPMENT ONLY: skip SigV4 verification entirely. Logs a loud warning. @default false */
   skipSignatureValidation?: boolean;
+  /**
+   * Accept SigV2 (`Authorization: AWS key:signature` and `?AWSAccessKeyId=…&Expires=…&Signature=…`
+   * presigned URLs, what aws-cli v1, boto3 and s3cmd mint by default). `false` answers them with
+   * 400 InvalidRequest and a hint to switch to SigV4. @default true
+   */
+  allowSigV2?: boolean;
   /** Maximum clock skew between client and proxy, in seconds. @default 900 */
   maxSkewSeconds?: number;
   /** Verify backend TLS certificates. @default true */
@@ -341,6 +347,7 @@ export interface ResolvedOptions {
   readonly allowDotSegmentsInKeys: boolean;
   readonly allowAnonymous: boolean;
   readonly skipSignatureValidation: boolean;
+  readonly allowSigV2: boolean;
   readonly maxSkewMs: number;
   readonly verify: boolean;
   readonly serverName?: string;
@@ -369,7 +376,7 @@ export interface ResolvedOptions {
 const KNOWN_OPTIONS: ReadonlySet<string> = new Set<keyof OspOptions>([
   'buckets', 'hmacKeystore', 'hmacFetcher', 'policies', 'hmacCacheTtlSeconds', 'hmacCacheTtl', 'hmacNegativeCacheTtlSeconds', 'hmacNegativeCacheTtl', 'bucketCredsFetcher', 'on',
   'authorize', 'validator', 'authorizeTimeoutMs', 'hmacFetcherTimeoutMs', 'bucketCredsFetcherTimeoutMs', 'bucketResolverTimeoutMs',
-  'acceptedRegions', 'allowDotSegmentsInKeys', 'allowAnonymous', 'skipSignatureValidation', 'maxSkewSeconds',
+  'acceptedRegions', 'allowDotSegmentsInKeys', 'allowAnonymous', 'skipSignatureValidation', 'allowSigV2', 'maxSkewSeconds',
   'verify', 'serverName', 'virtualHostDomains', 'trustForwardedHost', 'upstreamConnectTimeoutMs',
   'upstreamIdleTimeoutMs', 'upstreamLookup', 'maxPresignedUrlUses', 'maxPresignUrlUsageAttempts', 'usageStore', 'redis', 'sharedStore', 'sharedCache', 'presignedOnStoreError', 'region',
   'iamEndpoint', 'logger',
@@ -691,6 +698,7 @@ export function resolveOptions(options: OspOptions): ResolvedOptions {
     allowDotSegmentsInKeys: optionalBoolean(o.allowDotSegmentsInKeys, 'allowDotSegmentsInKeys', false),
     allowAnonymous: optionalBoolean(o.allowAnonymous, 'allowAnonymous', false),
     skipSignatureValidation: optionalBoolean(o.skipSignatureValidation, 'skipSignatureValidation', false),
+    allowSigV2: optionalBoolean(o.allowSigV2, 'allowSigV2', true),
     maxSkewMs: optionalInteger(o.maxSkewSeconds, 'maxSkewSeconds', 1, 86_400, DEFAULT_MAX_SKEW_SECONDS, 'maxSkewSeconds: 900') * 1000,
     verify: optionalBoolean(o.verify, 'verify', true),
     serverName: o.serverName as string | undefined,

@@ -4,7 +4,7 @@
 # usage: bash test/run-all.sh [JEST ARGS...]       e.g. npm test -- test/e2e/backends-smoke.test.ts
 #
 # 1. `npm ci` when node_modules is missing or older than package-lock.json; Debian packages
-#    (radosgw, ceph-mon, ceph-osd, swift-*, memcached, redis-server) when their binaries are missing.
+#    (radosgw, ceph-mon, ceph-osd, swift-*, memcached, redis-server, s3cmd) when their binaries are missing.
 # 2. Starts the selected backends in parallel (test/backends/start-*.sh), each on a free port chosen
 #    by the kernel, and runs `tsc --noEmit` and `eslint .` meanwhile. A type or lint error fails the run.
 # 3. Runs `npx jest "$@"` with the variables below exported; exits with jest's exit code.
@@ -62,8 +62,8 @@ export PATH="$ROOT/node_modules/.bin:$PATH"
 export OSP_TEST_NODE_LINE=node
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo -n "$@"; fi; }
-APT_PACKAGES="radosgw ceph-mon ceph-osd swift-proxy swift-account swift-container swift-object memcached redis-server awscli chromium"
-need_bins="curl python3 chromium"  # chromium: the browser POST upload test
+APT_PACKAGES="radosgw ceph-mon ceph-osd swift-proxy swift-account swift-container swift-object memcached redis-server awscli chromium s3cmd"
+need_bins="curl python3 chromium s3cmd"  # chromium: the browser POST upload test; s3cmd: SigV2 signurl test
 selected rgw && need_bins="$need_bins monmaptool ceph-mon ceph-osd ceph radosgw radosgw-admin"
 selected swift && need_bins="$need_bins swift-ring-builder swift-proxy-server swift-account-server swift-container-server swift-object-server memcached"
 selected redis && need_bins="$need_bins redis-server"

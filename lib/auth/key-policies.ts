@@ -35,6 +35,8 @@ export function requestConditionKeys(req: Request, ctx: OspRequestContext, polic
     query: queryRecord(ctx.query),
     headers: req.headers,
     authMethod: ctx.authMethod,
+    // SigV2 requests (allowSigV2) carry `AWS key:signature` or `?Signature=`; SigV4 the others.
+    signatureVersion: /^AWS /.test(String(req.headers.authorization ?? '')) || ctx.queryParams.has('Signature') ? 'AWS' : 'AWS4-HMAC-SHA256',
     copySource,
   });
 }

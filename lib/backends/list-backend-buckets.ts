@@ -20,17 +20,40 @@ export interface ListBackendBucketsOptions {
 
 const XML_ENTITIES: Record<string, string> = { '&amp;': '&', '&lt;': '<', '&gt;': '>', '&quot;': '"', '&apos;': "'" };
 
+const unescapeXml = (s: string) => s.replace(/&(amp|lt|gt|quot|apos);/g, (e) => XML_ENTITIES[e] as string);
+
 /** Bucket names in a ListAllMyBucketsResult document. */
 export function parseListBucketsXml(xml: string): string[] {
-  const names: string[] = [];
-  for (const m of xml.matchAll(/<Bucket>[\s\S]*?<Name>([\s\S]*?)<\/Name>[\s\S]*?<\/Bucket>/g)) {
-    names.push((m[1] as string).replace(/&(amp|lt|gt|quot|apos);/g, (e) => XML_ENTITIES[e] as string));
+  return parseListBucketsResult(xml).buckets.map((b) => b.name);
+}
+
+/** What a backend's ListBuckets says: the buckets with their creation dates, and the owner's display name. */
+export interface BackendBucketList {
+  buckets: { name: string; creationDate?: string }[];
+  ownerDisplayName?: string;
+}
+
+/** Parses a ListAllMyBucketsResult document (names, `CreationDate`s, `Owner/DisplayName`). */
+export function parseListBucketsResult(xml: string): BackendBucketList {
+  const buckets: BackendBucketList['buckets'] = [];
+  for (const m of xml.matchAll(/<Bucket>([\s\S]*?)<\/Bucket>/g)) {
+    const inner = m[1] as string;
+    const name = /<Name>([\s\S]*?)<\/Name>/.exec(inner)?.[1];
+    if (name === undefined) continue;
+    const date = /<CreationDate>([^<]*)<\/CreationDate>/.exec(inner)?.[1];
+    buckets.push(date && !Number.isNaN(Date.parse(date)) ? { name: unescapeXml(name), creationDate: date } : { name: unescapeXml(name) });
   }
-  return names;
+  const display = /<Owner>[\s\S]*?<DisplayName>([\s\S]*?)<\/DisplayName>[\s\S]*?<\/Owner>/.exec(xml)?.[1];
+  return display ? { buckets, ownerDisplayName: unescapeXml(display) } : { buckets };
 }
 
 /** Lists the buckets the given credentials see on the backend. Rejects on any failure. */
-export function listBackendBuckets(config: Readonly<BucketConfig>, credentials: BackendCredentials, options: ListBackendBucketsOptions): Promise<string[]> {
+export async function listBackendBuckets(config: Readonly<BucketConfig>, credentials: BackendCredentials, options: ListBackendBucketsOptions): Promise<string[]> {
+  return (await listBackendBucketsWithDates(config, credentials, options)).buckets.map((b) => b.name);
+}
+
+/** Like {@link listBackendBuckets}, with creation dates and the owner's display name. Rejects on any failure. */
+export function listBackendBucketsWithDates(config: Readonly<BucketConfig>, credentials: BackendCredentials, options: ListBackendBucketsOptions): Promise<BackendBucketList> {
   const port = config.port ?? 443;
   const tls = config.tls ?? port === 443;
   const host = port === (tls ? 443 : 80) ? config.host : `${config.host}:${port}`;
@@ -57,7 +80,7 @@ export function listBackendBuckets(config: Readonly<BucketConfig>, credentials: 
         });
         res.on('end', () => {
           if (res.statusCode !== 200) return reject(new Error(`backend answered ${res.statusCode}`));
-          resolve(parseListBucketsXml(Buffer.concat(parts).toString('utf8')));
+          resolve(parseListBucketsResult(Buffer.concat(parts).toString('utf8')));
         });
         res.on('error', reject);
       },

@@ -117,7 +117,9 @@ export function planUpstreamBody(input: PlanInput): UpstreamBodyPlan {
     // match what the client signed or declared. Verified here while streaming; a mismatch cuts the
     // upload before its last byte.
     const byPayloadHash = !profile.verifiesPayloadHash;
-    const checksums = profile.verifiesChecksumHeaders ? {} : checksumHeaders(headers);
+    // CompleteMultipartUpload's x-amz-checksum-* is the object's composite checksum (`…-N`), not a
+    // checksum of its XML body: it goes to the backend untouched (issue 10).
+    const checksums = profile.verifiesChecksumHeaders || input.operation === 'CompleteMultipartUpload' ? {} : checksumHeaders(headers);
     const contentMd5 = byPayloadHash ? firstHeader(headers, 'content-md5') : undefined;
     const contentSha256 = byPayloadHash && mode.kind === 'sha256' ? mode.sha256 : undefined;
     const expectedLength = parseLength(contentLength, 'Content-Length');

@@ -160,6 +160,8 @@ export function authorize(options: OspOptions): AuthorizeHandler {
     }
     const identity = ctx.identity;
     const bucket = ctx.bucket;
+    // An unsigned CORS preflight reads no data: the backend's bucket CORS rules decide (issue 10).
+    if (ctx.authMethod === 'preflight' && bucket !== undefined) return next();
     // IAM-style policies of the key (issue [13]): checked before the callback; both must allow.
     const keyPolicy = keyPolicyOf(o, ctx);
     if (bucket === undefined) {

@@ -98,6 +98,15 @@ export function backendFailureToS3Error(err: NodeJS.ErrnoException): OspError {
   return new OspError(502, 'BackendUnreachable', 'The storage backend could not be reached.');
 }
 
+/**
+ * `Expect: 100-continue`, the one expectation the proxy answers (after auth). Other values are
+ * ignored, as RGW and moto do directly (issue 10; Node would answer 417 unless the server routes
+ * `checkExpectation` to the app); `Expect` is never forwarded upstream.
+ */
+function isExpectContinue(value: string | undefined): boolean {
+  return value !== undefined && value.trim().toLowerCase() === '100-continue';
+}
+
 /** Headers we sign upstream: host, content-md5, content-type and every x-amz-* (as S3 expects). */
 function isSignedUpstream(name: string): boolean {
   return name.startsWith('x-amz-') || name === 'host' || name === 'content-md5' || name === 'content-type';
@@ -257,7 +266,7 @@ export function s3Proxy(options: OspOptions, positionalHooks: S3ProxyHooks = {})
     }
     if (ctx.bucket === undefined) {
       if (ctx.visibleBuckets === undefined) return next(s3Errors.accessDenied('Request not authorized (put authorize before s3Proxy).'));
-      const body = renderListBucketsXml(ctx.visibleBuckets, ctx.identity ?? 'anonymous');
+      const body = renderListBucketsXml(ctx.visibleBuckets, ctx.identity ?? 'anonymous', undefined, ctx.bucketDates, ctx.ownerDisplayName);
       res.status(200).set({ 'Content-Type': 'application/xml', 'x-amz-request-id': ctx.requestId });
       if (o.serverName) res.set('Server', o.serverName);
       res.end(req.method === 'HEAD' ? undefined : body);
@@ -279,7 +288,9 @@ export function s3Proxy(options: OspOptions, positionalHooks: S3ProxyHooks = {})
     }
     if (req.headers.expect !== undefined) {
       // Node sends 100 itself unless the server routes 'checkContinue' to us; never send it twice.
-      if (!(res as Response & { _sent100?: boolean })._sent100) res.writeContinue();
+      if (isExpectContinue(req.headers.expect) && !(res as Response & { _sent100?: boolean })._sent100) res.writeContinue();
+      // Always removed here, not only in proxyReq: Node's ClientRequest writes its headers at
+      // construction when they include Expect, before the proxyReq hook could re-sign them.
       delete req.headers.expect;
     }
     const stages = plan.createStages();

@@ -3,7 +3,7 @@ import { getContext, type BackendCredentials, type OspRequestContext, type Resol
 import { OspError, s3Errors } from '../errors';
 import { resolveBucketConfig, resolveOptions, type BucketConfig, type OspOptions, type ResolvedOptions } from '../options';
 import { createBackendCredentialSource, staticHmacCredentials, type BackendCredentialSource } from '../backends/backend-credentials';
-import { listBackendBuckets } from '../backends/list-backend-buckets';
+import { listBackendBuckets, listBackendBucketsWithDates, type BackendBucketList } from '../backends/list-backend-buckets';
 import { keystoreAllows } from '../auth/keystore-policy';
 import { formatCopySource, parseCopySource } from '../s3/copy-source';
 import { buildBackendQuery, isClientAuthParam } from '../s3/query';
@@ -50,7 +50,8 @@ export function buildResolvedBackend(o: ResolvedOptions, ctx: OspRequestContext,
     query: query.wire,
     canonicalQuery: query.canonical,
     region: config.region ?? o.region,
-    credentials,
+    // CORS preflights go upstream unsigned, as the browser sent them (issue 10).
+    credentials: ctx.authMethod === 'preflight' ? { kind: 'none' } : credentials,
   };
 }
 
@@ -122,6 +123,39 @@ export function resolveBackend(options: OspOptions, hooks: { onIamTokenRefresh?(
     ctx.visibleBuckets = [...found];
   };
 
+  /**
+   * The backends' CreationDate of each visible bucket and their owner display name (issue 10:
+   * not 1970-01-01 and the frontend key). One ListBuckets per backend identity; best effort: a
+   * backend that does not answer leaves its buckets with the epoch date (the names are complete).
+   */
+  const addBackendDates = async (ctx: OspRequestContext): Promise<void> => {
+    if (typeof o.buckets === 'function' || !ctx.visibleBuckets?.length) return;
+    const table = o.buckets;
+    const lists = new Map<string, Promise<BackendBucketList | undefined>>();
+    const dates = new Map<string, string>();
+    let displayName: string | undefined;
+    for (const name of ctx.visibleBuckets) {
+      const config = table.lookup(name)?.config;
+      if (!config) continue;
+      const creds = await credentials.resolve(ctx.identity ?? null, name, config).catch(() => undefined);
+      if (!creds) continue;
+      const who = creds.kind === 'hmac' ? creds.accessKeyId : creds.kind === 'bearer' ? creds.apiKeyHash : '';
+      const id = `${config.host}\u0000${config.port ?? 443}\u0000${who}`;
+      let list = lists.get(id);
+      if (!list) {
+        list = listBackendBucketsWithDates(config, creds, { verify: o.verify, timeoutMs: o.upstreamConnectTimeoutMs, lookup: o.upstreamLookup, region: o.region }).catch(() => undefined);
+        lists.set(id, list);
+      }
+      const answer = await list;
+      if (!answer) continue;
+      displayName ??= answer.ownerDisplayName;
+      const date = answer.buckets.find((b) => b.name === (config.backendBucket ?? name))?.creationDate;
+      if (date) dates.set(name, date);
+    }
+    ctx.bucketDates = dates;
+    if (displayName !== undefined) ctx.ownerDisplayName = displayName;
+  };
+
   const handler = function ospResolveBackend(req: Request, _res: Response, next: NextFunction): void {
     let ctx: OspRequestContext;
     try {
@@ -132,7 +166,7 @@ export function resolveBackend(options: OspOptions, hooks: { onIamTokenRefresh?(
     const bucket = ctx.bucket;
     if (bucket === undefined) {
       // Service level (ListBuckets): s3Proxy answers it with what authorize and the backends allow.
-      listPatternBuckets(ctx).then(() => next(), (err: unknown) => next(err));
+      listPatternBuckets(ctx).then(() => addBackendDates(ctx)).then(() => next(), (err: unknown) => next(err));
       return;
     }
     if (typeof o.buckets !== 'function' && req.headers['x-amz-copy-source'] === undefined) {

@@ -10,6 +10,8 @@ import { parseAuthorizationHeader, sigV2NotSupported, type SigV4Authorization } 
 import { getSigningKey } from '../sigv4/signing-key';
 import { missingRequestDate, parseAmzDate } from '../sigv4/amz-date';
 import { parsePresignedQuery, isSigV2Authorization, type SigV4Presigned } from '../sigv4/parse-presigned';
+import { completeSigV2, parseSigV2Credentials, type PendingSigV2 } from './sigv2-auth';
+import { isCorsPreflight } from './cors-preflight';
 import {
   checkPresignedValidity,
   checkRequestTime,
@@ -72,13 +74,16 @@ function headersNotSigned(names: readonly string[]): OspError {
 }
 
 /** Parses the request's credentials; returns undefined for an anonymous request. */
-function parseCredentials(req: Request, rawQuery: string, queryParams: ReadonlySet<string>, o: ResolvedOptions): PendingVerification | undefined {
+function parseCredentials(req: Request, rawQuery: string, queryParams: ReadonlySet<string>, o: ResolvedOptions): PendingVerification | PendingSigV2 | undefined {
   const authorization = firstHeader(req.headers, 'authorization');
+  if (authorization !== undefined && hasQueryCredentials(queryParams)) {
+    // Which one would count? The presigned URL's use limit would not (issue [9]). S3 refuses both at once.
+    throw new OspError(400, 'InvalidArgument', 'Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter, Signature query string parameter or the Authorization header should be specified', { ArgumentName: 'Authorization' });
+  }
+  // SigV2 (issue 10); with allowSigV2: false it falls through to the 400 "SigV2 is not supported" below.
+  const v2 = o.allowSigV2 ? parseSigV2Credentials(req, rawQuery, Date.now(), o.maxSkewMs) : undefined;
+  if (v2 !== undefined) return v2;
   if (authorization !== undefined) {
-    if (hasQueryCredentials(queryParams)) {
-      // Which one would count? The presigned URL's use limit would not (issue [9]). S3 refuses both at once.
-      throw new OspError(400, 'InvalidArgument', 'Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter, Signature query string parameter or the Authorization header should be specified', { ArgumentName: 'Authorization' });
-    }
     if (isSigV2Authorization(authorization)) throw sigV2NotSupported();
     const auth = parseAuthorizationHeader(authorization);
     const amzHeader = firstHeader(req.headers, 'x-amz-date');
@@ -158,8 +163,19 @@ export function verifySignature(options: OspOptions): VerifySignatureHandler {
     process.emitWarning(msg, { code: 'OSP_SIGNATURE_VALIDATION_DISABLED' });
   }
 
-  const finish = (ctx: OspRequestContext, p: PendingVerification, req: Request, rawPath: string, rawQuery: string, secret: string | null | undefined, next: NextFunction, fetched?: FetchedKey) => {
+  const finish = (ctx: OspRequestContext, p: PendingVerification | PendingSigV2, req: Request, rawPath: string, rawQuery: string, secret: string | null | undefined, next: NextFunction, fetched?: FetchedKey) => {
     if (!secret) return next(s3Errors.invalidAccessKeyId());
+    if (p.kind === 'sigv2') {
+      let v2ok: boolean;
+      try {
+        v2ok = completeSigV2(ctx, p, req, rawPath, rawQuery, o.trustForwardedHost ? withForwardedHost(req.rawHeaders) : req.rawHeaders, secret);
+      } catch (err) {
+        return next(err);
+      }
+      if (!v2ok) return next(s3Errors.signatureDoesNotMatch());
+      if (fetched?.policy) ctx.keyPolicy = fetched.policy;
+      return next();
+    }
     let ok: boolean;
     try {
       ok = verifySigV4({ method: req.method, rawPath, rawQuery, rawHeaders: o.trustForwardedHost ? withForwardedHost(req.rawHeaders) : req.rawHeaders, auth: p.auth, kind: p.kind, amzDate: p.amzDate, payloadHash: p.payloadHash, secretKey: secret });
@@ -185,11 +201,18 @@ export function verifySignature(options: OspOptions): VerifySignatureHandler {
 
   const handler = function ospVerifySignature(req: Request, _res: Response, next: NextFunction): void {
     let ctx: OspRequestContext;
-    let pending: PendingVerification | undefined;
+    let pending: PendingVerification | PendingSigV2 | undefined;
     const { path: rawPath, query: rawQuery } = splitUrl(req.originalUrl ?? req.url);
     try {
       ctx = getContext(req, o);
       if (ctx.authMethod === 'external') return next();
+      if (isCorsPreflight(req, rawQuery)) {
+        // Browsers never sign preflights: the bucket's own CORS rules answer it (issue 10).
+        ctx.identity = null;
+        ctx.authMethod = 'preflight';
+        ctx.payloadHash = UNSIGNED_PAYLOAD;
+        return next();
+      }
       if (o.skipSignatureValidation) {
         let identity: string | null = null;
         try {

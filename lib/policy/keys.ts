@@ -54,7 +54,9 @@ export interface RequestFacts {
   /** Lowercase request headers. */
   headers: Readonly<Record<string, string | string[] | undefined>>;
   /** How the request was signed: header or presigned query. */
-  authMethod?: 'header' | 'query' | 'post-policy' | 'anonymous' | 'external' | 'skipped';
+  authMethod?: string;
+  /** `AWS4-HMAC-SHA256` or `AWS` (SigV2) for signed requests (`s3:signatureversion`). */
+  signatureVersion?: string;
   /** Decoded `x-amz-copy-source` as `bucket/key` (no leading slash, no `?versionId`). */
   copySource?: string;
 }
@@ -98,7 +100,7 @@ export function conditionKeysOf(facts: RequestFacts): ConditionKeys {
   put('s3:x-amz-copy-source', facts.copySource);
   if (facts.authMethod === 'header' || facts.authMethod === 'query' || facts.authMethod === 'post-policy') {
     put('s3:authType', facts.authMethod === 'header' ? 'REST-HEADER' : facts.authMethod === 'query' ? 'REST-QUERY-STRING' : 'POST');
-    put('s3:signatureversion', 'AWS4-HMAC-SHA256');
+    put('s3:signatureversion', facts.signatureVersion ?? 'AWS4-HMAC-SHA256');
   }
   return keys;
 }

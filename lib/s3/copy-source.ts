@@ -12,13 +12,19 @@ export interface CopySource {
   rawKey: string;
   /** `?versionId=…` suffix as sent, or ''. */
   versionSuffix: string;
+  /** The header value as the client sent it (trimmed). */
+  raw: string;
+  /** Whether the client wrote a leading `/`. */
+  leadingSlash: boolean;
 }
 
 const invalidCopySource = () => new OspError(400, 'InvalidArgument', 'Copy Source must mention the source bucket and key: sourcebucket/sourcekey.', { ArgumentName: 'x-amz-copy-source' });
 
 /** Parses an `x-amz-copy-source` value. */
 export function parseCopySource(value: string): CopySource {
-  let v = value.trim();
+  const raw = value.trim();
+  let v = raw;
+  const leadingSlash = v.startsWith('/');
   const q = v.indexOf('?');
   const versionSuffix = q === -1 ? '' : v.slice(q);
   if (q !== -1) v = v.slice(0, q);
@@ -29,10 +35,16 @@ export function parseCopySource(value: string): CopySource {
   if (slash <= 0 || slash === decodedHead.length - 1) throw invalidCopySource();
   const bucket = decodeUriComponentStrict(decodedHead.slice(0, slash));
   if (bucket.includes('/')) throw invalidCopySource();
-  return { bucket, rawKey: decodedHead.slice(slash + 1), versionSuffix };
+  return { bucket, rawKey: decodedHead.slice(slash + 1), versionSuffix, raw, leadingSlash };
 }
 
-/** Renders the header for the backend, with the backend's bucket name. */
+/**
+ * Renders the header for the backend, with the backend's bucket name. When that is the client's
+ * bucket name, the client's value goes on unchanged (issue 10: backend bucket policies on
+ * `s3:x-amz-copy-source` see what the client sent); otherwise the leading `/` is kept or left out
+ * as the client wrote it.
+ */
 export function formatCopySource(backendBucket: string, source: CopySource): string {
-  return `/${encodeURIComponent(backendBucket)}/${source.rawKey}${source.versionSuffix}`;
+  if (backendBucket === source.bucket) return source.raw;
+  return `${source.leadingSlash ? '/' : ''}${encodeURIComponent(backendBucket)}/${source.rawKey}${source.versionSuffix}`;
 }

@@ -219,6 +219,7 @@ async function startListeners(settings: ResolvedServerSettings, ospOptions: OspO
     handler,
   );
   httpServer.on('checkContinue', handler); // 100 Continue only after authentication (the middleware sends it)
+  httpServer.on('checkExpectation', handler); // other Expect values: after authentication, the backend answers (not Node's 417)
   httpServer.on('connection', trackSocket);
   metrics.trackConnections(httpServer);
   httpServer.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
@@ -243,6 +244,7 @@ async function startListeners(settings: ResolvedServerSettings, ospOptions: OspO
     };
     httpsServer.on('request', h2Handler);
     httpsServer.on('checkContinue', h2Handler);
+    httpsServer.on('checkExpectation', h2Handler);
     httpsServer.on('secureConnection', (s: TLSSocket) => trackSocket(s));
     httpsServer.on('session', (session: http2.ServerHttp2Session) => {
       sessions.add(session);

@@ -200,5 +200,19 @@ export function buildCanonicalRequest(
  * @param scope - `yyyymmdd/region/service/aws4_request`.
  */
 export function buildStringToSign(amzDate: string, scope: string, canonicalRequest: string): string {
-  return `AWS4-HMAC-SHA256\n${amzDate}\n${scope}\n${sha256Hex(canonicalRequest)}`;
+  return `AWS4-HMAC-SHA256\n${amzDate}\n${scope}\n${sha256Hex(canonicalBytes(canonicalRequest))}`;
+}
+
+/**
+ * The bytes of a canonical request. Node hands header values over latin1-decoded (one character
+ * per byte), and signers hash the bytes they sent (botocore sends a non-ASCII `str` value as UTF-8
+ * and hashes those bytes; RGW compares bytes): so the request is hashed as latin1, byte for byte as
+ * it came off the wire (issue 10). A string with characters above U+00FF did not come off the wire
+ * (a caller's own value) and is hashed as UTF-8.
+ */
+function canonicalBytes(canonicalRequest: string): string | Buffer {
+  // eslint-disable-next-line no-control-regex
+  if (/^[\x00-\x7f]*$/.test(canonicalRequest)) return canonicalRequest; // the common case: ASCII
+  // eslint-disable-next-line no-control-regex
+  return /[^\x00-\xff]/.test(canonicalRequest) ? canonicalRequest : Buffer.from(canonicalRequest, 'latin1');
 }

@@ -39,6 +39,8 @@ export async function startProxy(options: OspOptions, extra: StartProxyOptions =
   const server = http.createServer(app);
   // Let the middleware decide when to send 100 Continue (after auth), as documented.
   server.on('checkContinue', (req, res) => app(req, res));
+  // Other Expect values reach the app too (Node would answer 417 itself), as in the standalone server.
+  server.on('checkExpectation', (req, res) => app(req, res));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;
   return {

@@ -115,6 +115,10 @@ const cases: Case[] = [
   { name: 'IpAddress IPv6 CIDR, IPv4 client', policies: [doc(allow('s3:GetObject', '*', { IpAddress: { 'aws:SourceIp': '2001:db8::/32' } }))], action: 's3:GetObject', resource: OBJ, expect: 'implicitDeny' },
   { name: 'NotIpAddress', policies: [doc(allow('s3:*', '*'), deny('s3:*', '*', { NotIpAddress: { 'aws:SourceIp': ['127.0.0.0/8', '::1/128'] } }))], action: 's3:GetObject', resource: OBJ, facts: { sourceIp: '203.0.113.9' }, expect: 'explicitDeny' },
   { name: 's3:x-amz-copy-source', policies: [doc(allow('s3:PutObject', '*', { StringLike: { 's3:x-amz-copy-source': 'data/public/*' } }))], action: 's3:PutObject', resource: OBJ, facts: { copySource: 'data/public/a.txt' }, expect: 'allow' },
+  { name: 's3:signatureversion: a Deny of SigV2', policies: [doc(allow('s3:*', '*'), deny('s3:*', '*', { StringNotEquals: { 's3:signatureversion': 'AWS4-HMAC-SHA256' } }))], action: 's3:GetObject', resource: OBJ, facts: { signatureVersion: 'AWS' }, expect: 'explicitDeny' },
+  { name: 's3:signatureversion: SigV4 passes', policies: [doc(allow('s3:*', '*'), deny('s3:*', '*', { StringNotEquals: { 's3:signatureversion': 'AWS4-HMAC-SHA256' } }))], action: 's3:GetObject', resource: OBJ, expect: 'allow' },
+  { name: 's3:authType: presigned URLs only', policies: [doc(allow('s3:GetObject', '*', { StringEquals: { 's3:authType': 'REST-QUERY-STRING' } }))], action: 's3:GetObject', resource: OBJ, facts: { authMethod: 'query' }, expect: 'allow' },
+  { name: 's3:authType: a header-signed request is not a presigned one', policies: [doc(allow('s3:GetObject', '*', { StringEquals: { 's3:authType': 'REST-QUERY-STRING' } }))], action: 's3:GetObject', resource: OBJ, expect: 'implicitDeny' },
   // Variables and tags
   { name: '${aws:username} in a resource', policies: [doc(allow('s3:*', 'arn:aws:s3:::home/${aws:username}/*'))], action: 's3:PutObject', resource: 'arn:aws:s3:::home/alice/notes.txt', expect: 'allow' },
   { name: '${aws:username}: another user\'s folder', policies: [doc(allow('s3:*', 'arn:aws:s3:::home/${aws:username}/*'))], action: 's3:PutObject', resource: 'arn:aws:s3:::home/bob/notes.txt', expect: 'implicitDeny' },

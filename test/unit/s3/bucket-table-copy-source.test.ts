@@ -39,9 +39,9 @@ describe('bucket table', () => {
 
 describe('x-amz-copy-source', () => {
   it.each([
-    ['/src/dir/a%20b.txt', { bucket: 'src', rawKey: 'dir/a%20b.txt', versionSuffix: '' }],
-    ['src/k?versionId=3', { bucket: 'src', rawKey: 'k', versionSuffix: '?versionId=3' }],
-    ['src%2Fk%2Fl', { bucket: 'src', rawKey: 'k/l', versionSuffix: '' }],
+    ['/src/dir/a%20b.txt', { bucket: 'src', rawKey: 'dir/a%20b.txt', versionSuffix: '', raw: '/src/dir/a%20b.txt', leadingSlash: true }],
+    ['src/k?versionId=3', { bucket: 'src', rawKey: 'k', versionSuffix: '?versionId=3', raw: 'src/k?versionId=3', leadingSlash: false }],
+    ['src%2Fk%2Fl', { bucket: 'src', rawKey: 'k/l', versionSuffix: '', raw: 'src%2Fk%2Fl', leadingSlash: false }],
   ])('parses %s', (value, expected) => {
     expect(parseCopySource(value)).toEqual(expected);
   });
@@ -50,5 +50,9 @@ describe('x-amz-copy-source', () => {
   });
   it('renders with the backend bucket name', () => {
     expect(formatCopySource('real-src', parseCopySource('/alias/dir/a%20b.txt?versionId=1'))).toBe('/real-src/dir/a%20b.txt?versionId=1');
+    expect(formatCopySource('real-src', parseCopySource('alias/k'))).toBe('real-src/k');
+  });
+  it("keeps the client's form when the backend bucket has the same name (no added leading slash)", () => {
+    for (const v of ['src/dir/a%20b.txt', '/src/k?versionId=1', 'src%2Fk', 'src/caf%C3%A9']) expect(formatCopySource('src', parseCopySource(v))).toBe(v);
   });
 });
