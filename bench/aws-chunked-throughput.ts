@@ -47,9 +47,7 @@ async function measure(label: string, run: () => Promise<void>): Promise<void> {
   await run();
   const s = Number(process.hrtime.bigint() - t0) / 1e9;
   const rss1 = process.memoryUsage().rss;
-  console.log(
-    `${label.padEnd(58)} ${(total / MIB / s).toFixed(0).padStart(5)} MiB/s  (rss ${(rss0 / MIB).toFixed(0)} -> ${(rss1 / MIB).toFixed(0)} MiB)`,
-  );
+  console.log(`${label.padEnd(58)} ${(total / MIB / s).toFixed(0).padStart(5)} MiB/s  (rss ${(rss0 / MIB).toFixed(0)} -> ${(rss1 / MIB).toFixed(0)} MiB)`);
 }
 
 /**
@@ -132,17 +130,10 @@ async function main(): Promise<void> {
     );
   }
   await measure('encoder only (signed, 64 KiB chunks)', () => pipeline(source(), new AwsChunkedEncoder({ signing }), sink()));
-  await measure('encode + decode (unsigned, no trailer)', () =>
-    pipeline(source(), new AwsChunkedEncoder({}), new AwsChunkedDecoder({ kind: 'streaming-unsigned-trailer' }), sink()),
-  );
+  await measure('encode + decode (unsigned, no trailer)', () => pipeline(source(), new AwsChunkedEncoder({}), new AwsChunkedDecoder({ kind: 'streaming-unsigned-trailer' }), sink()));
   for (const alg of ['crc32', 'crc32c', 'crc64nvme', 'sha256'] as ChecksumAlgorithm[]) {
     await measure(`encode + decode (unsigned, ${alg} trailer)`, () =>
-      pipeline(
-        source(),
-        new AwsChunkedEncoder({ trailerChecksum: alg }),
-        new AwsChunkedDecoder({ kind: 'streaming-unsigned-trailer', trailerNames: [`x-amz-checksum-${alg}`] }),
-        sink(),
-      ),
+      pipeline(source(), new AwsChunkedEncoder({ trailerChecksum: alg }), new AwsChunkedDecoder({ kind: 'streaming-unsigned-trailer', trailerNames: [`x-amz-checksum-${alg}`] }), sink()),
     );
   }
   await measure('encode + decode+verify (signed chunks, crc32c trailer)', () =>
@@ -156,12 +147,8 @@ async function main(): Promise<void> {
   await measure('encode + decode+verify (signed chunks, no trailer)', () =>
     pipeline(source(), new AwsChunkedEncoder({ signing }), new AwsChunkedDecoder({ kind: 'streaming-signed', signing }), sink()),
   );
-  await measure('ChecksumVerifier sha256 + md5 (compute only)', () =>
-    pipeline(source(), new ChecksumVerifier({ compute: ['sha256', 'md5'] }), sink()),
-  );
-  await measure('ChecksumVerifier crc32 + length', () =>
-    pipeline(source(), new ChecksumVerifier({ compute: ['crc32'], expectedLength: total }), sink()),
-  );
+  await measure('ChecksumVerifier sha256 + md5 (compute only)', () => pipeline(source(), new ChecksumVerifier({ compute: ['sha256', 'md5'] }), sink()));
+  await measure('ChecksumVerifier crc32 + length', () => pipeline(source(), new ChecksumVerifier({ compute: ['crc32'], expectedLength: total }), sink()));
   console.log(`encodedLength(256 MiB, signed+crc32c) = ${encodedLength(256 * MIB, { signed: true, trailerChecksum: 'crc32c' })}`);
 }
 

@@ -68,7 +68,9 @@ async function runBackend(): Promise<void> {
   process.send?.({ port: await listen(server) });
 }
 
-const BENCH_BUCKETS = (backendPort: number) => ({ bench: { host: '127.0.0.1', port: backendPort, addressingStyle: 'path' as const, accessKey: 'backend', secretKey: 'backend-secret', profile: 'aws' as const } });
+const BENCH_BUCKETS = (backendPort: number) => ({
+  bench: { host: '127.0.0.1', port: backendPort, addressingStyle: 'path' as const, accessKey: 'backend', secretKey: 'backend-secret', profile: 'aws' as const },
+});
 const benchAuthorize = async (token: string | null, bucket: string) => token === CLIENT.accessKey && bucket === 'bench';
 
 /** Variant c: the least a Node proxy does (pipe the request and the response through). */
@@ -132,10 +134,14 @@ async function runProxy(variant: string, backendPort: number): Promise<void> {
       hmacKeystore: [CLIENT],
     };
     const mw = ospMiddleware(opts);
-    app.use((req, _res, next) => {
-      setOspIdentity(req, CLIENT.accessKey);
-      next();
-    }, mw.stages.resolveBackend, mw.stages.s3Proxy);
+    app.use(
+      (req, _res, next) => {
+        setOspIdentity(req, CLIENT.accessKey);
+        next();
+      },
+      mw.stages.resolveBackend,
+      mw.stages.s3Proxy,
+    );
   } else {
     const middleware: typeof ospMiddleware = variant === 'osp' ? ospMiddleware : baseline('lib/osp-middleware').ospMiddleware;
     app.use(
@@ -156,7 +162,16 @@ async function runProxy(variant: string, backendPort: number): Promise<void> {
 
 function signedHeaders(port: number): Record<string, string> {
   const headers: Record<string, string> = { host: `127.0.0.1:${port}`, 'x-amz-content-sha256': 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855' };
-  const s = signRequest({ method: 'GET', canonicalUri: '/bench/some/object.txt', canonicalQuery: '', headers, accessKeyId: CLIENT.accessKey, secretKey: CLIENT.secretKey, region: 'us-east-1', now: new Date() });
+  const s = signRequest({
+    method: 'GET',
+    canonicalUri: '/bench/some/object.txt',
+    canonicalQuery: '',
+    headers,
+    accessKeyId: CLIENT.accessKey,
+    secretKey: CLIENT.secretKey,
+    region: 'us-east-1',
+    now: new Date(),
+  });
   return { ...headers, 'x-amz-date': s.amzDate, authorization: s.authorization };
 }
 
@@ -259,7 +274,12 @@ async function interleaved(backendPort: number): Promise<void> {
   }
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
   const m: Record<string, number> = {};
-  console.log(`node ${process.version}, ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'}), load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  console.log(
+    `node ${process.version}, ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'}), load average ${os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+  );
   console.log(`1 KiB GET, ${REQUESTS} requests per round, ${ROUNDS} interleaved rounds (c d f e, …), concurrency ${CONCURRENCY}; median round:`);
   for (const v of VARIANTS) {
     m[v.key] = median(cpu[v.key] as number[]);

@@ -58,10 +58,12 @@ function formFields(bucket: string): Record<string, string> {
   const now = new Date();
   const amzDate = formatAmzDate(now);
   const credential = `${CLIENT.accessKey}/${amzDate.slice(0, 8)}/us-east-1/s3/aws4_request`;
-  const policy = Buffer.from(JSON.stringify({
-    expiration: new Date(now.getTime() + 600_000).toISOString(),
-    conditions: [{ bucket }, { key: 'big.bin' }, ['content-length-range', 0, BYTES], { 'x-amz-algorithm': 'AWS4-HMAC-SHA256' }, { 'x-amz-credential': credential }, { 'x-amz-date': amzDate }],
-  })).toString('base64');
+  const policy = Buffer.from(
+    JSON.stringify({
+      expiration: new Date(now.getTime() + 600_000).toISOString(),
+      conditions: [{ bucket }, { key: 'big.bin' }, ['content-length-range', 0, BYTES], { 'x-amz-algorithm': 'AWS4-HMAC-SHA256' }, { 'x-amz-credential': credential }, { 'x-amz-date': amzDate }],
+    }),
+  ).toString('base64');
   const signature = hmacHex(getSigningKey(CLIENT.secretKey, amzDate.slice(0, 8), 'us-east-1', 's3'), policy);
   return { key: 'big.bin', 'x-amz-algorithm': 'AWS4-HMAC-SHA256', 'x-amz-credential': credential, 'x-amz-date': amzDate, policy, 'x-amz-signature': signature };
 }
@@ -100,7 +102,10 @@ async function post(port: number, bucket: string): Promise<number> {
   const started = performance.now();
   const { stream, length } = body(formFields(bucket));
   const res = await new Promise<http.IncomingMessage>((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, method: 'POST', path: `/${bucket}`, headers: { 'content-type': `multipart/form-data; boundary=${BOUNDARY}`, 'content-length': length } }, resolve);
+    const req = http.request(
+      { host: '127.0.0.1', port, method: 'POST', path: `/${bucket}`, headers: { 'content-type': `multipart/form-data; boundary=${BOUNDARY}`, 'content-length': length } },
+      resolve,
+    );
     req.on('error', reject);
     stream.pipe(req);
   });

@@ -15,12 +15,24 @@ const mw = ospMiddleware({
   authorize: async (token, bucket) => token === CLIENT.accessKey && bucket === 'bench',
 });
 const headers: Record<string, string> = { host: '127.0.0.1:8080', 'x-amz-content-sha256': 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855' };
-const s = signRequest({ method: 'GET', canonicalUri: '/bench/some/object.txt', canonicalQuery: '', headers, accessKeyId: CLIENT.accessKey, secretKey: CLIENT.secretKey, region: 'us-east-1', now: new Date() });
+const s = signRequest({
+  method: 'GET',
+  canonicalUri: '/bench/some/object.txt',
+  canonicalQuery: '',
+  headers,
+  accessKeyId: CLIENT.accessKey,
+  secretKey: CLIENT.secretKey,
+  region: 'us-east-1',
+  now: new Date(),
+});
 const all = { ...headers, 'x-amz-date': s.amzDate, authorization: s.authorization, 'user-agent': 'bench', accept: '*/*', connection: 'keep-alive' };
 function mkReq(): any {
   const req: any = new http.IncomingMessage(new Socket());
-  req.method = 'GET'; req.url = '/bench/some/object.txt'; req.originalUrl = req.url;
-  req.headers = { ...all }; req.rawHeaders = Object.entries(all).flat();
+  req.method = 'GET';
+  req.url = '/bench/some/object.txt';
+  req.originalUrl = req.url;
+  req.headers = { ...all };
+  req.rawHeaders = Object.entries(all).flat();
   return req;
 }
 const st = mw.stages;
@@ -40,7 +52,9 @@ const names = ['verifySignature', 'authorize', 'limitPresignedUrlUsage', 'resolv
     }
   }
   for (const n of names) console.log(n, ((per[n]! / N) * 1000).toFixed(2), 'µs (incl. one await)');
-  let t = performance.now(); for (let i = 0; i < N; i++) await new Promise<void>((r) => r()); console.log('bare await', ((performance.now() - t) / N * 1000).toFixed(2));
+  let t = performance.now();
+  for (let i = 0; i < N; i++) await new Promise<void>((r) => r());
+  console.log('bare await', (((performance.now() - t) / N) * 1000).toFixed(2));
   // The proxyReq hook: header clean-up, Host/path rewrite and re-signing, on a bare OutgoingMessage.
   const req = mkReq();
   for (const n of names) await new Promise<void>((resolve) => st[n](req, {} as any, () => resolve()));
@@ -49,7 +63,9 @@ const names = ['verifySignature', 'authorize', 'limitPresignedUrlUsage', 'resolv
     for (const [k, v] of Object.entries(req.headers)) o.setHeader(k, v as string);
     return o;
   };
-  t = performance.now(); for (let i = 0; i < N; i++) fill(); const base = (performance.now() - t) / N;
+  t = performance.now();
+  for (let i = 0; i < N; i++) fill();
+  const base = (performance.now() - t) / N;
   t = performance.now();
   for (let i = 0; i < N; i++) prepareUpstreamRequest(fill(), 'GET', req.osp.backend, { setHeaders: {}, removeHeaders: [], payloadHash: req.osp.payloadHash }, new Date(), req.headers);
   console.log('prepareUpstreamRequest (proxyReq hook)', (((performance.now() - t) / N - base) * 1000).toFixed(2), 'µs');

@@ -63,12 +63,13 @@ async function runBackend(): Promise<void> {
 async function runProxy(variant: string, backendPort: number): Promise<void> {
   const app = express();
   if (variant === 'passthrough') app.use(createProxyMiddleware({ target: `http://127.0.0.1:${backendPort}`, changeOrigin: true, agent: new http.Agent({ keepAlive: true }) }));
-  else app.use(
-    ospMiddleware({
-      buckets: { big: { host: '127.0.0.1', port: backendPort, addressingStyle: 'path', accessKey: 'backend', secretKey: 'backend-secret', profile: 'aws' } },
-      hmacKeystore: [CLIENT],
-    }),
-  );
+  else
+    app.use(
+      ospMiddleware({
+        buckets: { big: { host: '127.0.0.1', port: backendPort, addressingStyle: 'path', accessKey: 'backend', secretKey: 'backend-secret', profile: 'aws' } },
+        hmacKeystore: [CLIENT],
+      }),
+    );
   const port = await listen(http.createServer(app));
   process.on('message', () => process.send?.({ maxRssBytes: process.resourceUsage().maxRSS * 1024 }));
   process.send?.({ port });
@@ -135,7 +136,10 @@ async function main(): Promise<void> {
     const best = { f: { up: 0, down: 0 }, d: { up: 0, down: 0 } };
     const mb = BYTES / 1e6;
     for (let round = 0; round < ROUNDS; round++) {
-      for (const [name, proxy] of [['f', f], ['d', d]] as const) {
+      for (const [name, proxy] of [
+        ['f', f],
+        ['d', d],
+      ] as const) {
         const up = await upload(proxy.port);
         if (up.sha256 !== sha) throw new Error(`${name}: upload arrived altered`);
         const down = await download(proxy.port);

@@ -136,10 +136,24 @@ function buildRequest(mode: Mode, port: number, key: string): { headers: Record<
   Object.assign(headers, { 'x-amz-date': signed.amzDate, authorization: signed.authorization });
   if (!streaming) {
     headers['content-length'] = String(TOTAL);
-    return { headers, body: () => Readable.from((function* () { for (let i = 0; i < count; i++) yield piece; })(), { objectMode: false }) };
+    return {
+      headers,
+      body: () =>
+        Readable.from(
+          (function* () {
+            for (let i = 0; i < count; i++) yield piece;
+          })(),
+          { objectMode: false },
+        ),
+    };
   }
   const date = signed.amzDate.slice(0, 8);
-  const ctx: ChunkSigningContext = { signingKey: getSigningKey(CLIENT.secretKey, date, 'us-east-1', 's3'), seedSignature: signed.signature, amzDate: signed.amzDate, scope: `${date}/us-east-1/s3/aws4_request` };
+  const ctx: ChunkSigningContext = {
+    signingKey: getSigningKey(CLIENT.secretKey, date, 'us-east-1', 's3'),
+    seedSignature: signed.signature,
+    amzDate: signed.amzDate,
+    scope: `${date}/us-east-1/s3/aws4_request`,
+  };
   const signedChunks = mode !== 'unsigned-trailer';
   const chunkHeaders: Buffer[] = [];
   let prev = ctx.seedSignature;
@@ -229,14 +243,18 @@ async function main(): Promise<void> {
     }
     const end = await ask(proxy.proc);
     const label = mode === 'hex' ? 'hex sha256 (plain)' : `${PAYLOAD[mode]}${TRAILER[mode] ? ` ${TRAILER[mode]}` : ''}`;
-    console.log(`${label.padEnd(46)} ${best.toFixed(0).padStart(7)} ${cpu.toFixed(2).padStart(11)} ${`${((idle.rssKiB ?? 0) / 1024).toFixed(0)} MiB`.padStart(9)} ${`${((end.hwmKiB ?? 0) / 1024).toFixed(0)} MiB`.padStart(9)}`);
+    console.log(
+      `${label.padEnd(46)} ${best.toFixed(0).padStart(7)} ${cpu.toFixed(2).padStart(11)} ${`${((idle.rssKiB ?? 0) / 1024).toFixed(0)} MiB`.padStart(9)} ${`${((end.hwmKiB ?? 0) / 1024).toFixed(0)} MiB`.padStart(9)}`,
+    );
     proxy.proc.kill();
     cpuOf[mode] = cpu;
   }
   sink?.kill();
   // Issue [11] targets: the proxy's CPU for a body it checks, against a plain signed PUT (UNSIGNED-PAYLOAD, no hashing).
   const vsPlain = (mode: Mode) => ((cpuOf[mode] ?? NaN) / (cpuOf.unsigned ?? NaN)).toFixed(2);
-  console.log(`CPU vs plain signed PUT (UNSIGNED-PAYLOAD): aws-chunked signed ${vsPlain('signed')}x, proxy-checked SHA-256 ${vsPlain('hex')}x (targets <= 1.5x); signed+trailer ${vsPlain('signed-trailer')}x, unsigned+trailer ${vsPlain('unsigned-trailer')}x`);
+  console.log(
+    `CPU vs plain signed PUT (UNSIGNED-PAYLOAD): aws-chunked signed ${vsPlain('signed')}x, proxy-checked SHA-256 ${vsPlain('hex')}x (targets <= 1.5x); signed+trailer ${vsPlain('signed-trailer')}x, unsigned+trailer ${vsPlain('unsigned-trailer')}x`,
+  );
 }
 
 const [role, ...rest] = process.argv.slice(2);

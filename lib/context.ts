@@ -15,10 +15,7 @@ import { OspError } from './errors';
 import type { KeyPolicy } from './policy/key-policy';
 
 /** Credentials the proxy uses towards the backend. */
-export type BackendCredentials =
-  | { kind: 'hmac'; accessKeyId: string; secretKey: string; sessionToken?: string }
-  | { kind: 'bearer'; token: string; apiKeyHash: string }
-  | { kind: 'none' };
+export type BackendCredentials = { kind: 'hmac'; accessKeyId: string; secretKey: string; sessionToken?: string } | { kind: 'bearer'; token: string; apiKeyHash: string } | { kind: 'none' };
 
 /** Where the current request goes, decided by `resolveBackend`. */
 export interface ResolvedBackend {

@@ -51,13 +51,7 @@ export class OspError extends Error {
    */
   readonly details: Readonly<Record<string, string>>;
 
-  constructor(
-    status: number,
-    s3Code: S3ErrorCode,
-    message: string,
-    details: Record<string, string> = {},
-    options?: { cause?: unknown },
-  ) {
+  constructor(status: number, s3Code: S3ErrorCode, message: string, details: Record<string, string> = {}, options?: { cause?: unknown }) {
     super(message, options);
     this.status = status;
     this.s3Code = s3Code;
@@ -68,30 +62,17 @@ export class OspError extends Error {
 /** Shorthands for the errors raised most often. */
 export const s3Errors = {
   accessDenied: (message = 'Access Denied') => new OspError(403, 'AccessDenied', message),
-  signatureDoesNotMatch: () =>
-    new OspError(
-      403,
-      'SignatureDoesNotMatch',
-      'The request signature we calculated does not match the signature you provided. Check your key and signing method.',
-    ),
-  invalidAccessKeyId: () =>
-    new OspError(403, 'InvalidAccessKeyId', 'The AWS Access Key Id you provided does not exist in our records.'),
+  signatureDoesNotMatch: () => new OspError(403, 'SignatureDoesNotMatch', 'The request signature we calculated does not match the signature you provided. Check your key and signing method.'),
+  invalidAccessKeyId: () => new OspError(403, 'InvalidAccessKeyId', 'The AWS Access Key Id you provided does not exist in our records.'),
   authorizationHeaderMalformed: (message: string) => new OspError(400, 'AuthorizationHeaderMalformed', message),
-  authorizationQueryParametersError: (message: string) =>
-    new OspError(400, 'AuthorizationQueryParametersError', message),
-  noSuchBucket: (bucket: string) =>
-    new OspError(404, 'NoSuchBucket', 'The specified bucket does not exist.', { BucketName: bucket }),
+  authorizationQueryParametersError: (message: string) => new OspError(400, 'AuthorizationQueryParametersError', message),
+  noSuchBucket: (bucket: string) => new OspError(404, 'NoSuchBucket', 'The specified bucket does not exist.', { BucketName: bucket }),
   invalidUri: (message = 'Could not parse the specified URI.') => new OspError(400, 'InvalidURI', message),
-  internal: (cause?: unknown) =>
-    new OspError(500, 'InternalError', 'We encountered an internal error. Please try again.', {}, { cause }),
+  internal: (cause?: unknown) => new OspError(500, 'InternalError', 'We encountered an internal error. Please try again.', {}, { cause }),
 } as const;
 
 /** Stable codes of configuration errors, for programmatic checks. */
-export type OspConfigErrorCode =
-  | 'ERR_OSP_INVALID_OPTION'
-  | 'ERR_OSP_UNKNOWN_OPTION'
-  | 'ERR_OSP_MISSING_OPTION'
-  | 'ERR_OSP_FACTORY_NOT_CALLED';
+export type OspConfigErrorCode = 'ERR_OSP_INVALID_OPTION' | 'ERR_OSP_UNKNOWN_OPTION' | 'ERR_OSP_MISSING_OPTION' | 'ERR_OSP_FACTORY_NOT_CALLED';
 
 /**
  * A bad option given to a factory. The message names the option, the rule it breaks and shows a

@@ -46,12 +46,45 @@ export { resolveBucketConfig } from './options/buckets';
 export { withPolicyPath } from './options/keystore';
 
 const KNOWN_OPTIONS: ReadonlySet<string> = new Set<keyof OspOptions>([
-  'buckets', 'hmacKeystore', 'hmacFetcher', 'policies', 'hmacCacheTtlSeconds', 'hmacCacheTtl', 'hmacNegativeCacheTtlSeconds', 'hmacNegativeCacheTtl', 'bucketCredsFetcher', 'on',
-  'authorize', 'validator', 'authorizeTimeoutMs', 'hmacFetcherTimeoutMs', 'bucketCredsFetcherTimeoutMs', 'bucketResolverTimeoutMs',
-  'acceptedRegions', 'allowDotSegmentsInKeys', 'allowAnonymous', 'skipSignatureValidation', 'allowSigV2', 'maxSkewSeconds',
-  'verify', 'serverName', 'virtualHostDomains', 'trustForwardedHost', 'upstreamConnectTimeoutMs',
-  'upstreamIdleTimeoutMs', 'upstreamLookup', 'maxPresignedUrlUses', 'maxPresignUrlUsageAttempts', 'usageStore', 'redis', 'sharedStore', 'sharedCache', 'presignedOnStoreError', 'region',
-  'iamEndpoint', 'logger',
+  'buckets',
+  'hmacKeystore',
+  'hmacFetcher',
+  'policies',
+  'hmacCacheTtlSeconds',
+  'hmacCacheTtl',
+  'hmacNegativeCacheTtlSeconds',
+  'hmacNegativeCacheTtl',
+  'bucketCredsFetcher',
+  'on',
+  'authorize',
+  'validator',
+  'authorizeTimeoutMs',
+  'hmacFetcherTimeoutMs',
+  'bucketCredsFetcherTimeoutMs',
+  'bucketResolverTimeoutMs',
+  'acceptedRegions',
+  'allowDotSegmentsInKeys',
+  'allowAnonymous',
+  'skipSignatureValidation',
+  'allowSigV2',
+  'maxSkewSeconds',
+  'verify',
+  'serverName',
+  'virtualHostDomains',
+  'trustForwardedHost',
+  'upstreamConnectTimeoutMs',
+  'upstreamIdleTimeoutMs',
+  'upstreamLookup',
+  'maxPresignedUrlUses',
+  'maxPresignUrlUsageAttempts',
+  'usageStore',
+  'redis',
+  'sharedStore',
+  'sharedCache',
+  'presignedOnStoreError',
+  'region',
+  'iamEndpoint',
+  'logger',
 ]);
 
 const silentLogger: OspLogger = { debug() {}, info() {}, warn() {}, error() {} };
@@ -156,7 +189,12 @@ export function resolveOptions(options: OspOptions): ResolvedOptions {
     logger: logger ?? silentLogger,
   };
   if (resolved.hmacKeystore.size === 0 && !resolved.hmacFetcher && !resolved.skipSignatureValidation && !resolved.allowAnonymous) {
-    throw new OspConfigError('ERR_OSP_MISSING_OPTION', 'hmacKeystore', 'give frontend keys (hmacKeystore or hmacFetcher) so clients can sign requests', `hmacKeystore: [{ accessKey: 'client1', secretKey: '…' }]`);
+    throw new OspConfigError(
+      'ERR_OSP_MISSING_OPTION',
+      'hmacKeystore',
+      'give frontend keys (hmacKeystore or hmacFetcher) so clients can sign requests',
+      `hmacKeystore: [{ accessKey: 'client1', secretKey: '…' }]`,
+    );
   }
   return Object.freeze(resolved);
 }

@@ -206,7 +206,10 @@ export function ospMiddleware(options: OspOptions, userHooks: OspMiddlewareHooks
       await shared.publish(message);
       return true;
     } catch (err) {
-      current.o.logger.error({ kind: message.kind, error: (err as Error).message }, 'object-storage-proxy: could not propagate an invalidation through the shared store; other instances keep their caches until their TTLs end');
+      current.o.logger.error(
+        { kind: message.kind, error: (err as Error).message },
+        'object-storage-proxy: could not propagate an invalidation through the shared store; other instances keep their caches until their TTLs end',
+      );
       return false;
     }
   };

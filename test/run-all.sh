@@ -6,7 +6,8 @@
 # 1. `npm ci` when node_modules is missing or older than package-lock.json; Debian packages
 #    (radosgw, ceph-mon, ceph-osd, swift-*, memcached, redis-server, s3cmd) when their binaries are missing.
 # 2. Starts the selected backends in parallel (test/backends/start-*.sh), each on a free port chosen
-#    by the kernel, and runs `tsc --noEmit` and `eslint .` meanwhile. A type or lint error fails the run.
+#    by the kernel, and runs `tsc --noEmit`, `eslint .` and `prettier --check .` meanwhile. A type,
+#    lint or format error fails the run (`npm run format` fixes the format).
 # 3. Runs `npx jest "$@"` with the variables below exported; exits with jest's exit code.
 # 4. On exit (also on failure, Ctrl-C or SIGTERM) stops every server it started, by PID: SIGTERM,
 #    up to 5 s grace, then SIGKILL. State and logs live in a fresh /tmp/osp-test.XXXXXX directory
@@ -144,12 +145,12 @@ for b in $BACKENDS; do
   bash "test/backends/${SCRIPT[$b]}" "$STATE/$b" "${PORT[$b]}" >"$STATE/$b.out" 2>&1 &
   STARTER[$b]=$!
 done
-(npx tsc -p tsconfig.json --noEmit && npx eslint .) >"$STATE/tsc.out" 2>&1 &
+(npx tsc -p tsconfig.json --noEmit && npx eslint . && npx prettier --check --log-level warn .) >"$STATE/tsc.out" 2>&1 &
 TSC=$!
 HELPERS=$TSC
 
 if ! wait "$TSC"; then
-  say "type check or lint failed (npx tsc -p tsconfig.json --noEmit && npx eslint .):"
+  say "type check, lint or format check failed (npx tsc -p tsconfig.json --noEmit && npx eslint . && npx prettier --check .; npm run format fixes the format):"
   cat "$STATE/tsc.out" >&2
   exit 2
 fi

@@ -102,22 +102,30 @@ export function createFrontendSecrets(o: ResolvedOptions): FrontendSecrets {
       if (cached !== undefined) return cached === MISSING ? null : cached;
       // Single flight: concurrent first requests of one key share one lookup (issue [9]). A lookup
       // that fails or times out is not kept: the next request asks the fetcher afresh.
-      const secret = await cache.getOrLoad(accessKey, (value) => (value === MISSING ? o.hmacNegativeCacheTtl : o.hmacCacheTtl), async () => {
-        const shared = await readShared(accessKey);
-        if (shared) return shared.secret === '' ? MISSING : { secret: shared.secret };
-        let answer: string | HmacFetcherAnswer | null | undefined;
-        try {
-          answer = await withDeadline(() => fetcher(accessKey), o.hmacFetcherTimeoutMs, () => new OspError(503, 'ServiceUnavailable', 'The credential lookup timed out; please retry.'));
-        } catch (cause) {
-          if (cause instanceof OspError) throw cause;
-          // Fail closed, but as a server error: the key may well be valid.
-          throw new OspError(503, 'ServiceUnavailable', 'The credential lookup failed; please retry.', {}, { cause });
-        }
-        const found = readAnswer(o, accessKey, answer);
-        // Keys with policies are cached in this process only: the shared entry holds a secret.
-        if (!found.policy) writeShared(accessKey, found.secret, found === MISSING ? o.hmacNegativeCacheTtl : o.hmacCacheTtl);
-        return found;
-      });
+      const secret = await cache.getOrLoad(
+        accessKey,
+        (value) => (value === MISSING ? o.hmacNegativeCacheTtl : o.hmacCacheTtl),
+        async () => {
+          const shared = await readShared(accessKey);
+          if (shared) return shared.secret === '' ? MISSING : { secret: shared.secret };
+          let answer: string | HmacFetcherAnswer | null | undefined;
+          try {
+            answer = await withDeadline(
+              () => fetcher(accessKey),
+              o.hmacFetcherTimeoutMs,
+              () => new OspError(503, 'ServiceUnavailable', 'The credential lookup timed out; please retry.'),
+            );
+          } catch (cause) {
+            if (cause instanceof OspError) throw cause;
+            // Fail closed, but as a server error: the key may well be valid.
+            throw new OspError(503, 'ServiceUnavailable', 'The credential lookup failed; please retry.', {}, { cause });
+          }
+          const found = readAnswer(o, accessKey, answer);
+          // Keys with policies are cached in this process only: the shared entry holds a secret.
+          if (!found.policy) writeShared(accessKey, found.secret, found === MISSING ? o.hmacNegativeCacheTtl : o.hmacCacheTtl);
+          return found;
+        },
+      );
       return secret === MISSING ? null : secret;
     },
     forget: (accessKey) => cache.delete(accessKey),

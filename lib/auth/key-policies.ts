@@ -44,7 +44,11 @@ export function requestConditionKeys(req: Request, ctx: OspRequestContext, polic
 /** 403 AccessDenied naming the action and resource, never the policy. */
 export function policyDenied(check: PolicyCheck, explicit: boolean): OspError {
   const action = check.action ?? 'this operation (the proxy cannot classify it; only s3:* allows it)';
-  return new OspError(403, 'AccessDenied', `Access Denied: not authorized to perform ${action} on ${check.resource} because ${explicit ? 'an explicit deny in a policy of this key applies' : 'no policy of this key allows it'}.`);
+  return new OspError(
+    403,
+    'AccessDenied',
+    `Access Denied: not authorized to perform ${action} on ${check.resource} because ${explicit ? 'an explicit deny in a policy of this key applies' : 'no policy of this key allows it'}.`,
+  );
 }
 
 /** The first check the policies refuse, as the error to answer; undefined when all are allowed. */
@@ -83,6 +87,11 @@ export function checkKeyPolicy(req: Request, ctx: OspRequestContext, policy: Key
   const checks = checksOf({ operation: ctx.operation, bucket, key: ctx.key, hasVersionId: ctx.queryParams.has('versionId'), copySource });
   const denied = firstDenial(policy, checks, keys);
   if (denied || ctx.operation !== 'DeleteObjects') return denied;
-  ctx.authorizeDeleteKeys = (entries) => firstDenial(policy, entries.map((e) => deleteObjectCheck(bucket, e.key, e.versionId !== undefined)), keys);
+  ctx.authorizeDeleteKeys = (entries) =>
+    firstDenial(
+      policy,
+      entries.map((e) => deleteObjectCheck(bucket, e.key, e.versionId !== undefined)),
+      keys,
+    );
   return undefined;
 }

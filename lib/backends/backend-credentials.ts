@@ -27,8 +27,7 @@ export interface BackendCredentialSource {
   invalidateIdentity(identity: string): void;
 }
 
-const badFetcherAnswer = () =>
-  new OspError(500, 'InternalError', 'bucketCredsFetcher returned no usable credentials (expected {accessKey, secretKey}, its JSON, or an API key string).');
+const badFetcherAnswer = () => new OspError(500, 'InternalError', 'bucketCredsFetcher returned no usable credentials (expected {accessKey, secretKey}, its JSON, or an API key string).');
 
 /** Interprets a fetcher answer: an object or JSON `{accessKey, secretKey}`, or an API key string. */
 export function parseFetchedCredentials(answer: unknown): StaticCredentials {
@@ -87,15 +86,18 @@ export function createBackendCredentialSource(o: ResolvedOptions, env: NodeJS.Pr
     const token = await iam.getToken(apiKey);
     tokenClock.observe(hash, token);
     // The key stays in this closure: req.osp only ever holds the token and the key's hash.
-    return attachBearerRenewal({ kind: 'bearer', token, apiKeyHash: hash }, {
-      invalidate: (rejected) => iam.invalidate(apiKey, rejected),
-      getToken: async () => {
-        const fresh = await iam.getToken(apiKey);
-        tokenClock.observe(hash, fresh);
-        return fresh;
+    return attachBearerRenewal(
+      { kind: 'bearer', token, apiKeyHash: hash },
+      {
+        invalidate: (rejected) => iam.invalidate(apiKey, rejected),
+        getToken: async () => {
+          const fresh = await iam.getToken(apiKey);
+          tokenClock.observe(hash, fresh);
+          return fresh;
+        },
+        tokenAgeMs: (t) => tokenClock.ageMs(hash, t),
       },
-      tokenAgeMs: (t) => tokenClock.ageMs(hash, t),
-    });
+    );
   };
 
   return {
@@ -118,7 +120,11 @@ export function createBackendCredentialSource(o: ResolvedOptions, env: NodeJS.Pr
           try {
             // A hung fetcher fails this lookup at the deadline; the failed lookup is not kept, so the
             // next request of this (token, bucket) calls the fetcher afresh (issue [9]).
-            answer = await withDeadline(() => fetcher(token, bucket), o.bucketCredsFetcherTimeoutMs, () => new OspError(503, 'ServiceUnavailable', 'Looking up the backend credentials timed out; please retry.'));
+            answer = await withDeadline(
+              () => fetcher(token, bucket),
+              o.bucketCredsFetcherTimeoutMs,
+              () => new OspError(503, 'ServiceUnavailable', 'Looking up the backend credentials timed out; please retry.'),
+            );
           } catch (cause) {
             if (cause instanceof OspError) throw cause;
             throw new OspError(503, 'ServiceUnavailable', 'Looking up the backend credentials failed; please retry.', {}, { cause });

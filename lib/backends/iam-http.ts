@@ -29,11 +29,7 @@ export class IamHttpError extends Error {
   }
 }
 
-export function iamPostForm(
-  url: URL,
-  body: string,
-  opts: { timeoutMs: number; rejectUnauthorized?: boolean },
-): Promise<IamHttpResponse> {
+export function iamPostForm(url: URL, body: string, opts: { timeoutMs: number; rejectUnauthorized?: boolean }): Promise<IamHttpResponse> {
   return new Promise<IamHttpResponse>((resolve, reject) => {
     const isHttps = url.protocol === 'https:';
     const payload = Buffer.from(body, 'utf8');

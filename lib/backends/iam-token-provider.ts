@@ -255,11 +255,7 @@ export function createIamTokenProvider(options: IamTokenProviderOptions = {}): I
  *   from IBM COS SDK users show plain `AccessDenied` after an hour when tokens were not refreshed;
  *   the proxy avoids that case by refreshing ahead of expiry.)
  */
-export function isTokenExpiredResponse(
-  status: number,
-  headers: IncomingHttpHeaders | Record<string, string | string[] | number | undefined> | undefined,
-  bodySnippet?: string,
-): boolean {
+export function isTokenExpiredResponse(status: number, headers: IncomingHttpHeaders | Record<string, string | string[] | number | undefined> | undefined, bodySnippet?: string): boolean {
   if (status === 401) return true;
   if (status !== 403 && status !== 400) return false;
   const wwwAuth = headerValue(headers, 'www-authenticate');
@@ -276,17 +272,9 @@ export function isTokenExpiredResponse(
   return false;
 }
 
-const EXPIRED_CODES: ReadonlySet<string> = new Set([
-  'ExpiredToken',
-  'ExpiredTokenException',
-  'InvalidToken',
-  'TokenRefreshRequired',
-]);
+const EXPIRED_CODES: ReadonlySet<string> = new Set(['ExpiredToken', 'ExpiredTokenException', 'InvalidToken', 'TokenRefreshRequired']);
 
-function headerValue(
-  headers: IncomingHttpHeaders | Record<string, string | string[] | number | undefined> | undefined,
-  name: string,
-): string | undefined {
+function headerValue(headers: IncomingHttpHeaders | Record<string, string | string[] | number | undefined> | undefined, name: string): string | undefined {
   if (!headers) return undefined;
   let v: unknown = (headers as Record<string, unknown>)[name];
   if (v === undefined) {
@@ -327,12 +315,7 @@ function parseEndpoint(raw: string): URL {
     throw new OspConfigError('ERR_OSP_INVALID_OPTION', 'iamEndpoint', 'must be an absolute http(s) URL', "{ iamEndpoint: 'https://iam.cloud.ibm.com' }");
   }
   if ((url.protocol !== 'https:' && url.protocol !== 'http:') || url.username || url.password || url.search || url.hash) {
-    throw new OspConfigError(
-      'ERR_OSP_INVALID_OPTION',
-      'iamEndpoint',
-      'must be an http(s) URL without credentials, query or fragment',
-      "{ iamEndpoint: 'https://iam.cloud.ibm.com' }",
-    );
+    throw new OspConfigError('ERR_OSP_INVALID_OPTION', 'iamEndpoint', 'must be an http(s) URL without credentials, query or fragment', "{ iamEndpoint: 'https://iam.cloud.ibm.com' }");
   }
   return url;
 }

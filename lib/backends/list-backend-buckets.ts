@@ -60,7 +60,17 @@ export function listBackendBucketsWithDates(config: Readonly<BucketConfig>, cred
   const headers: Record<string, string> = { host, 'x-amz-content-sha256': EMPTY_SHA256 };
   if (config.serviceInstanceId !== undefined) headers['ibm-service-instance-id'] = config.serviceInstanceId;
   if (credentials.kind === 'hmac') {
-    const signed = signRequest({ method: 'GET', canonicalUri: '/', canonicalQuery: '', headers, accessKeyId: credentials.accessKeyId, secretKey: credentials.secretKey, sessionToken: credentials.sessionToken, region: config.region ?? options.region, now: new Date() });
+    const signed = signRequest({
+      method: 'GET',
+      canonicalUri: '/',
+      canonicalQuery: '',
+      headers,
+      accessKeyId: credentials.accessKeyId,
+      secretKey: credentials.secretKey,
+      sessionToken: credentials.sessionToken,
+      region: config.region ?? options.region,
+      now: new Date(),
+    });
     headers['x-amz-date'] = signed.amzDate;
     headers.authorization = signed.authorization;
     if (credentials.sessionToken) headers['x-amz-security-token'] = credentials.sessionToken;

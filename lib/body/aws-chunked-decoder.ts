@@ -35,22 +35,8 @@
 import { createHash, type Hash } from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
 import { OspError, s3Errors } from '../errors';
-import {
-  type Checksum,
-  type ChecksumAlgorithm,
-  checksumMismatchError,
-  createChecksum,
-  decodeChecksumValue,
-  parseChecksumAlgorithmFromHeader,
-} from './checksums';
-import {
-  type ChunkSigningContext,
-  EMPTY_SHA256,
-  canonicalTrailers,
-  chunkSignature,
-  signaturesEqual,
-  trailerSignature,
-} from './chunk-signature';
+import { type Checksum, type ChecksumAlgorithm, checksumMismatchError, createChecksum, decodeChecksumValue, parseChecksumAlgorithmFromHeader } from './checksums';
+import { type ChunkSigningContext, EMPTY_SHA256, canonicalTrailers, chunkSignature, signaturesEqual, trailerSignature } from './chunk-signature';
 import type { StreamingPayloadKind } from './payload-mode';
 import { TailHold } from './tail-hold';
 
@@ -205,12 +191,7 @@ export class AwsChunkedDecoder extends Transform {
 
   override _flush(callback: TransformCallback): void {
     try {
-      if (
-        this.state === State.Trailers &&
-        this.lineLength === 0 &&
-        this.trailerList.length > 0 &&
-        this.trailersComplete()
-      ) {
+      if (this.state === State.Trailers && this.lineLength === 0 && this.trailerList.length > 0 && this.trailersComplete()) {
         // Input ended without the blank line after the trailers, but nothing expected is missing.
         this.finish();
       }
@@ -291,10 +272,7 @@ export class AwsChunkedDecoder extends Transform {
 
   /** The accumulated line (ending with `\n`) as latin1 text. */
   private takeLine(): string {
-    const line =
-      this.lineParts.length === 1
-        ? this.lineParts[0]!.toString('latin1')
-        : Buffer.concat(this.lineParts, this.lineLength).toString('latin1');
+    const line = this.lineParts.length === 1 ? this.lineParts[0]!.toString('latin1') : Buffer.concat(this.lineParts, this.lineLength).toString('latin1');
     this.lineParts = [];
     this.lineLength = 0;
     return line;
@@ -429,9 +407,7 @@ export class AwsChunkedDecoder extends Transform {
       signatureVerified = true;
     }
     if (this.decodedContentLength !== undefined && this.decoded !== this.decodedContentLength) {
-      throw incomplete(
-        'You did not provide the number of bytes specified by the x-amz-decoded-content-length HTTP header.',
-      );
+      throw incomplete('You did not provide the number of bytes specified by the x-amz-decoded-content-length HTTP header.');
     }
     const headers: Record<string, string> = {};
     let checksum: AwsChunkedTrailers['checksum'];

@@ -23,20 +23,8 @@
  */
 import { createHash } from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
-import {
-  CHECKSUM_DIGEST_LENGTH,
-  type Checksum,
-  type ChecksumAlgorithm,
-  checksumHeaderName,
-  createChecksum,
-} from './checksums';
-import {
-  type ChunkSigningContext,
-  EMPTY_SHA256,
-  canonicalTrailers,
-  chunkSignature,
-  trailerSignature,
-} from './chunk-signature';
+import { CHECKSUM_DIGEST_LENGTH, type Checksum, type ChecksumAlgorithm, checksumHeaderName, createChecksum } from './checksums';
+import { type ChunkSigningContext, EMPTY_SHA256, canonicalTrailers, chunkSignature, trailerSignature } from './chunk-signature';
 import { type StreamingPayloadKind } from './payload-mode';
 
 /** Default chunk size of the encoder. */

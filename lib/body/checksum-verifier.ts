@@ -21,13 +21,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
 import { OspError } from '../errors';
-import {
-  type Checksum,
-  type ChecksumAlgorithm,
-  checksumMismatchError,
-  createChecksum,
-  decodeChecksumValue,
-} from './checksums';
+import { type Checksum, type ChecksumAlgorithm, checksumMismatchError, createChecksum, decodeChecksumValue } from './checksums';
 import { TailHold } from './tail-hold';
 
 /** Options of {@link ChecksumVerifier}. Every field is optional; absent ones are not checked. */
@@ -153,11 +147,7 @@ export class ChecksumVerifier extends Transform {
   /** All final checks, in order: length, Content-MD5, x-amz-content-sha256, x-amz-checksum-*. */
   private verify(): ChecksumVerifierResult {
     if (this.expectedLength !== undefined && this.bytes !== this.expectedLength) {
-      throw new OspError(
-        400,
-        'IncompleteBody',
-        'You did not provide the number of bytes specified by the Content-Length HTTP header.',
-      );
+      throw new OspError(400, 'IncompleteBody', 'You did not provide the number of bytes specified by the Content-Length HTTP header.');
     }
     let md5Base64: string | undefined;
     if (this.md5 !== undefined) {
@@ -171,12 +161,10 @@ export class ChecksumVerifier extends Transform {
     if (this.sha256 !== undefined) {
       sha256Hex = this.sha256.digest('hex');
       if (sha256Hex !== this.expectedSha256) {
-        throw new OspError(
-          400,
-          'XAmzContentSHA256Mismatch',
-          "The provided 'x-amz-content-sha256' header does not match what was computed.",
-          { ClientComputedContentSHA256: this.expectedSha256!, S3ComputedContentSHA256: sha256Hex },
-        );
+        throw new OspError(400, 'XAmzContentSHA256Mismatch', "The provided 'x-amz-content-sha256' header does not match what was computed.", {
+          ClientComputedContentSHA256: this.expectedSha256!,
+          S3ComputedContentSHA256: sha256Hex,
+        });
       }
     }
     const checksums: Partial<Record<ChecksumAlgorithm, string>> = {};

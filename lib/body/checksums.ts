@@ -14,15 +14,7 @@ import { Crc64Nvme, crc32, crc32c } from './crc';
 export type ChecksumAlgorithm = 'crc32' | 'crc32c' | 'crc64nvme' | 'sha1' | 'sha256' | 'md5' | 'sha512';
 
 /** Every supported algorithm. */
-export const CHECKSUM_ALGORITHMS: readonly ChecksumAlgorithm[] = [
-  'crc32',
-  'crc32c',
-  'crc64nvme',
-  'sha1',
-  'sha256',
-  'md5',
-  'sha512',
-];
+export const CHECKSUM_ALGORITHMS: readonly ChecksumAlgorithm[] = ['crc32', 'crc32c', 'crc64nvme', 'sha1', 'sha256', 'md5', 'sha512'];
 
 /** Digest length in bytes of each algorithm. */
 export const CHECKSUM_DIGEST_LENGTH: Readonly<Record<ChecksumAlgorithm, number>> = {
@@ -159,11 +151,7 @@ const BASE64_RE = /^[A-Za-z0-9+/]*={0,2}$/;
  *
  * @param where - `header` or `trailing header`, for the message.
  */
-export function decodeChecksumValue(
-  algorithm: ChecksumAlgorithm,
-  value: string,
-  where: 'header' | 'trailing header' = 'header',
-): Buffer {
+export function decodeChecksumValue(algorithm: ChecksumAlgorithm, value: string, where: 'header' | 'trailing header' = 'header'): Buffer {
   const v = value.trim();
   const bytes = BASE64_RE.test(v) && v.length % 4 === 0 ? Buffer.from(v, 'base64') : undefined;
   if (bytes === undefined || bytes.length !== CHECKSUM_DIGEST_LENGTH[algorithm]) {
@@ -174,9 +162,5 @@ export function decodeChecksumValue(
 
 /** The S3 error for a checksum that does not match the data (`400 BadDigest`). */
 export function checksumMismatchError(algorithm: ChecksumAlgorithm): OspError {
-  return new OspError(
-    400,
-    'BadDigest',
-    `The ${checksumDisplayName(algorithm)} you specified did not match the calculated checksum.`,
-  );
+  return new OspError(400, 'BadDigest', `The ${checksumDisplayName(algorithm)} you specified did not match the calculated checksum.`);
 }

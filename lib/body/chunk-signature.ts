@@ -31,20 +31,12 @@ export interface ChunkSigningContext {
 }
 
 /** The string to sign of one chunk, given the hex SHA-256 of its data. */
-export function chunkStringToSign(
-  ctx: Pick<ChunkSigningContext, 'amzDate' | 'scope'>,
-  previousSignature: string,
-  chunkSha256Hex: string,
-): string {
+export function chunkStringToSign(ctx: Pick<ChunkSigningContext, 'amzDate' | 'scope'>, previousSignature: string, chunkSha256Hex: string): string {
   return `AWS4-HMAC-SHA256-PAYLOAD\n${ctx.amzDate}\n${ctx.scope}\n${previousSignature}\n${EMPTY_SHA256}\n${chunkSha256Hex}`;
 }
 
 /** The signature of one chunk, given the hex SHA-256 of its data. */
-export function chunkSignature(
-  ctx: Pick<ChunkSigningContext, 'signingKey' | 'amzDate' | 'scope'>,
-  previousSignature: string,
-  chunkSha256Hex: string,
-): string {
+export function chunkSignature(ctx: Pick<ChunkSigningContext, 'signingKey' | 'amzDate' | 'scope'>, previousSignature: string, chunkSha256Hex: string): string {
   return hmacHex(ctx.signingKey, chunkStringToSign(ctx, previousSignature, chunkSha256Hex));
 }
 
@@ -54,11 +46,7 @@ export function canonicalTrailers(trailers: ReadonlyArray<readonly [name: string
 }
 
 /** The signature of the trailing headers (`x-amz-trailer-signature`). */
-export function trailerSignature(
-  ctx: Pick<ChunkSigningContext, 'signingKey' | 'amzDate' | 'scope'>,
-  previousSignature: string,
-  canonical: string,
-): string {
+export function trailerSignature(ctx: Pick<ChunkSigningContext, 'signingKey' | 'amzDate' | 'scope'>, previousSignature: string, canonical: string): string {
   const stringToSign = `AWS4-HMAC-SHA256-TRAILER\n${ctx.amzDate}\n${ctx.scope}\n${previousSignature}\n${sha256Hex(canonical)}`;
   return hmacHex(ctx.signingKey, stringToSign);
 }

@@ -40,9 +40,7 @@ function makeCrc32Tables(polyReflected: number): Uint32Array[] {
 
 /** Updates a running (pre-inverted) reflected 32-bit CRC with `data` using slicing-by-8 tables. */
 function updateCrc32Sliced(crc: number, data: Uint8Array, tables: Uint32Array[]): number {
-  const [t0, t1, t2, t3, t4, t5, t6, t7] = tables as [
-    Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array,
-  ];
+  const [t0, t1, t2, t3, t4, t5, t6, t7] = tables as [Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array];
   let c = crc;
   let i = 0;
   const len = data.length;
@@ -50,15 +48,7 @@ function updateCrc32Sliced(crc: number, data: Uint8Array, tables: Uint32Array[])
   while (i < end8) {
     const a = c ^ (data[i]! | (data[i + 1]! << 8) | (data[i + 2]! << 16) | (data[i + 3]! << 24));
     const b = data[i + 4]! | (data[i + 5]! << 8) | (data[i + 6]! << 16) | (data[i + 7]! << 24);
-    c =
-      t7[a & 0xff]! ^
-      t6[(a >>> 8) & 0xff]! ^
-      t5[(a >>> 16) & 0xff]! ^
-      t4[a >>> 24]! ^
-      t3[b & 0xff]! ^
-      t2[(b >>> 8) & 0xff]! ^
-      t1[(b >>> 16) & 0xff]! ^
-      t0[b >>> 24]!;
+    c = t7[a & 0xff]! ^ t6[(a >>> 8) & 0xff]! ^ t5[(a >>> 16) & 0xff]! ^ t4[a >>> 24]! ^ t3[b & 0xff]! ^ t2[(b >>> 8) & 0xff]! ^ t1[(b >>> 16) & 0xff]! ^ t0[b >>> 24]!;
     i += 8;
   }
   while (i < len) c = (c >>> 8) ^ t0[(c ^ data[i++]!) & 0xff]!;
@@ -70,9 +60,7 @@ let crc32cTables: Uint32Array[] | undefined;
 
 /** Native zlib.crc32 (Node >= 20.15 / 22.2); `undefined` on older runtimes. */
 const nativeCrc32: ((data: Uint8Array, value?: number) => number) | undefined =
-  typeof (zlib as { crc32?: unknown }).crc32 === 'function'
-    ? (zlib as unknown as { crc32: (data: Uint8Array, value?: number) => number }).crc32
-    : undefined;
+  typeof (zlib as { crc32?: unknown }).crc32 === 'function' ? (zlib as unknown as { crc32: (data: Uint8Array, value?: number) => number }).crc32 : undefined;
 
 /**
  * CRC-32 (IEEE, the zlib/PNG one). `crc` is the value returned for the previous part (0 to start);
@@ -161,12 +149,8 @@ export class Crc64Nvme {
   update(data: Uint8Array): void {
     crc64Tables ??= makeCrc64NvmeTables();
     const { hi: H, lo: L } = crc64Tables;
-    const [h0, h1, h2, h3, h4, h5, h6, h7] = H as [
-      Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array,
-    ];
-    const [l0, l1, l2, l3, l4, l5, l6, l7] = L as [
-      Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array,
-    ];
+    const [h0, h1, h2, h3, h4, h5, h6, h7] = H as [Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array];
+    const [l0, l1, l2, l3, l4, l5, l6, l7] = L as [Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array];
     let hi = this.hi;
     let lo = this.lo;
     let i = 0;

@@ -37,7 +37,6 @@ export interface RedisStoreOptions {
   connectTimeoutMs?: number;
 }
 
-
 /** `redis://host:port/db` without user name or password, for logs. */
 export function redactRedisUrl(url: string): string {
   try {
@@ -58,8 +57,7 @@ local v = tonumber(redis.call('GET', KEYS[1]) or '0')
 if v > 0 then redis.call('DECR', KEYS[1]) end
 return 0`;
 
-const unavailable = (cause?: unknown) =>
-  new OspError(503, 'ServiceUnavailable', 'The shared state store is unavailable; please retry.', {}, cause === undefined ? undefined : { cause });
+const unavailable = (cause?: unknown) => new OspError(503, 'ServiceUnavailable', 'The shared state store is unavailable; please retry.', {}, cause === undefined ? undefined : { cause });
 
 type Listener = (message: InvalidationMessage) => void;
 type StatusListener = (event: 'up' | 'down' | 'error') => void;

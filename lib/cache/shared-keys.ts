@@ -11,7 +11,9 @@ export const secretKeyOf = (accessKey: string): string => `sec:${hex(accessKey)}
 
 /** A cached authorization decision: identity and bucket in clear (hex) for invalidation, the rest hashed. */
 export function decisionKeyOf(identity: string | null, bucket: string, operation: string, method: string, rawKey: string | undefined): string {
-  const rest = createHash('sha256').update(`${operation}\u0000${method}\u0000${rawKey ?? ''}`).digest('hex');
+  const rest = createHash('sha256')
+    .update(`${operation}\u0000${method}\u0000${rawKey ?? ''}`)
+    .digest('hex');
   return `dec:${hex(identity)}:${hex(bucket)}:${rest}`;
 }
 

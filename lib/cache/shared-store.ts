@@ -47,7 +47,12 @@ export interface SharedStateStore extends UsageCounterStore {
 export const VALUE_KEY_PATTERN = /^[0-9A-Za-z:._-]+$/;
 
 function globToRegExp(pattern: string): RegExp {
-  return new RegExp(`^${pattern.split('*').map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
+  return new RegExp(
+    `^${pattern
+      .split('*')
+      .map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
+      .join('.*')}$`,
+  );
 }
 
 /** Handles on one in-process hub; each handle is one "process" as far as pub/sub is concerned. */

@@ -213,10 +213,10 @@ export function authorize(options: OspOptions): AuthorizeHandler {
       } catch (err) {
         return next(err);
       }
-      Promise.all([
-        decide(req, ctx, identity, bucket, ctx.operation),
-        decide(req, ctx, identity, source.bucket, 'GetObject', sourceKey, 'GET'),
-      ]).then(([allowed, mayRead]) => (allowed && mayRead ? next() : next(s3Errors.accessDenied())), (err: unknown) => next(err));
+      Promise.all([decide(req, ctx, identity, bucket, ctx.operation), decide(req, ctx, identity, source.bucket, 'GetObject', sourceKey, 'GET')]).then(
+        ([allowed, mayRead]) => (allowed && mayRead ? next() : next(s3Errors.accessDenied())),
+        (err: unknown) => next(err),
+      );
       return;
     }
     const cached = decisions.get(cacheKeyOf(variantKeyOf(ctx, req.headers), req.method, ctx.key, identity, bucket, ctx.operation));

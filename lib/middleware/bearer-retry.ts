@@ -90,16 +90,19 @@ export function forwardBearerWithRetry(req: Request, res: Response, backend: Res
       const status = answer.statusCode ?? 0;
       const token = b.credentials.kind === 'bearer' ? b.credentials.token : '';
       if (retried || (status !== 401 && status !== 403 && status !== 400)) return relay(answer, []);
-      readHead(answer, MAX_INSPECTED_BODY).then(({ chunks, complete }) => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        if (!complete || !isBearerTokenRejected(status, answer.headers, text, renewal.tokenAgeMs(token))) return relay(answer, chunks);
-        answer.resume();
-        renewal.invalidate(token);
-        renewal.getToken().then(
-          (fresh) => send({ ...b, credentials: { kind: 'bearer', token: fresh, apiKeyHash: b.credentials.kind === 'bearer' ? b.credentials.apiKeyHash : '' } }, true),
-          (err: unknown) => deps.reject(err instanceof OspError ? err : new OspError(503, 'TokenServiceUnavailable', 'Could not obtain an IAM token for the backend.')),
-        );
-      }, (err: Error) => deps.fail(err));
+      readHead(answer, MAX_INSPECTED_BODY).then(
+        ({ chunks, complete }) => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          if (!complete || !isBearerTokenRejected(status, answer.headers, text, renewal.tokenAgeMs(token))) return relay(answer, chunks);
+          answer.resume();
+          renewal.invalidate(token);
+          renewal.getToken().then(
+            (fresh) => send({ ...b, credentials: { kind: 'bearer', token: fresh, apiKeyHash: b.credentials.kind === 'bearer' ? b.credentials.apiKeyHash : '' } }, true),
+            (err: unknown) => deps.reject(err instanceof OspError ? err : new OspError(503, 'TokenServiceUnavailable', 'Could not obtain an IAM token for the backend.')),
+          );
+        },
+        (err: Error) => deps.fail(err),
+      );
     });
     upstream.end(body);
   };

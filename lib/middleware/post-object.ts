@@ -257,7 +257,8 @@ export function postObject(options: OspOptions, stages: PostObjectStages = {}): 
 
     const onFile = async (file: Readable, filename: string): Promise<void> => {
       let key = fields.get('key');
-      if (key === undefined) throw new OspError(400, 'InvalidArgument', "Bucket POST must contain a field named 'key'.  If it is specified, please check the order of the fields.", { ArgumentName: 'key' });
+      if (key === undefined)
+        throw new OspError(400, 'InvalidArgument', "Bucket POST must contain a field named 'key'.  If it is specified, please check the order of the fields.", { ArgumentName: 'key' });
       // All form variables are expanded before the policy is checked (S3: "${filename}").
       key = key.split('${filename}').join(filename ?? '');
       if (key === '') throw new OspError(400, 'InvalidArgument', 'User key must have a length greater than 0.', { ArgumentName: 'key' });
@@ -272,7 +273,18 @@ export function postObject(options: OspOptions, stages: PostObjectStages = {}): 
 
       // From here on the request is a PutObject of `key`: that is what authorize and the backend see.
       delete req.headers['x-amz-copy-source'];
-      req.osp = { ...ctx, key, rawKey: uriEncode(key, false), query: [], queryParams: new Set(), operation: 'PutObject', identity, authMethod: 'post-policy', payloadHash: UNSIGNED_PAYLOAD, ...(keyPolicy ? { keyPolicy } : {}) };
+      req.osp = {
+        ...ctx,
+        key,
+        rawKey: uriEncode(key, false),
+        query: [],
+        queryParams: new Set(),
+        operation: 'PutObject',
+        identity,
+        authMethod: 'post-policy',
+        payloadHash: UNSIGNED_PAYLOAD,
+        ...(keyPolicy ? { keyPolicy } : {}),
+      };
       await runStage(authorizeStage, req, res);
       await runStage(resolveStage, req, res);
       const backend = (req.osp as OspRequestContext).backend as ResolvedBackend;
@@ -280,10 +292,12 @@ export function postObject(options: OspOptions, stages: PostObjectStages = {}): 
 
       if (streamsWithoutLength(backend.config.profile)) {
         forward(backend, headers, key, (u) => {
-          copyLimited(file, u, range.max).then((size) => {
-            if (size < range.min) throw tooSmall(size, range.min);
-            u.end();
-          }).catch(fail);
+          copyLimited(file, u, range.max)
+            .then((size) => {
+              if (size < range.min) throw tooSmall(size, range.min);
+              u.end();
+            })
+            .catch(fail);
         });
         return;
       }

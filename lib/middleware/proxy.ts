@@ -41,7 +41,6 @@ const TIMEOUT_CODE = 'OSP_UPSTREAM_TIMEOUT';
 /** Largest DeleteObjects body the proxy buffers to add Content-MD5 (1000 keys of 1024 bytes fit). */
 const MAX_DELETE_OBJECTS_BODY = 2 * 1024 * 1024;
 
-
 /**
  * Makes httpxy (http-proxy-middleware 4) stream the body through `stages` (or send `buffer`) instead of the raw request.
  * httpxy pipes `req` into the upstream request once it has a socket; we intercept that one
@@ -120,7 +119,14 @@ function isSignedUpstream(name: string): boolean {
  * @param source - the headers the upstream request was created with (the client's `req.headers`,
  *   which httpxy copies): read here instead of asking the ClientRequest, which would copy them.
  */
-export function prepareUpstreamRequest(proxyReq: ClientRequest, method: string, b: ResolvedBackend, body: Pick<UpstreamBodyPlan, 'setHeaders' | 'removeHeaders' | 'payloadHash'>, now: Date, source: IncomingHttpHeaders): void {
+export function prepareUpstreamRequest(
+  proxyReq: ClientRequest,
+  method: string,
+  b: ResolvedBackend,
+  body: Pick<UpstreamBodyPlan, 'setHeaders' | 'removeHeaders' | 'payloadHash'>,
+  now: Date,
+  source: IncomingHttpHeaders,
+): void {
   const toSign: Record<string, string | string[]> = {};
   for (const name in source) {
     if (DROPPED_REQUEST_HEADERS.has(name) || name.charCodeAt(0) === 0x3a /* HTTP/2 pseudo-header */ || body.removeHeaders.includes(name)) {

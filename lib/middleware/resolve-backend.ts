@@ -22,7 +22,11 @@ async function lookupBucket(o: ResolvedOptions, bucket: string, ctx: OspRequestC
   if (typeof resolver !== 'function') return resolver.lookup(bucket)?.config;
   let found: BucketConfig | undefined;
   try {
-    found = await withDeadline(() => resolver(bucket, { token: ctx.identity ?? null, req }), o.bucketResolverTimeoutMs, () => new OspError(503, 'ServiceUnavailable', 'Looking up the bucket timed out; please retry.'));
+    found = await withDeadline(
+      () => resolver(bucket, { token: ctx.identity ?? null, req }),
+      o.bucketResolverTimeoutMs,
+      () => new OspError(503, 'ServiceUnavailable', 'Looking up the bucket timed out; please retry.'),
+    );
   } catch (cause) {
     if (cause instanceof OspError) throw cause;
     o.logger.error({ err: cause }, 'object-storage-proxy: the buckets resolver threw');
@@ -166,7 +170,12 @@ export function resolveBackend(options: OspOptions, hooks: { onIamTokenRefresh?(
     const bucket = ctx.bucket;
     if (bucket === undefined) {
       // Service level (ListBuckets): s3Proxy answers it with what authorize and the backends allow.
-      listPatternBuckets(ctx).then(() => addBackendDates(ctx)).then(() => next(), (err: unknown) => next(err));
+      listPatternBuckets(ctx)
+        .then(() => addBackendDates(ctx))
+        .then(
+          () => next(),
+          (err: unknown) => next(err),
+        );
       return;
     }
     if (typeof o.buckets !== 'function' && req.headers['x-amz-copy-source'] === undefined) {
@@ -191,7 +200,10 @@ export function resolveBackend(options: OspOptions, hooks: { onIamTokenRefresh?(
       const copySource = await resolveCopySource(req, ctx, config, creds);
       ctx.backend = copySource === undefined ? backend : { ...backend, copySource };
     };
-    run().then(() => next(), (err: unknown) => next(err));
+    run().then(
+      () => next(),
+      (err: unknown) => next(err),
+    );
   };
   return Object.assign(handler, { credentials });
 }

@@ -73,9 +73,7 @@ export function completeSigV2(ctx: OspRequestContext, p: PendingSigV2, req: Requ
   // without the prefix of its endpoint_url. So the path under the mount point comes first; the full
   // path (a signer that included the prefix) is the fallback when mounted under a prefix.
   const routePath = splitUrl(req.url).path;
-  const ok =
-    verifySigV2({ ...request, rawPath: routePath }, secret, p.auth.signature) ||
-    (rawPath !== routePath && verifySigV2({ ...request, rawPath }, secret, p.auth.signature));
+  const ok = verifySigV2({ ...request, rawPath: routePath }, secret, p.auth.signature) || (rawPath !== routePath && verifySigV2({ ...request, rawPath }, secret, p.auth.signature));
   if (!ok) return false;
   ctx.identity = p.auth.accessKeyId;
   ctx.authMethod = p.via;

@@ -12,13 +12,7 @@ import { missingRequestDate, parseAmzDate } from '../sigv4/amz-date';
 import { parsePresignedQuery, isSigV2Authorization, type SigV4Presigned } from '../sigv4/parse-presigned';
 import { completeSigV2, parseSigV2Credentials, type PendingSigV2 } from './sigv2-auth';
 import { isCorsPreflight } from './cors-preflight';
-import {
-  checkPresignedValidity,
-  checkRequestTime,
-  checkScope,
-  parseHttpDate,
-  verifySignature as verifySigV4,
-} from '../sigv4/verify-signature';
+import { checkPresignedValidity, checkRequestTime, checkScope, parseHttpDate, verifySignature as verifySigV4 } from '../sigv4/verify-signature';
 
 let skipWarningShown = false;
 
@@ -78,7 +72,12 @@ function parseCredentials(req: Request, rawQuery: string, queryParams: ReadonlyS
   const authorization = firstHeader(req.headers, 'authorization');
   if (authorization !== undefined && hasQueryCredentials(queryParams)) {
     // Which one would count? The presigned URL's use limit would not (issue [9]). S3 refuses both at once.
-    throw new OspError(400, 'InvalidArgument', 'Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter, Signature query string parameter or the Authorization header should be specified', { ArgumentName: 'Authorization' });
+    throw new OspError(
+      400,
+      'InvalidArgument',
+      'Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter, Signature query string parameter or the Authorization header should be specified',
+      { ArgumentName: 'Authorization' },
+    );
   }
   // SigV2 (issue 10); with allowSigV2: false it falls through to the 400 "SigV2 is not supported" below.
   const v2 = o.allowSigV2 ? parseSigV2Credentials(req, rawQuery, Date.now(), o.maxSkewMs) : undefined;
@@ -163,7 +162,16 @@ export function verifySignature(options: OspOptions): VerifySignatureHandler {
     process.emitWarning(msg, { code: 'OSP_SIGNATURE_VALIDATION_DISABLED' });
   }
 
-  const finish = (ctx: OspRequestContext, p: PendingVerification | PendingSigV2, req: Request, rawPath: string, rawQuery: string, secret: string | null | undefined, next: NextFunction, fetched?: FetchedKey) => {
+  const finish = (
+    ctx: OspRequestContext,
+    p: PendingVerification | PendingSigV2,
+    req: Request,
+    rawPath: string,
+    rawQuery: string,
+    secret: string | null | undefined,
+    next: NextFunction,
+    fetched?: FetchedKey,
+  ) => {
     if (!secret) return next(s3Errors.invalidAccessKeyId());
     if (p.kind === 'sigv2') {
       let v2ok: boolean;
@@ -178,7 +186,17 @@ export function verifySignature(options: OspOptions): VerifySignatureHandler {
     }
     let ok: boolean;
     try {
-      ok = verifySigV4({ method: req.method, rawPath, rawQuery, rawHeaders: o.trustForwardedHost ? withForwardedHost(req.rawHeaders) : req.rawHeaders, auth: p.auth, kind: p.kind, amzDate: p.amzDate, payloadHash: p.payloadHash, secretKey: secret });
+      ok = verifySigV4({
+        method: req.method,
+        rawPath,
+        rawQuery,
+        rawHeaders: o.trustForwardedHost ? withForwardedHost(req.rawHeaders) : req.rawHeaders,
+        auth: p.auth,
+        kind: p.kind,
+        amzDate: p.amzDate,
+        payloadHash: p.payloadHash,
+        secretKey: secret,
+      });
     } catch (err) {
       // InvalidURI (malformed percent-encoding). This also runs inside a promise callback (hmacFetcher):
       // a throw there would leave the request hanging as an unhandled rejection.
@@ -239,13 +257,16 @@ export function verifySignature(options: OspOptions): VerifySignatureHandler {
     const p = pending;
     const fromKeystore = secrets.fromKeystore(p.auth.accessKeyId);
     if (fromKeystore !== undefined) return finish(ctx, p, req, rawPath, rawQuery, fromKeystore, next);
-    secrets.fetch(p.auth.accessKeyId).then(
-      (found) => finish(ctx, p, req, rawPath, rawQuery, found?.secret, next, found ?? undefined),
-      (err: unknown) => next(err),
-    ).catch((err: unknown) => {
-      // A later stage threw synchronously inside next() (outside ospMiddleware's own error wall).
-      o.logger.error({ err }, 'object-storage-proxy: a stage threw after signature verification');
-    });
+    secrets
+      .fetch(p.auth.accessKeyId)
+      .then(
+        (found) => finish(ctx, p, req, rawPath, rawQuery, found?.secret, next, found ?? undefined),
+        (err: unknown) => next(err),
+      )
+      .catch((err: unknown) => {
+        // A later stage threw synchronously inside next() (outside ospMiddleware's own error wall).
+        o.logger.error({ err }, 'object-storage-proxy: a stage threw after signature verification');
+      });
   };
   return Object.assign(handler, { forgetAccessKey: (accessKey: string) => secrets.forget(accessKey) });
 }

@@ -7,8 +7,21 @@ import { aliasOf, HOST_PATTERN, invalid, isPlainObject, nonEmptyString, optional
 import type { BucketConfig, BucketResolver, ResolvedOptions } from './types';
 
 const KNOWN_BUCKET_FIELDS: ReadonlySet<string> = new Set<keyof BucketConfig>([
-  'host', 'port', 'region', 'accessKey', 'secretKey', 'sessionToken', 'apiKey', 'ttlSeconds', 'ttl', 'addressingStyle', 'tls',
-  'backendBucket', 'profile', 'serviceInstanceId', 'signAnonymousRequests',
+  'host',
+  'port',
+  'region',
+  'accessKey',
+  'secretKey',
+  'sessionToken',
+  'apiKey',
+  'ttlSeconds',
+  'ttl',
+  'addressingStyle',
+  'tls',
+  'backendBucket',
+  'profile',
+  'serviceInstanceId',
+  'signAnonymousRequests',
 ]);
 
 const CAPABILITY_FIELDS = ['unsignedPayloadTrailer', 'deleteObjectsRequiresContentMd5', 'verifiesPayloadHash', 'verifiesChecksumHeaders'];

@@ -11,7 +11,6 @@ import type { PolicyDocument } from '../policy/types';
 import type { CompiledPolicy } from '../policy/compile';
 import { type KeyPolicy } from '../policy/key-policy';
 
-
 /** Where and how to reach the backend bucket behind a client-facing bucket name. */
 export interface BucketConfig {
   /** Backend host name or IP, without scheme or port, e.g. `s3.eu-de.cloud-object-storage.appdomain.cloud`. */
@@ -92,10 +91,7 @@ export interface BucketResolverContext {
 }
 
 /** Resolves a client-facing bucket name to its backend, or `undefined` when the bucket is unknown (404 NoSuchBucket). */
-export type BucketResolver = (
-  bucket: string,
-  ctx: BucketResolverContext,
-) => BucketConfig | undefined | Promise<BucketConfig | undefined>;
+export type BucketResolver = (bucket: string, ctx: BucketResolverContext) => BucketConfig | undefined | Promise<BucketConfig | undefined>;
 
 /** A frontend keypair that clients sign with. */
 export interface HmacKey {
@@ -200,10 +196,7 @@ export interface OspOptions {
    * Supplies backend credentials for a bucket whose config has none: `{accessKey, secretKey}` (or its
    * JSON string) or an IBM API key string. Cached per (token, bucket) for the bucket's `ttl`.
    */
-  bucketCredsFetcher?: (
-    token: string | null,
-    bucket: string,
-  ) => string | BackendHmacCredentials | Promise<string | BackendHmacCredentials>;
+  bucketCredsFetcher?: (token: string | null, bucket: string) => string | BackendHmacCredentials | Promise<string | BackendHmacCredentials>;
   /** Authorization callback; cached per (token, bucket, method, key) for the bucket's `ttl`. */
   authorize?: AuthorizeCallback;
   /** Alias of `authorize`, named as in the Python proxy. */

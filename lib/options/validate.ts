@@ -1,9 +1,7 @@
 /** Small validators shared by the option groups: each throws an OspConfigError naming the option, the rule and an example. */
 import { OspConfigError } from '../errors';
 
-
-export const invalid = (option: string, rule: string, example?: string) =>
-  new OspConfigError('ERR_OSP_INVALID_OPTION', option, rule, example);
+export const invalid = (option: string, rule: string, example?: string) => new OspConfigError('ERR_OSP_INVALID_OPTION', option, rule, example);
 
 export function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);

@@ -58,7 +58,11 @@ function compileAction(action: string, path: string): WildcardMatcher {
   return matcher;
 }
 
-const wildcardSource = (text: string) => text.replace(/[\\^$.|+()[\]{}]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+const wildcardSource = (text: string) =>
+  text
+    .replace(/[\\^$.|+()[\]{}]/g, '\\$&')
+    .replace(/\*/g, '.*')
+    .replace(/\?/g, '.');
 const literalSource = (text: string) => text.replace(/[\\^$.|+()[\]{}*?]/g, '\\$&');
 
 /**
@@ -100,7 +104,8 @@ function compileStatement(raw: unknown, path: string, variables: boolean): Compi
   if (raw.Sid !== undefined && typeof raw.Sid !== 'string') throw new PolicyError(`${path}.Sid`, 'must be a string');
   if (raw.Effect !== 'Allow' && raw.Effect !== 'Deny') throw new PolicyError(`${path}.Effect`, 'must be "Allow" or "Deny"', '"Effect": "Allow"');
   if ((raw.Action === undefined) === (raw.NotAction === undefined)) throw new PolicyError(`${path}.Action`, 'give exactly one of Action and NotAction', '"Action": ["s3:GetObject"]');
-  if ((raw.Resource === undefined) === (raw.NotResource === undefined)) throw new PolicyError(`${path}.Resource`, 'give exactly one of Resource and NotResource', '"Resource": "arn:aws:s3:::photos/*"');
+  if ((raw.Resource === undefined) === (raw.NotResource === undefined))
+    throw new PolicyError(`${path}.Resource`, 'give exactly one of Resource and NotResource', '"Resource": "arn:aws:s3:::photos/*"');
   const notAction = raw.Action === undefined;
   const actionField = notAction ? 'NotAction' : 'Action';
   const actions = stringList(raw[actionField], `${path}.${actionField}`, '"s3:GetObject"');

@@ -182,7 +182,8 @@ export function compileConditions(raw: unknown, path: string, variables: boolean
   for (const [operator, block] of Object.entries(raw)) {
     const opPath = `${path}.${operator}`;
     const parsed = parseOperator(operator);
-    if (!parsed) throw new PolicyError(opPath, `unknown condition operator "${operator}"; known: ${CONDITION_OPERATORS.join(', ')} (with an optional ForAnyValue:/ForAllValues: prefix and IfExists suffix)`);
+    if (!parsed)
+      throw new PolicyError(opPath, `unknown condition operator "${operator}"; known: ${CONDITION_OPERATORS.join(', ')} (with an optional ForAnyValue:/ForAllValues: prefix and IfExists suffix)`);
     if (!isPlainObject(block) || Object.keys(block).length === 0) throw new PolicyError(opPath, 'must be an object of condition keys', `{ "${operator}": { "aws:SourceIp": "203.0.113.0/24" } }`);
     for (const [keyName, rawValues] of Object.entries(block)) {
       const keyPath = `${opPath}.${keyName}`;
@@ -194,10 +195,13 @@ export function compileConditions(raw: unknown, path: string, variables: boolean
           if (!/^(true|false)$/i.test(v)) throw new PolicyError(values.length > 1 ? `${keyPath}[${i}]` : keyPath, 'must be "true" (key absent) or "false" (key present)');
         });
         const wantAbsent = values.map((v) => v.toLowerCase() === 'true');
-        out.push({ key, test: (keys) => {
-          const present = (keys.get(key)?.length ?? 0) > 0;
-          return wantAbsent.some((absent) => absent !== present);
-        } });
+        out.push({
+          key,
+          test: (keys) => {
+            const present = (keys.get(key)?.length ?? 0) > 0;
+            return wantAbsent.some((absent) => absent !== present);
+          },
+        });
         continue;
       }
       const spec = OPERATORS[parsed.base]!;

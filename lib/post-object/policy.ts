@@ -11,9 +11,7 @@
 import { OspError } from '../errors';
 
 /** One condition of a policy, normalized (the object form `{"acl": "x"}` is an `eq`). */
-export type PolicyCondition =
-  | { op: 'eq' | 'starts-with'; field: string; value: string; source: string }
-  | { op: 'content-length-range'; min: number; max: number; source: string };
+export type PolicyCondition = { op: 'eq' | 'starts-with'; field: string; value: string; source: string } | { op: 'content-length-range'; min: number; max: number; source: string };
 
 /** A decoded policy document. */
 export interface PostPolicy {

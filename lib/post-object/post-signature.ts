@@ -14,8 +14,7 @@ import { SIGV4_ALGORITHM } from '../sigv4/parse-authorization';
 
 /** The credentials a POST form carries. */
 export type PostCredentials =
-  | { version: 4; accessKeyId: string; date: string; region: string; amzDate: string; signature: string; policy: string }
-  | { version: 2; accessKeyId: string; signature: string; policy: string };
+  { version: 4; accessKeyId: string; date: string; region: string; amzDate: string; signature: string; policy: string } | { version: 2; accessKeyId: string; signature: string; policy: string };
 
 function invalidArgument(message: string, name: string, value?: string): OspError {
   return new OspError(400, 'InvalidArgument', message, { ArgumentName: name, ...(value !== undefined ? { ArgumentValue: value.slice(0, 200) } : {}) });
@@ -32,15 +31,15 @@ export function parsePostCredentials(fields: ReadonlyMap<string, string>): PostC
   const v4Signature = fields.get('x-amz-signature');
   const v2Signature = fields.get('signature');
   if (policy === undefined && v4Signature === undefined && v2Signature === undefined) return undefined;
-  if (policy === undefined) throw invalidArgument('Bucket POST must contain a field named \'policy\'.  If it is specified, please check the order of the fields.', 'policy');
+  if (policy === undefined) throw invalidArgument("Bucket POST must contain a field named 'policy'.  If it is specified, please check the order of the fields.", 'policy');
   if (v4Signature !== undefined || fields.has('x-amz-credential') || fields.has('x-amz-algorithm')) {
     const algorithm = fields.get('x-amz-algorithm');
     if (algorithm !== SIGV4_ALGORITHM) throw invalidArgument(`Bucket POST must contain a field named 'x-amz-algorithm' with the value ${SIGV4_ALGORITHM}.`, 'x-amz-algorithm', algorithm);
     const credential = fields.get('x-amz-credential');
-    if (credential === undefined) throw invalidArgument('Bucket POST must contain a field named \'x-amz-credential\'.', 'x-amz-credential');
+    if (credential === undefined) throw invalidArgument("Bucket POST must contain a field named 'x-amz-credential'.", 'x-amz-credential');
     const amzDate = fields.get('x-amz-date');
-    if (amzDate === undefined || !/^\d{8}T\d{6}Z$/.test(amzDate)) throw invalidArgument('Bucket POST must contain a field named \'x-amz-date\' (YYYYMMDDTHHMMSSZ).', 'x-amz-date', amzDate);
-    if (v4Signature === undefined) throw invalidArgument('Bucket POST must contain a field named \'x-amz-signature\'.', 'x-amz-signature');
+    if (amzDate === undefined || !/^\d{8}T\d{6}Z$/.test(amzDate)) throw invalidArgument("Bucket POST must contain a field named 'x-amz-date' (YYYYMMDDTHHMMSSZ).", 'x-amz-date', amzDate);
+    if (v4Signature === undefined) throw invalidArgument("Bucket POST must contain a field named 'x-amz-signature'.", 'x-amz-signature');
     const parts = credential.split('/');
     const [accessKeyId, date, region, service, terminator] = parts;
     if (parts.length !== 5 || !accessKeyId || !date || !region || service !== 's3' || terminator !== 'aws4_request' || date !== amzDate.slice(0, 8)) {
@@ -49,8 +48,8 @@ export function parsePostCredentials(fields: ReadonlyMap<string, string>): PostC
     return { version: 4, accessKeyId, date, region, amzDate, signature: v4Signature, policy };
   }
   const accessKeyId = fields.get('awsaccesskeyid');
-  if (!accessKeyId) throw invalidArgument('Bucket POST must contain a field named \'AWSAccessKeyId\'.  If it is specified, please check the order of the fields.', 'AWSAccessKeyId');
-  if (v2Signature === undefined) throw invalidArgument('Bucket POST must contain a field named \'signature\'.  If it is specified, please check the order of the fields.', 'signature');
+  if (!accessKeyId) throw invalidArgument("Bucket POST must contain a field named 'AWSAccessKeyId'.  If it is specified, please check the order of the fields.", 'AWSAccessKeyId');
+  if (v2Signature === undefined) throw invalidArgument("Bucket POST must contain a field named 'signature'.  If it is specified, please check the order of the fields.", 'signature');
   return { version: 2, accessKeyId, signature: v2Signature, policy };
 }
 

@@ -43,11 +43,7 @@ const OBJECT_SUBRESOURCES: ReadonlyArray<[param: string, get: string, put?: stri
  * Parameters that select an operation (sub-resources). A request that carries one the method has
  * no operation for (e.g. `PUT /bucket?uploads`) is `Unknown`, never the plain operation.
  */
-const OPERATION_PARAMS: ReadonlySet<string> = new Set([
-  ...BUCKET_SUBRESOURCES.map(([param]) => param),
-  ...OBJECT_SUBRESOURCES.map(([param]) => param),
-  'uploadId',
-]);
+const OPERATION_PARAMS: ReadonlySet<string> = new Set([...BUCKET_SUBRESOURCES.map(([param]) => param), ...OBJECT_SUBRESOURCES.map(([param]) => param), 'uploadId']);
 
 /**
  * Parameters that refine an operation without changing which one it is: listing and paging,
@@ -96,11 +92,7 @@ function isRefining(name: string): boolean {
 }
 
 /** The first sub-resource present that names an operation for this method: [param, operation]. */
-function pick(
-  table: ReadonlyArray<[string, string, string?, string?, string?]>,
-  params: ReadonlySet<string>,
-  method: string,
-): [param: string, operation: string] | undefined {
+function pick(table: ReadonlyArray<[string, string, string?, string?, string?]>, params: ReadonlySet<string>, method: string): [param: string, operation: string] | undefined {
   for (const [param, get, put, del, post] of table) {
     if (!params.has(param)) continue;
     const name = method === 'GET' || method === 'HEAD' ? get : method === 'PUT' ? put : method === 'DELETE' ? del : method === 'POST' ? post : undefined;
@@ -127,13 +119,7 @@ function onlyKnownParams(params: ReadonlySet<string>, selected?: string): boolea
  * @param hasKey - the request addresses an object (a key follows the bucket).
  * @param headers - lowercase request headers (only `x-amz-copy-source` is read).
  */
-export function deriveS3Operation(
-  method: string,
-  bucket: string | undefined,
-  hasKey: boolean,
-  params: ReadonlySet<string>,
-  headers: Readonly<Record<string, unknown>>,
-): string {
+export function deriveS3Operation(method: string, bucket: string | undefined, hasKey: boolean, params: ReadonlySet<string>, headers: Readonly<Record<string, unknown>>): string {
   const m = method.toUpperCase();
   const copy = headers['x-amz-copy-source'] !== undefined;
   if (bucket === undefined) return m === 'GET' && onlyKnownParams(params) ? 'ListBuckets' : 'Unknown';

@@ -42,8 +42,7 @@ export function isClientAuthParam(name: string): boolean {
   return isPresignAuthParam(name) || SIGV2_AUTH_PARAMS.has(name);
 }
 
-const duplicate = (name: string) =>
-  new OspError(400, 'InvalidArgument', 'A query parameter appears more than once.', { ArgumentName: name.slice(0, 128) });
+const duplicate = (name: string) => new OspError(400, 'InvalidArgument', 'A query parameter appears more than once.', { ArgumentName: name.slice(0, 128) });
 
 /**
  * Splits and strictly decodes a raw query (without `?`): `+` stays a literal `+` (SigV4 rules),

@@ -29,7 +29,12 @@ const RESTART_ONLY: readonly (keyof ResolvedServerSettings)[] = ['host', 'httpPo
  *   OspConfigError when they are invalid.
  */
 export function createConfigApplier(o: { apply(options: OspOptions): void; settings: ResolvedServerSettings; registry: Registry; logger: Logger }): ConfigApplier {
-  const reloads = new Counter({ name: 'osp_config_reloads_total', help: 'Configuration reloads, by result (ok, or error when the new configuration was refused).', labelNames: ['result'] as const, registers: [o.registry] });
+  const reloads = new Counter({
+    name: 'osp_config_reloads_total',
+    help: 'Configuration reloads, by result (ok, or error when the new configuration was refused).',
+    labelNames: ['result'] as const,
+    registers: [o.registry],
+  });
   reloads.inc({ result: 'ok' }, 0);
   reloads.inc({ result: 'error' }, 0);
   return {

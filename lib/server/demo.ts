@@ -54,7 +54,9 @@ function loadS3rver(): S3rverConstructor {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     return require(S3RVER_PACKAGE) as S3rverConstructor;
   } catch (err) {
-    throw new Error(`the demo backend needs the npm package ${S3RVER_PACKAGE} (a devDependency; \`npm start\` in a clone installs it): npm install ${S3RVER_PACKAGE} (${(err as Error).message.split('\n')[0]})`);
+    throw new Error(
+      `the demo backend needs the npm package ${S3RVER_PACKAGE} (a devDependency; \`npm start\` in a clone installs it): npm install ${S3RVER_PACKAGE} (${(err as Error).message.split('\n')[0]})`,
+    );
   }
 }
 

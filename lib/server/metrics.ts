@@ -129,11 +129,31 @@ export function createMetrics(options: OspMetricsOptions): OspMetrics {
   const bucketLabel = (bucket: string | undefined): string => (bucket !== undefined && names?.has(bucket) ? bucket : OTHER_BUCKET);
   const reqBucket = (req: Request): string => bucketLabel(req.osp?.bucket);
 
-  const requests = new Counter({ name: 'osp_requests_total', help: 'Requests answered, by method, bucket and HTTP status.', labelNames: ['method', 'bucket', 'status'] as const, registers: [registry] });
-  const errors = new Counter({ name: 'osp_request_errors_total', help: 'Requests answered with an S3 error by the proxy itself (backend errors pass through and are not counted here), by S3 error code.', labelNames: ['method', 'bucket', 'error'] as const, registers: [registry] });
-  const transfer = new Counter({ name: 'osp_transfer_bytes_total', help: 'Body bytes received from clients (rx) and sent to clients (tx).', labelNames: ['direction', 'bucket'] as const, registers: [registry] });
+  const requests = new Counter({
+    name: 'osp_requests_total',
+    help: 'Requests answered, by method, bucket and HTTP status.',
+    labelNames: ['method', 'bucket', 'status'] as const,
+    registers: [registry],
+  });
+  const errors = new Counter({
+    name: 'osp_request_errors_total',
+    help: 'Requests answered with an S3 error by the proxy itself (backend errors pass through and are not counted here), by S3 error code.',
+    labelNames: ['method', 'bucket', 'error'] as const,
+    registers: [registry],
+  });
+  const transfer = new Counter({
+    name: 'osp_transfer_bytes_total',
+    help: 'Body bytes received from clients (rx) and sent to clients (tx).',
+    labelNames: ['direction', 'bucket'] as const,
+    registers: [registry],
+  });
   const presignedHits = new Counter({ name: 'osp_presigned_url_hits_total', help: 'Presigned URL uses accepted.', labelNames: ['bucket'] as const, registers: [registry] });
-  const presignedRejected = new Counter({ name: 'osp_presigned_url_rejected_total', help: 'Presigned URL uses rejected because the URL reached its usage limit.', labelNames: ['bucket'] as const, registers: [registry] });
+  const presignedRejected = new Counter({
+    name: 'osp_presigned_url_rejected_total',
+    help: 'Presigned URL uses rejected because the URL reached its usage limit.',
+    labelNames: ['bucket'] as const,
+    registers: [registry],
+  });
   const active = options.connections === false ? undefined : new Gauge({ name: 'osp_active_connections', help: 'Open client connections.', registers: [registry] });
   new Gauge({
     name: 'osp_memory_bytes',
@@ -145,14 +165,36 @@ export function createMetrics(options: OspMetricsOptions): OspMetrics {
   });
   const buildInfo = new Gauge({ name: 'osp_build_info', help: 'Build information; always 1.', labelNames: ['version', 'node'] as const, registers: [registry], aggregator: 'first' });
   buildInfo.set({ version: options.version, node: process.version }, 1);
-  const duration = options.requestDuration === false ? undefined : new Histogram({ name: 'osp_request_duration_seconds', help: DURATION_HELP, labelNames: ['method', 'bucket'] as const, buckets: DURATION_BUCKETS, registers: [registry] });
-  const responseSize = new Histogram({ name: 'osp_response_size_bytes', help: 'Response body size in bytes.', labelNames: ['method', 'bucket'] as const, buckets: SIZE_BUCKETS, registers: [registry] });
-  const backendLatency = new Histogram({ name: 'osp_backend_latency_seconds', help: 'Time until the backend answered with response headers.', labelNames: ['method', 'bucket'] as const, buckets: DURATION_BUCKETS, registers: [registry] });
-  const signatureFailures = new Counter({ name: 'osp_signature_failures_total', help: 'Requests whose caller could not be authenticated, by S3 error code.', labelNames: ['reason'] as const, registers: [registry] });
+  const duration =
+    options.requestDuration === false
+      ? undefined
+      : new Histogram({ name: 'osp_request_duration_seconds', help: DURATION_HELP, labelNames: ['method', 'bucket'] as const, buckets: DURATION_BUCKETS, registers: [registry] });
+  const responseSize = new Histogram({
+    name: 'osp_response_size_bytes',
+    help: 'Response body size in bytes.',
+    labelNames: ['method', 'bucket'] as const,
+    buckets: SIZE_BUCKETS,
+    registers: [registry],
+  });
+  const backendLatency = new Histogram({
+    name: 'osp_backend_latency_seconds',
+    help: 'Time until the backend answered with response headers.',
+    labelNames: ['method', 'bucket'] as const,
+    buckets: DURATION_BUCKETS,
+    registers: [registry],
+  });
+  const signatureFailures = new Counter({
+    name: 'osp_signature_failures_total',
+    help: 'Requests whose caller could not be authenticated, by S3 error code.',
+    labelNames: ['reason'] as const,
+    registers: [registry],
+  });
   const iamRefreshes = new Counter({ name: 'osp_iam_token_refreshes_total', help: 'IBM IAM token refreshes, by outcome.', labelNames: ['outcome'] as const, registers: [registry] });
 
   // Summed over workers would hide one worker's lost connection: the cluster value is the minimum.
-  const redisUp = options.sharedStore ? new Gauge({ name: 'osp_redis_up', help: 'Whether the shared store (Redis) connection is up (1) or not (0); the minimum over workers.', registers: [registry], aggregator: 'min' }) : undefined;
+  const redisUp = options.sharedStore
+    ? new Gauge({ name: 'osp_redis_up', help: 'Whether the shared store (Redis) connection is up (1) or not (0); the minimum over workers.', registers: [registry], aggregator: 'min' })
+    : undefined;
   const redisErrors = options.sharedStore ? new Counter({ name: 'osp_redis_errors_total', help: 'Failed shared store (Redis) commands and connection errors.', registers: [registry] }) : undefined;
   redisUp?.set(0);
 

@@ -34,8 +34,17 @@ export interface ServerOptions extends OspOptions {
 }
 
 export const SERVER_OPTION_KEYS = [
-  'httpPort', 'httpsPort', 'metricsPort', 'host', 'threads', 'tlsCertPath', 'tlsKeyPath', 'enableRequestCounting',
-  'requestCountingMaxEntries', 'shutdownTimeoutMs', 'logLevel',
+  'httpPort',
+  'httpsPort',
+  'metricsPort',
+  'host',
+  'threads',
+  'tlsCertPath',
+  'tlsKeyPath',
+  'enableRequestCounting',
+  'requestCountingMaxEntries',
+  'shutdownTimeoutMs',
+  'logLevel',
 ] as const;
 type ServerKey = (typeof SERVER_OPTION_KEYS)[number];
 
@@ -119,11 +128,13 @@ export function resolveServerOptions(options: ServerOptions): { settings: Resolv
   const threads = server.threads ?? 1;
   if (typeof threads !== 'number' || !Number.isInteger(threads) || threads < 1 || threads > 256) throw invalid('threads', 'must be a whole number 1..256', 'threads: 4');
   const shutdownTimeoutMs = server.shutdownTimeoutMs ?? 30_000;
-  if (typeof shutdownTimeoutMs !== 'number' || !Number.isFinite(shutdownTimeoutMs) || shutdownTimeoutMs < 0) throw invalid('shutdownTimeoutMs', 'must be a number of milliseconds >= 0', 'shutdownTimeoutMs: 30000');
+  if (typeof shutdownTimeoutMs !== 'number' || !Number.isFinite(shutdownTimeoutMs) || shutdownTimeoutMs < 0)
+    throw invalid('shutdownTimeoutMs', 'must be a number of milliseconds >= 0', 'shutdownTimeoutMs: 30000');
   const enableRequestCounting = server.enableRequestCounting ?? false;
   if (typeof enableRequestCounting !== 'boolean') throw invalid('enableRequestCounting', 'must be true or false');
   const maxEntries = server.requestCountingMaxEntries ?? 10_000;
-  if (typeof maxEntries !== 'number' || !Number.isInteger(maxEntries) || maxEntries < 1) throw invalid('requestCountingMaxEntries', 'must be a positive whole number', 'requestCountingMaxEntries: 10000');
+  if (typeof maxEntries !== 'number' || !Number.isInteger(maxEntries) || maxEntries < 1)
+    throw invalid('requestCountingMaxEntries', 'must be a positive whole number', 'requestCountingMaxEntries: 10000');
   const logLevel = server.logLevel ?? 'info';
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel as string)) throw invalid('logLevel', 'must be a pino level', `logLevel: 'info'`);
   const httpsPort = port(server.httpsPort, 'httpsPort');

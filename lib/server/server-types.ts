@@ -51,7 +51,16 @@ export function urlOf(scheme: string, host: string, port: number): string {
   return `${scheme}://${h}:${port}`;
 }
 
-export function listen(server: { listen(port: number, host: string, cb: () => void): unknown; once(e: 'error', l: (err: Error) => void): unknown; off(e: 'error', l: (err: Error) => void): unknown; address(): AddressInfo | string | null }, port: number, host: string): Promise<number> {
+export function listen(
+  server: {
+    listen(port: number, host: string, cb: () => void): unknown;
+    once(e: 'error', l: (err: Error) => void): unknown;
+    off(e: 'error', l: (err: Error) => void): unknown;
+    address(): AddressInfo | string | null;
+  },
+  port: number,
+  host: string,
+): Promise<number> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {

@@ -21,12 +21,41 @@ import { decodeUriComponentStrict } from '../sigv4/uri-encode';
  * `HmacV1Auth.QSAOfInterest`: tagging, cors, delete, restore, …). Every other parameter is not signed.
  */
 export const SIGNED_SUBRESOURCES: ReadonlySet<string> = new Set([
-  'accelerate', 'acl', 'analytics', 'cors', 'defaultObjectAcl', 'delete', 'inventory', 'lifecycle',
-  'location', 'logging', 'metrics', 'notification', 'object-lock', 'partNumber', 'policy',
-  'replication', 'requestPayment', 'response-cache-control', 'response-content-disposition',
-  'response-content-encoding', 'response-content-language', 'response-content-type',
-  'response-expires', 'restore', 'select', 'select-type', 'storageClass', 'tagging', 'torrent',
-  'uploadId', 'uploads', 'versionId', 'versioning', 'versions', 'website',
+  'accelerate',
+  'acl',
+  'analytics',
+  'cors',
+  'defaultObjectAcl',
+  'delete',
+  'inventory',
+  'lifecycle',
+  'location',
+  'logging',
+  'metrics',
+  'notification',
+  'object-lock',
+  'partNumber',
+  'policy',
+  'replication',
+  'requestPayment',
+  'response-cache-control',
+  'response-content-disposition',
+  'response-content-encoding',
+  'response-content-language',
+  'response-content-type',
+  'response-expires',
+  'restore',
+  'select',
+  'select-type',
+  'storageClass',
+  'tagging',
+  'torrent',
+  'uploadId',
+  'uploads',
+  'versionId',
+  'versioning',
+  'versions',
+  'website',
 ]);
 
 /**
@@ -77,7 +106,10 @@ export function canonicalizedAmzHeaders(rawHeaders: readonly string[]): string {
     if (values) values.push(value);
     else byName.set(name, [value]);
   }
-  return [...byName.keys()].sort().map((n) => `${n}:${(byName.get(n) as string[]).join(',')}\n`).join('');
+  return [...byName.keys()]
+    .sort()
+    .map((n) => `${n}:${(byName.get(n) as string[]).join(',')}\n`)
+    .join('');
 }
 
 /** What the string to sign is built from. */
@@ -112,10 +144,14 @@ export function buildSigV2StringToSign(r: SigV2Request): string {
         ? '' // x-amz-date is signed among the amz headers and replaces Date.
         : (rawFirst(r.rawHeaders, 'date') ?? '');
   return (
-    r.method.toUpperCase() + '\n' +
-    (rawFirst(r.rawHeaders, 'content-md5') ?? '') + '\n' +
-    (rawFirst(r.rawHeaders, 'content-type') ?? '') + '\n' +
-    date + '\n' +
+    r.method.toUpperCase() +
+    '\n' +
+    (rawFirst(r.rawHeaders, 'content-md5') ?? '') +
+    '\n' +
+    (rawFirst(r.rawHeaders, 'content-type') ?? '') +
+    '\n' +
+    date +
+    '\n' +
     canonicalizedAmzHeaders(r.rawHeaders) +
     canonicalizedResource(r.rawPath, r.rawQuery, r.bucketPrefix)
   );

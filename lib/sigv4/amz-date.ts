@@ -65,8 +65,7 @@ export function formatAmzDate(d: Date): string {
   const second = Math.floor(d.getTime() / 1000);
   if (second === lastSecond) return lastFormatted;
   const iso = d.toISOString(); // YYYY-MM-DDTHH:MM:SS.sssZ
-  lastFormatted =
-    iso.slice(0, 4) + iso.slice(5, 7) + iso.slice(8, 10) + 'T' + iso.slice(11, 13) + iso.slice(14, 16) + iso.slice(17, 19) + 'Z';
+  lastFormatted = iso.slice(0, 4) + iso.slice(5, 7) + iso.slice(8, 10) + 'T' + iso.slice(11, 13) + iso.slice(14, 16) + iso.slice(17, 19) + 'Z';
   lastSecond = second;
   return lastFormatted;
 }

@@ -11,18 +11,7 @@ import { decodeUriComponentStrict, uriEncode } from './uri-encode';
 function isPlainPath(p: string): boolean {
   for (let i = 0; i < p.length; i++) {
     const c = p.charCodeAt(i);
-    if (
-      !(
-        (c >= 0x61 && c <= 0x7a) ||
-        (c >= 0x41 && c <= 0x5a) ||
-        (c >= 0x30 && c <= 0x39) ||
-        c === 0x2d ||
-        c === 0x2e ||
-        c === 0x5f ||
-        c === 0x7e ||
-        c === 0x2f
-      )
-    ) {
+    if (!((c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || (c >= 0x30 && c <= 0x39) || c === 0x2d || c === 0x2e || c === 0x5f || c === 0x7e || c === 0x2f)) {
       return false;
     }
   }
@@ -161,10 +150,7 @@ export function canonicalHeadersFromRaw(rawHeaders: readonly string[], signedHea
  * Canonical headers from a lowercase-keyed header record (outgoing requests). Arrays are joined
  * with `,`, numbers stringified, missing headers give an empty value.
  */
-export function canonicalHeadersFromRecord(
-  headers: Readonly<Record<string, string | number | readonly string[] | undefined>>,
-  signedHeaders: readonly string[],
-): string {
+export function canonicalHeadersFromRecord(headers: Readonly<Record<string, string | number | readonly string[] | undefined>>, signedHeaders: readonly string[]): string {
   let out = '';
   for (const name of signedHeaders) {
     const v = headers[name];
@@ -183,14 +169,7 @@ export function canonicalHeadersFromRecord(
  * `METHOD\nURI\nQUERY\nHEADERS\nSIGNED_HEADERS\nPAYLOAD_HASH` where `canonicalHeaders` already
  * ends each line with `\n` (hence the blank line AWS specifies).
  */
-export function buildCanonicalRequest(
-  method: string,
-  canonicalUri: string,
-  canonicalQuery: string,
-  canonicalHeaders: string,
-  signedHeadersJoined: string,
-  payloadHash: string,
-): string {
+export function buildCanonicalRequest(method: string, canonicalUri: string, canonicalQuery: string, canonicalHeaders: string, signedHeadersJoined: string, payloadHash: string): string {
   return `${method}\n${canonicalUri}\n${canonicalQuery}\n${canonicalHeaders}\n${signedHeadersJoined}\n${payloadHash}`;
 }
 

@@ -9,8 +9,7 @@ import { OspError, s3Errors } from '../errors';
 export const SIGV4_ALGORITHM = 'AWS4-HMAC-SHA256';
 
 /** Message for SigV2 requests, naming the fix. */
-export const SIGV2_NOT_SUPPORTED_MESSAGE =
-  'SigV2 is not supported; sign with SigV4, e.g. aws configure set default.s3.signature_version s3v4';
+export const SIGV2_NOT_SUPPORTED_MESSAGE = 'SigV2 is not supported; sign with SigV4, e.g. aws configure set default.s3.signature_version s3v4';
 
 /** Credential scope `date/region/service/terminator` of a SigV4 signature. */
 export interface SigV4Scope {
@@ -38,9 +37,7 @@ export interface SigV4Authorization {
 type Kind = 'header' | 'query';
 
 function malformed(kind: Kind, message: string): OspError {
-  return kind === 'header'
-    ? s3Errors.authorizationHeaderMalformed(message)
-    : s3Errors.authorizationQueryParametersError(message);
+  return kind === 'header' ? s3Errors.authorizationHeaderMalformed(message) : s3Errors.authorizationQueryParametersError(message);
 }
 
 /**
@@ -71,10 +68,7 @@ export function isLowerHex64(s: string): boolean {
  * later by `checkScope` (they need the request date); here only the shape is checked.
  * @internal shared with the presigned-query parser.
  */
-export function parseCredential(
-  credential: string,
-  kind: Kind,
-): Pick<SigV4Authorization, 'accessKeyId' | 'scope' | 'scopeString'> {
+export function parseCredential(credential: string, kind: Kind): Pick<SigV4Authorization, 'accessKeyId' | 'scope' | 'scopeString'> {
   const parts = credential.split('/');
   if (parts.length !== 5 || parts.some((p) => p === '')) {
     throw malformed(
@@ -112,12 +106,7 @@ export function parseSignedHeaders(value: string, kind: Kind): string[] {
   }
   // HTTP/2 clients may sign the `:authority` pseudo-header, which carries the host.
   if (!names.includes('host') && !names.includes(':authority')) {
-    throw malformed(
-      kind,
-      kind === 'header'
-        ? "The authorization header is malformed; the 'host' header must be signed (listed in SignedHeaders)."
-        : "X-Amz-SignedHeaders must include 'host'.",
-    );
+    throw malformed(kind, kind === 'header' ? "The authorization header is malformed; the 'host' header must be signed (listed in SignedHeaders)." : "X-Amz-SignedHeaders must include 'host'.");
   }
   return names;
 }
@@ -163,33 +152,21 @@ export function parseAuthorizationHeader(value: string): SigV4Authorization {
     const key = eq === -1 ? part : part.slice(0, eq).trim();
     const val = eq === -1 ? '' : part.slice(eq + 1).trim();
     if (eq === -1) {
-      throw s3Errors.authorizationHeaderMalformed(
-        `The authorization header is malformed; the authorization component "${key.slice(0, 40)}" is malformed.`,
-      );
+      throw s3Errors.authorizationHeaderMalformed(`The authorization header is malformed; the authorization component "${key.slice(0, 40)}" is malformed.`);
     }
     if (key === 'Credential' && credential === undefined) credential = val;
     else if (key === 'SignedHeaders' && signedHeaders === undefined) signedHeaders = val;
     else if (key === 'Signature' && signature === undefined) signature = val;
     else {
-      throw s3Errors.authorizationHeaderMalformed(
-        `The authorization header is malformed; unexpected or repeated component "${key.slice(0, 40)}".`,
-      );
+      throw s3Errors.authorizationHeaderMalformed(`The authorization header is malformed; unexpected or repeated component "${key.slice(0, 40)}".`);
     }
   }
   if (credential === undefined || signedHeaders === undefined || signature === undefined) {
-    const missing = [
-      credential === undefined ? 'Credential' : '',
-      signedHeaders === undefined ? 'SignedHeaders' : '',
-      signature === undefined ? 'Signature' : '',
-    ].filter(Boolean);
-    throw s3Errors.authorizationHeaderMalformed(
-      `The authorization header is malformed; missing ${missing.join(', ')}. Expected "AWS4-HMAC-SHA256 Credential=…, SignedHeaders=…, Signature=…".`,
-    );
+    const missing = [credential === undefined ? 'Credential' : '', signedHeaders === undefined ? 'SignedHeaders' : '', signature === undefined ? 'Signature' : ''].filter(Boolean);
+    throw s3Errors.authorizationHeaderMalformed(`The authorization header is malformed; missing ${missing.join(', ')}. Expected "AWS4-HMAC-SHA256 Credential=…, SignedHeaders=…, Signature=…".`);
   }
   if (!isLowerHex64(signature)) {
-    throw s3Errors.authorizationHeaderMalformed(
-      'The authorization header is malformed; the Signature must be 64 lowercase hexadecimal characters.',
-    );
+    throw s3Errors.authorizationHeaderMalformed('The authorization header is malformed; the Signature must be 64 lowercase hexadecimal characters.');
   }
   return {
     ...parseCredential(credential, 'header'),

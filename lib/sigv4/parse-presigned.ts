@@ -4,14 +4,7 @@
  * @see https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-query-string-auth.html
  */
 import { s3Errors } from '../errors';
-import {
-  isLowerHex64,
-  parseCredential,
-  parseSignedHeaders,
-  sigV2NotSupported,
-  SIGV4_ALGORITHM,
-  type SigV4Authorization,
-} from './parse-authorization';
+import { isLowerHex64, parseCredential, parseSignedHeaders, sigV2NotSupported, SIGV4_ALGORITHM, type SigV4Authorization } from './parse-authorization';
 import { decodeUriComponentStrict } from './uri-encode';
 
 /** Re-exported so callers can detect both SigV2 forms from one module. */
@@ -32,8 +25,7 @@ export interface SigV4Presigned extends SigV4Authorization {
   contentSha256?: string;
 }
 
-const REQUIRED_MESSAGE =
-  'Query-string authentication version 4 requires the X-Amz-Algorithm, X-Amz-Credential, X-Amz-Signature, X-Amz-Date, X-Amz-SignedHeaders, and X-Amz-Expires parameters.';
+const REQUIRED_MESSAGE = 'Query-string authentication version 4 requires the X-Amz-Algorithm, X-Amz-Credential, X-Amz-Signature, X-Amz-Date, X-Amz-SignedHeaders, and X-Amz-Expires parameters.';
 
 /** The parameters we look at; everything else is an ordinary (signed) query parameter. */
 const AUTH_PARAMS = new Set([
@@ -64,10 +56,7 @@ const AUTH_PARAMS = new Set([
 export function parsePresignedQuery(rawQuery: string): SigV4Presigned | undefined {
   // Cheap pre-check: most requests carry no auth parameters at all. ('%' because a name could be
   // percent-encoded, e.g. `X%2DAmz-Signature`, and canonicalizeQuery decodes names too.)
-  if (
-    rawQuery === '' ||
-    (!rawQuery.includes('X-Amz-') && !rawQuery.includes('AWSAccessKeyId') && !rawQuery.includes('%'))
-  ) {
+  if (rawQuery === '' || (!rawQuery.includes('X-Amz-') && !rawQuery.includes('AWSAccessKeyId') && !rawQuery.includes('%'))) {
     return undefined;
   }
   const found = new Map<string, string>();
@@ -92,14 +81,7 @@ export function parsePresignedQuery(rawQuery: string): SigV4Presigned | undefine
   const amzDate = found.get('X-Amz-Date');
   const expires = found.get('X-Amz-Expires');
   const signedHeaders = found.get('X-Amz-SignedHeaders');
-  if (
-    algorithm === undefined ||
-    credential === undefined ||
-    signature === undefined ||
-    amzDate === undefined ||
-    expires === undefined ||
-    signedHeaders === undefined
-  ) {
+  if (algorithm === undefined || credential === undefined || signature === undefined || amzDate === undefined || expires === undefined || signedHeaders === undefined) {
     throw s3Errors.authorizationQueryParametersError(REQUIRED_MESSAGE);
   }
   // AWS answers a wrong X-Amz-Algorithm with AuthorizationQueryParametersError (not InvalidArgument).
@@ -107,9 +89,7 @@ export function parsePresignedQuery(rawQuery: string): SigV4Presigned | undefine
     throw s3Errors.authorizationQueryParametersError('X-Amz-Algorithm only supports "AWS4-HMAC-SHA256"');
   }
   if (!isLowerHex64(signature)) {
-    throw s3Errors.authorizationQueryParametersError(
-      'X-Amz-Signature must be 64 lowercase hexadecimal characters.',
-    );
+    throw s3Errors.authorizationQueryParametersError('X-Amz-Signature must be 64 lowercase hexadecimal characters.');
   }
   const result: SigV4Presigned = {
     ...parseCredential(credential, 'query'),
@@ -145,8 +125,6 @@ export function assertExpiresRange(seconds: number): void {
     throw s3Errors.authorizationQueryParametersError('X-Amz-Expires must be a positive number of seconds (1..604800).');
   }
   if (seconds > MAX_PRESIGN_EXPIRES_SECONDS) {
-    throw s3Errors.authorizationQueryParametersError(
-      'X-Amz-Expires must be less than a week (in seconds) that is 604800',
-    );
+    throw s3Errors.authorizationQueryParametersError('X-Amz-Expires must be less than a week (in seconds) that is 604800');
   }
 }

@@ -78,19 +78,9 @@ export function signRequest(input: SignRequestInput): SignRequestResult {
   names.sort();
 
   const signedHeaders = names.join(';');
-  const canonicalRequest = buildCanonicalRequest(
-    input.method,
-    input.canonicalUri,
-    input.canonicalQuery,
-    canonicalHeadersFromRecord(values, names),
-    signedHeaders,
-    payloadHash,
-  );
+  const canonicalRequest = buildCanonicalRequest(input.method, input.canonicalUri, input.canonicalQuery, canonicalHeadersFromRecord(values, names), signedHeaders, payloadHash);
   const scope = `${date}/${input.region}/${service}/aws4_request`;
-  const signature = hmacHex(
-    getSigningKey(input.secretKey, date, input.region, service),
-    buildStringToSign(amzDate, scope, canonicalRequest),
-  );
+  const signature = hmacHex(getSigningKey(input.secretKey, date, input.region, service), buildStringToSign(amzDate, scope, canonicalRequest));
   return {
     authorization: `AWS4-HMAC-SHA256 Credential=${input.accessKeyId}/${scope}, SignedHeaders=${signedHeaders}, Signature=${signature}`,
     amzDate,

@@ -61,13 +61,13 @@ export function clearSigningKeyCache(): void {
  */
 export function hmacHex(key: BinaryLike | KeyObject, data: string): string {
   const object = Buffer.isBuffer(key) ? keyObjects.get(key) : undefined;
-  return createHmac('sha256', object ?? key).update(data, 'utf8').digest('hex');
+  return createHmac('sha256', object ?? key)
+    .update(data, 'utf8')
+    .digest('hex');
 }
 
 /** Lowercase hex SHA-256 of `data` (strings are hashed as UTF-8). */
 export function sha256Hex(data: string | Uint8Array): string {
   if (oneShotHash) return oneShotHash('sha256', data, 'hex');
-  return typeof data === 'string'
-    ? createHash('sha256').update(data, 'utf8').digest('hex')
-    : createHash('sha256').update(data).digest('hex');
+  return typeof data === 'string' ? createHash('sha256').update(data, 'utf8').digest('hex') : createHash('sha256').update(data).digest('hex');
 }

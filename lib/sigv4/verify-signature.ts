@@ -7,13 +7,7 @@
  */
 import { timingSafeEqual } from 'node:crypto';
 import { OspError, s3Errors } from '../errors';
-import {
-  buildCanonicalRequest,
-  buildStringToSign,
-  canonicalHeadersFromRaw,
-  canonicalizePath,
-  canonicalizeQuery,
-} from './canonical-request';
+import { buildCanonicalRequest, buildStringToSign, canonicalHeadersFromRaw, canonicalizePath, canonicalizeQuery } from './canonical-request';
 import type { SigV4Authorization } from './parse-authorization';
 import { assertExpiresRange, type SigV4Presigned } from './parse-presigned';
 import { getSigningKey, hmacHex } from './signing-key';
@@ -46,22 +40,13 @@ export interface VerifyInput {
 }
 
 function malformed(kind: 'header' | 'query', message: string): OspError {
-  return kind === 'header'
-    ? s3Errors.authorizationHeaderMalformed(`The authorization header is malformed; ${message}`)
-    : s3Errors.authorizationQueryParametersError(message);
+  return kind === 'header' ? s3Errors.authorizationHeaderMalformed(`The authorization header is malformed; ${message}`) : s3Errors.authorizationQueryParametersError(message);
 }
 
 /** Computes the signature with all parts but the canonical URI derived from `input`. */
 function signWith(input: VerifyInput, canonicalUri: string, canonicalQuery: string, canonicalHeaders: string): string {
   const { auth } = input;
-  const canonicalRequest = buildCanonicalRequest(
-    input.method,
-    canonicalUri,
-    canonicalQuery,
-    canonicalHeaders,
-    auth.signedHeaders.join(';'),
-    input.payloadHash,
-  );
+  const canonicalRequest = buildCanonicalRequest(input.method, canonicalUri, canonicalQuery, canonicalHeaders, auth.signedHeaders.join(';'), input.payloadHash);
   const stringToSign = buildStringToSign(input.amzDate, auth.scopeString, canonicalRequest);
   const key = getSigningKey(input.secretKey, auth.scope.date, auth.scope.region, auth.scope.service);
   return hmacHex(key, stringToSign);
@@ -140,12 +125,11 @@ function isoSeconds(ms: number): string {
 }
 
 function tooSkewed(amzDate: string, nowMs: number, maxSkewMs: number): OspError {
-  return new OspError(
-    403,
-    'RequestTimeTooSkewed',
-    'The difference between the request time and the current time is too large.',
-    { RequestTime: amzDate, ServerTime: isoSeconds(nowMs), MaxAllowedSkewMilliseconds: String(maxSkewMs) },
-  );
+  return new OspError(403, 'RequestTimeTooSkewed', 'The difference between the request time and the current time is too large.', {
+    RequestTime: amzDate,
+    ServerTime: isoSeconds(nowMs),
+    MaxAllowedSkewMilliseconds: String(maxSkewMs),
+  });
 }
 
 /**
@@ -173,9 +157,7 @@ export function checkRequestTime(amzDate: string, nowMs: number, maxSkewMs: numb
 export function checkPresignedValidity(p: SigV4Presigned, nowMs: number, maxSkewMs: number = DEFAULT_MAX_SKEW_MS): void {
   const t = parseAmzDate(p.amzDate);
   if (t === undefined) {
-    throw s3Errors.authorizationQueryParametersError(
-      'X-Amz-Date must be in the ISO8601 Long Format "yyyyMMdd\'T\'HHmmss\'Z\'"',
-    );
+    throw s3Errors.authorizationQueryParametersError("X-Amz-Date must be in the ISO8601 Long Format \"yyyyMMdd'T'HHmmss'Z'\"");
   }
   assertExpiresRange(p.expiresSeconds);
   if (t - nowMs > maxSkewMs) throw tooSkewed(p.amzDate, nowMs, maxSkewMs);

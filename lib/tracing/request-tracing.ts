@@ -194,7 +194,19 @@ export function traceUpstream(proxyReq: ClientRequest, req: IncomingMessage): vo
     spanMethod(req.method),
     {
       kind: SpanKind.CLIENT,
-      attributes: b ? clientSpanAttributes({ method: req.method, protocol: b.protocol, hostname: b.hostname, port: b.port, hostHeader: b.hostHeader, path: b.path, query: b.query, operation: o?.operation, bucket: o?.bucket }) : {},
+      attributes: b
+        ? clientSpanAttributes({
+            method: req.method,
+            protocol: b.protocol,
+            hostname: b.hostname,
+            port: b.port,
+            hostHeader: b.hostHeader,
+            path: b.path,
+            query: b.query,
+            operation: o?.operation,
+            bucket: o?.bucket,
+          })
+        : {},
     },
     t.ctx,
   );

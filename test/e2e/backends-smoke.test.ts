@@ -4,22 +4,8 @@
  * first user's bucket. Talks to each backend directly, not through the proxy.
  */
 import { connect } from 'node:net';
-import {
-  DeleteBucketCommand,
-  DeleteObjectCommand,
-  GetObjectCommand,
-  ListObjectsV2Command,
-  PutObjectCommand,
-  S3ServiceException,
-} from '@aws-sdk/client-s3';
-import {
-  backend,
-  backendClient,
-  createTestBucket,
-  redisUrl,
-  rgwAltUser,
-  type BackendName,
-} from '../helpers/backends';
+import { DeleteBucketCommand, DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3ServiceException } from '@aws-sdk/client-s3';
+import { backend, backendClient, createTestBucket, redisUrl, rgwAltUser, type BackendName } from '../helpers/backends';
 
 async function rejection(promise: Promise<unknown>): Promise<S3ServiceException> {
   try {
@@ -61,9 +47,7 @@ describe.each<BackendName>(['rgw', 'swift'])('%s verifies SigV4', (which) => {
     const forged = backendClient(which, { accessKey, secretKey: 'wrong-secret-0000000000000000000000000000' });
     const good = backendClient(which);
     try {
-      const err = await rejection(
-        forged.send(new PutObjectCommand({ Bucket: bucket, Key: 'forged.txt', Body: 'must not be stored' })),
-      );
+      const err = await rejection(forged.send(new PutObjectCommand({ Bucket: bucket, Key: 'forged.txt', Body: 'must not be stored' })));
       expect(err.$metadata.httpStatusCode).toBe(403);
       expect(err.name).toBe('SignatureDoesNotMatch');
       const list = await good.send(new ListObjectsV2Command({ Bucket: bucket }));

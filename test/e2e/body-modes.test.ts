@@ -17,14 +17,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { promisify } from 'node:util';
 import type { RequestHandler } from 'express';
-import {
-  DeleteObjectsCommand,
-  GetObjectCommand,
-  HeadObjectCommand,
-  PutObjectCommand,
-  type ChecksumAlgorithm as SdkChecksumAlgorithm,
-  type S3Client,
-} from '@aws-sdk/client-s3';
+import { DeleteObjectsCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand, type ChecksumAlgorithm as SdkChecksumAlgorithm, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { crc32 } from '../../lib/body/crc';
 import { AwsChunkedEncoder } from '../../lib/body/aws-chunked-encoder';
@@ -189,7 +182,9 @@ describe.each(BACKENDS)('upload body modes through the proxy to %s', (name) => {
       seen
         .slice(from)
         .filter((r) => r.method === 'PUT' || r.method === 'POST')
-        .map((r) => `${/^[0-9a-f]{64}$/.test(r.mode ?? '') ? 'hex-sha256' : r.mode}${r.trailer ? ` (trailer ${r.trailer})` : ''}${r.checksumHeaders.length ? ` [${r.checksumHeaders.join(' ')}]` : ''}`),
+        .map(
+          (r) => `${/^[0-9a-f]{64}$/.test(r.mode ?? '') ? 'hex-sha256' : r.mode}${r.trailer ? ` (trailer ${r.trailer})` : ''}${r.checksumHeaders.length ? ` [${r.checksumHeaders.join(' ')}]` : ''}`,
+        ),
     ),
   ];
   const note = (clientName: string, from: number, result: string) => matrix.push(`${clientName} | ${name} | ${modesSince(from).join(', ')} | ${result}`);
@@ -198,7 +193,15 @@ describe.each(BACKENDS)('upload body modes through the proxy to %s', (name) => {
   const expectAbsent = async (key: string) => {
     await expect(direct.send(new HeadObjectCommand({ Bucket: bucket, Key: key }))).rejects.toMatchObject({ $metadata: { httpStatusCode: 404 } });
   };
-  const cliEnv = () => ({ ...process.env, AWS_ACCESS_KEY_ID: CLIENT.accessKey, AWS_SECRET_ACCESS_KEY: CLIENT.secretKey, AWS_DEFAULT_REGION: 'us-east-1', AWS_CONFIG_FILE: '/dev/null', AWS_SHARED_CREDENTIALS_FILE: '/dev/null', AWS_PAGER: '' });
+  const cliEnv = () => ({
+    ...process.env,
+    AWS_ACCESS_KEY_ID: CLIENT.accessKey,
+    AWS_SECRET_ACCESS_KEY: CLIENT.secretKey,
+    AWS_DEFAULT_REGION: 'us-east-1',
+    AWS_CONFIG_FILE: '/dev/null',
+    AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
+    AWS_PAGER: '',
+  });
 
   beforeAll(async () => {
     be = backend(name);
@@ -298,7 +301,16 @@ describe.each(BACKENDS)('upload body modes through the proxy to %s', (name) => {
       await aws('s3', 'cp', path.join(dir, `small-${tag}.bin`), `s3://${bucket}/cli-${tag}/small.bin`);
       expect(await storedSha(`cli-${tag}/big.bin`)).toBe(sha256(big));
       expect(await storedSha(`cli-${tag}/small.bin`)).toBe(sha256(small));
-      const { stdout } = await aws('s3api', 'delete-objects', '--bucket', bucket, '--delete', JSON.stringify({ Objects: [{ Key: `cli-${tag}/big.bin` }, { Key: `cli-${tag}/small.bin` }] }), '--output', 'json');
+      const { stdout } = await aws(
+        's3api',
+        'delete-objects',
+        '--bucket',
+        bucket,
+        '--delete',
+        JSON.stringify({ Objects: [{ Key: `cli-${tag}/big.bin` }, { Key: `cli-${tag}/small.bin` }] }),
+        '--output',
+        'json',
+      );
       const out = JSON.parse(stdout) as { Deleted?: { Key: string }[]; Errors?: unknown[] };
       expect(out.Errors ?? []).toEqual([]);
       expect((out.Deleted ?? []).length).toBe(2);
@@ -355,21 +367,18 @@ describe.each(BACKENDS)('upload body modes through the proxy to %s', (name) => {
       await expectAbsent(key);
     });
 
-    it.each<[StreamingMode]>([['STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER'], ['STREAMING-UNSIGNED-PAYLOAD-TRAILER']])(
-      '%s with a wrong trailer CRC → 400 BadDigest, nothing stored',
-      async (mode) => {
-        const key = `hand/bad-trailer-${mode}`;
-        const urlPath = `/${bucket}/${key}`;
-        const data = randomBytes(200 * 1024);
-        const built = await buildStreamingPut(proxy.port, urlPath, mode, data, { trailer: 'crc32' });
-        // A well-formed CRC32 of other data (trailer correctly signed in the signed mode).
-        const body = replaceTrailer(built, 'crc32', 'AAAAAA==');
-        expect(body.length).toBe(built.body.length);
-        const res = await rawRequest(proxy.port, 'PUT', urlPath, built.headers, body);
-        expect(res).toMatchObject({ status: 400, code: 'BadDigest' });
-        await expectAbsent(key);
-      },
-    );
+    it.each<[StreamingMode]>([['STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER'], ['STREAMING-UNSIGNED-PAYLOAD-TRAILER']])('%s with a wrong trailer CRC → 400 BadDigest, nothing stored', async (mode) => {
+      const key = `hand/bad-trailer-${mode}`;
+      const urlPath = `/${bucket}/${key}`;
+      const data = randomBytes(200 * 1024);
+      const built = await buildStreamingPut(proxy.port, urlPath, mode, data, { trailer: 'crc32' });
+      // A well-formed CRC32 of other data (trailer correctly signed in the signed mode).
+      const body = replaceTrailer(built, 'crc32', 'AAAAAA==');
+      expect(body.length).toBe(built.body.length);
+      const res = await rawRequest(proxy.port, 'PUT', urlPath, built.headers, body);
+      expect(res).toMatchObject({ status: 400, code: 'BadDigest' });
+      await expectAbsent(key);
+    });
 
     it('a signed trailer with a forged trailer signature → 403, nothing stored', async () => {
       const key = 'hand/bad-trailer-signature';
@@ -467,7 +476,16 @@ describe('STREAMING-UNSIGNED-PAYLOAD-TRAILER passed through unchanged (profile w
     direct = backendClient('moto');
     proxy = await startProxy(
       {
-        buckets: { [bucket]: { host: be.host, port: be.port, addressingStyle: 'path', accessKey: be.accessKey, secretKey: be.secretKey, profile: { preset: 'moto', verifiesPayloadHash: true, verifiesChecksumHeaders: true } } },
+        buckets: {
+          [bucket]: {
+            host: be.host,
+            port: be.port,
+            addressingStyle: 'path',
+            accessKey: be.accessKey,
+            secretKey: be.secretKey,
+            profile: { preset: 'moto', verifiesPayloadHash: true, verifiesChecksumHeaders: true },
+          },
+        },
         hmacKeystore: [CLIENT],
       },
       {

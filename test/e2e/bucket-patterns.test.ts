@@ -139,7 +139,10 @@ describe('bucket patterns (RGW + moto)', () => {
     await beta.send(new CreateBucketCommand({ Bucket: `beta-cp-${suffix}` }));
     await expect(beta.send(new CopyObjectCommand({ Bucket: `beta-cp-${suffix}`, Key: 'stolen', CopySource: `${a}/src%20file.txt` }))).rejects.toMatchObject({ name: 'AccessDenied' });
     // root may read both, but they live on different backends: refused clearly.
-    await expect(client(KEYS.root).send(new CopyObjectCommand({ Bucket: `beta-cp-${suffix}`, Key: 'x', CopySource: `${a}/src%20file.txt` }))).rejects.toMatchObject({ name: 'NotImplemented', $metadata: { httpStatusCode: 501 } });
+    await expect(client(KEYS.root).send(new CopyObjectCommand({ Bucket: `beta-cp-${suffix}`, Key: 'x', CopySource: `${a}/src%20file.txt` }))).rejects.toMatchObject({
+      name: 'NotImplemented',
+      $metadata: { httpStatusCode: 501 },
+    });
   });
 
   it('bucket sub-resources pass through (tagging, CORS, lifecycle, policy, ACL, encryption, object lock) on moto', async () => {
@@ -150,7 +153,9 @@ describe('bucket patterns (RGW + moto)', () => {
     expect((await beta.send(new GetBucketTaggingCommand({ Bucket: bucket }))).TagSet).toEqual([{ Key: 'team', Value: 'beta' }]);
     await beta.send(new PutBucketCorsCommand({ Bucket: bucket, CORSConfiguration: { CORSRules: [{ AllowedMethods: ['GET'], AllowedOrigins: ['https://app.example'] }] } }));
     expect((await beta.send(new GetBucketCorsCommand({ Bucket: bucket }))).CORSRules?.[0]?.AllowedOrigins).toEqual(['https://app.example']);
-    await beta.send(new PutBucketLifecycleConfigurationCommand({ Bucket: bucket, LifecycleConfiguration: { Rules: [{ ID: 'expire', Status: 'Enabled', Filter: { Prefix: 'tmp/' }, Expiration: { Days: 1 } }] } }));
+    await beta.send(
+      new PutBucketLifecycleConfigurationCommand({ Bucket: bucket, LifecycleConfiguration: { Rules: [{ ID: 'expire', Status: 'Enabled', Filter: { Prefix: 'tmp/' }, Expiration: { Days: 1 } }] } }),
+    );
     expect((await beta.send(new GetBucketLifecycleConfigurationCommand({ Bucket: bucket }))).Rules?.[0]?.ID).toBe('expire');
     const policy = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: '*', Action: 's3:GetObject', Resource: `arn:aws:s3:::${bucket}/*` }] });
     await beta.send(new PutBucketPolicyCommand({ Bucket: bucket, Policy: policy }));

@@ -27,7 +27,16 @@ describe('callbacks (moto)', () => {
   let be: Backend;
   let bucket: string;
   const started: RunningProxy[] = [];
-  const config = (extra: Partial<BucketConfig> = {}): BucketConfig => ({ host: be.host, port: be.port, addressingStyle: 'path', backendBucket: bucket, accessKey: be.accessKey, secretKey: be.secretKey, profile: 'moto', ...extra });
+  const config = (extra: Partial<BucketConfig> = {}): BucketConfig => ({
+    host: be.host,
+    port: be.port,
+    addressingStyle: 'path',
+    backendBucket: bucket,
+    accessKey: be.accessKey,
+    secretKey: be.secretKey,
+    profile: 'moto',
+    ...extra,
+  });
   const start = async (...args: Parameters<typeof startProxy>) => {
     const p = await startProxy(...args);
     started.push(p);

@@ -199,7 +199,10 @@ describe.each(BACKENDS)('core proxy path against %s', (name) => {
   });
 
   it('a bucket outside the key policy is denied and nothing reaches the backend', async () => {
-    await expect(client.send(new PutObjectCommand({ Bucket: 'not-allowed', Key: 'denied.txt', Body: Buffer.from('x') }))).rejects.toMatchObject({ name: 'AccessDenied', $metadata: { httpStatusCode: 403 } });
+    await expect(client.send(new PutObjectCommand({ Bucket: 'not-allowed', Key: 'denied.txt', Body: Buffer.from('x') }))).rejects.toMatchObject({
+      name: 'AccessDenied',
+      $metadata: { httpStatusCode: 403 },
+    });
     await expect(direct.send(new HeadObjectCommand({ Bucket: bucket, Key: 'denied.txt' }))).rejects.toMatchObject({ $metadata: { httpStatusCode: 404 } });
   });
 
@@ -237,7 +240,9 @@ describe.each(BACKENDS)('core proxy path against %s', (name) => {
       },
       { step: 'finalizeRequest', priority: 'low', name: 'tamperAfterSigning' },
     );
-    await expect(tampering.send(new PutObjectCommand({ Bucket: bucket, Key: 'tampered.txt', Body: Buffer.from('x'), Metadata: { owner: 'alice' } }))).rejects.toMatchObject({ name: 'SignatureDoesNotMatch' });
+    await expect(tampering.send(new PutObjectCommand({ Bucket: bucket, Key: 'tampered.txt', Body: Buffer.from('x'), Metadata: { owner: 'alice' } }))).rejects.toMatchObject({
+      name: 'SignatureDoesNotMatch',
+    });
     await expect(direct.send(new HeadObjectCommand({ Bucket: bucket, Key: 'tampered.txt' }))).rejects.toMatchObject({ $metadata: { httpStatusCode: 404 } });
     tampering.destroy();
   });
@@ -254,7 +259,10 @@ describe.each(BACKENDS)('core proxy path against %s', (name) => {
         headers: {
           expect: '100-continue',
           'content-length': '5',
-          'x-amz-date': new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, ''),
+          'x-amz-date': new Date()
+            .toISOString()
+            .replace(/[-:]/g, '')
+            .replace(/\.\d{3}/, ''),
           'x-amz-content-sha256': 'UNSIGNED-PAYLOAD',
           authorization: `AWS4-HMAC-SHA256 Credential=${CLIENT.accessKey}/${new Date().toISOString().slice(0, 10).replace(/-/g, '')}/us-east-1/s3/aws4_request, SignedHeaders=host;x-amz-content-sha256;x-amz-date, Signature=${'0'.repeat(64)}`,
         },

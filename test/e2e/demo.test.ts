@@ -48,7 +48,10 @@ describe('osp --demo', () => {
   });
 
   it('the printed boto3 command works as printed', async () => {
-    const command = output.split('\n').map((l) => l.trim()).find((l) => l.startsWith('python3 -c'));
+    const command = output
+      .split('\n')
+      .map((l) => l.trim())
+      .find((l) => l.startsWith('python3 -c'));
     expect(command).toBeDefined();
     const { stdout } = await run(command as string, { cwd: dir, timeout: 60_000 });
     expect(stdout.trim()).toBe("b'hi'");
@@ -61,7 +64,10 @@ describe('osp --demo', () => {
   });
 
   it('SIGTERM stops the proxy and its in-process backend (no child processes), exit code 0', async () => {
-    const children = (await run(`ps -o pid= --ppid ${proc.pid}`).catch(() => ({ stdout: '' }))).stdout.split('\n').map((l) => l.trim()).filter(Boolean);
+    const children = (await run(`ps -o pid= --ppid ${proc.pid}`).catch(() => ({ stdout: '' }))).stdout
+      .split('\n')
+      .map((l) => l.trim())
+      .filter(Boolean);
     expect(children).toEqual([]);
     const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
     proc.kill('SIGTERM');

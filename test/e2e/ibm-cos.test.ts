@@ -105,7 +105,12 @@ describe('IBM COS backends (API key → IAM bearer token)', () => {
     await mixed.send(new PutObjectCommand({ Bucket: B, Key: 'b.txt', Body: Buffer.from('via config api key') }));
     await mixed.send(new PutObjectCommand({ Bucket: C, Key: 'c.txt', Body: Buffer.from('via fetcher api key') }));
     await envClient.send(new PutObjectCommand({ Bucket: D, Key: 'd.txt', Body: Buffer.from('via COS_API_KEY') }));
-    for (const [bucket, key, body] of [[A, 'a.txt', 'via hmac'], [B, 'b.txt', 'via config api key'], [C, 'c.txt', 'via fetcher api key'], [D, 'd.txt', 'via COS_API_KEY']]) {
+    for (const [bucket, key, body] of [
+      [A, 'a.txt', 'via hmac'],
+      [B, 'b.txt', 'via config api key'],
+      [C, 'c.txt', 'via fetcher api key'],
+      [D, 'd.txt', 'via COS_API_KEY'],
+    ]) {
       expect(await text(await direct.send(new GetObjectCommand({ Bucket: bucket, Key: key })))).toBe(body); // really stored
     }
     expect(await text(await mixed.send(new GetObjectCommand({ Bucket: C, Key: 'c.txt' })))).toBe('via fetcher api key');
@@ -254,7 +259,9 @@ describe('IBM COS backends (API key → IAM bearer token)', () => {
     ]);
     const data = randomBytes(300 * 1024);
     const before = cos.requests().length;
-    await client.send(new PutObjectCommand({ Bucket: B, Key: 'chunked.bin', Body: Readable.from([data.subarray(0, 1000), data.subarray(1000)]), ContentLength: data.length, ChecksumAlgorithm: 'CRC32' }));
+    await client.send(
+      new PutObjectCommand({ Bucket: B, Key: 'chunked.bin', Body: Readable.from([data.subarray(0, 1000), data.subarray(1000)]), ContentLength: data.length, ChecksumAlgorithm: 'CRC32' }),
+    );
     expect(seen).toEqual(['STREAMING-UNSIGNED-PAYLOAD-TRAILER']);
     const upstream = cos.requests().slice(before);
     expect(upstream).toHaveLength(1);

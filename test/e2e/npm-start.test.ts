@@ -51,13 +51,14 @@ function descendants(pid: number): number[] {
   return out;
 }
 
-const alive = (pids: number[]) => pids.filter((p) => {
-  try {
-    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${p}/stat`, 'utf8'));
-  } catch {
-    return false;
-  }
-});
+const alive = (pids: number[]) =>
+  pids.filter((p) => {
+    try {
+      return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${p}/stat`, 'utf8'));
+    } catch {
+      return false;
+    }
+  });
 
 interface Started {
   proc: ChildProcess;
@@ -108,16 +109,20 @@ test('Ctrl-C stops everything; a second start does not rebuild a current dist/',
   expect(await waitGone(started)).toEqual([]);
 }, 120_000);
 
-test.each([['PORT'], ['METRICS_PORT']])('a port in use names %s', async (variable) => {
-  const blocker = net.createServer();
-  await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
-  const busy = (blocker.address() as net.AddressInfo).port;
-  try {
-    const ports = { PORT: String(await freePort()), METRICS_PORT: String(await freePort()), [variable]: String(busy) };
-    const s = await npmStart(ports);
-    expect(await s.exit).not.toBe(0);
-    expect(s.output()).toMatch(new RegExp(`port ${busy} is already in use: set ${variable} \\(`));
-  } finally {
-    blocker.close();
-  }
-}, 120_000);
+test.each([['PORT'], ['METRICS_PORT']])(
+  'a port in use names %s',
+  async (variable) => {
+    const blocker = net.createServer();
+    await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
+    const busy = (blocker.address() as net.AddressInfo).port;
+    try {
+      const ports = { PORT: String(await freePort()), METRICS_PORT: String(await freePort()), [variable]: String(busy) };
+      const s = await npmStart(ports);
+      expect(await s.exit).not.toBe(0);
+      expect(s.output()).toMatch(new RegExp(`port ${busy} is already in use: set ${variable} \\(`));
+    } finally {
+      blocker.close();
+    }
+  },
+  120_000,
+);

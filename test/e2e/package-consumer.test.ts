@@ -60,7 +60,17 @@ beforeAll(() => {
   }
   const source = readFileSync(FIXTURE, 'utf8');
   for (const ext of ['ts', 'cts', 'mts']) writeFileSync(join(consumer, `use.${ext}`), source);
-  const strict = { strict: true, noEmit: true, noUnusedLocals: true, noUnusedParameters: true, exactOptionalPropertyTypes: false, skipLibCheck: false, types: ['node'], target: 'ES2022', lib: ['ES2022'] };
+  const strict = {
+    strict: true,
+    noEmit: true,
+    noUnusedLocals: true,
+    noUnusedParameters: true,
+    exactOptionalPropertyTypes: false,
+    skipLibCheck: false,
+    types: ['node'],
+    target: 'ES2022',
+    lib: ['ES2022'],
+  };
   writeFileSync(join(consumer, 'tsconfig.cjs.json'), JSON.stringify({ compilerOptions: { ...strict, module: 'commonjs', moduleResolution: 'node10', esModuleInterop: true }, files: ['use.ts'] }));
   writeFileSync(join(consumer, 'tsconfig.nodenext.json'), JSON.stringify({ compilerOptions: { ...strict, module: 'nodenext', moduleResolution: 'nodenext' }, files: ['use.cts', 'use.mts'] }));
 }, 180_000);
@@ -70,7 +80,8 @@ afterAll(() => {
 });
 
 test('the tarball holds the built entry points and README, no sources or tests', () => {
-  for (const f of ['package.json', 'README.md', 'dist/index.js', 'dist/index.d.ts', 'dist/metrics.js', 'dist/metrics.d.ts', 'dist/server/index.js', 'dist/server/index.d.ts', 'dist/server/cli.js']) expect(packedFiles).toContain(f);
+  for (const f of ['package.json', 'README.md', 'dist/index.js', 'dist/index.d.ts', 'dist/metrics.js', 'dist/metrics.d.ts', 'dist/server/index.js', 'dist/server/index.d.ts', 'dist/server/cli.js'])
+    expect(packedFiles).toContain(f);
   expect(packedFiles.filter((f) => !f.startsWith('dist/') && f !== 'package.json' && f !== 'README.md')).toEqual([]);
 });
 
@@ -85,7 +96,15 @@ test('every public export compiles under strict TypeScript: nodenext, .cts and .
 test('the entry points load at run time: require and import', () => {
   const cjs = run(process.execPath, ['-e', `for (const m of ${JSON.stringify(Object.keys(ENTRIES))}) console.log(m, Object.keys(require(m)).length)`], consumer);
   expect(cjs.trim().split('\n')).toHaveLength(3);
-  const esm = run(process.execPath, ['--input-type=module', '-e', `import { ospMiddleware } from 'object-storage-proxy'; import { ospMetrics } from 'object-storage-proxy/metrics'; import { startServer } from 'object-storage-proxy/server'; console.log([ospMiddleware, ospMetrics, startServer].map((f) => typeof f).join())`], consumer);
+  const esm = run(
+    process.execPath,
+    [
+      '--input-type=module',
+      '-e',
+      `import { ospMiddleware } from 'object-storage-proxy'; import { ospMetrics } from 'object-storage-proxy/metrics'; import { startServer } from 'object-storage-proxy/server'; console.log([ospMiddleware, ospMetrics, startServer].map((f) => typeof f).join())`,
+    ],
+    consumer,
+  );
   expect(esm.trim()).toBe('function,function,function');
 });
 
@@ -94,14 +113,21 @@ function exportsOf(dts: string): string[] {
   const program = ts.createProgram([dts], { skipLibCheck: true, types: ['node'] });
   const checker = program.getTypeChecker();
   const symbol = checker.getSymbolAtLocation(program.getSourceFile(dts)!)!;
-  return checker.getExportsOfModule(symbol).map((s) => s.name).sort();
+  return checker
+    .getExportsOfModule(symbol)
+    .map((s) => s.name)
+    .sort();
 }
 
 /** Names the fixture imports from `specifier`. */
 function importedBy(specifier: string): string[] {
   const source = readFileSync(FIXTURE, 'utf8');
   const m = new RegExp(`import\\s*\\{([^}]*)\\}\\s*from '${specifier.replace('/', '\\/')}'`).exec(source);
-  return (m?.[1] ?? '').split(',').map((s) => s.trim().replace(/^type\s+/, '')).filter(Boolean).sort();
+  return (m?.[1] ?? '')
+    .split(',')
+    .map((s) => s.trim().replace(/^type\s+/, ''))
+    .filter(Boolean)
+    .sort();
 }
 
 test.each(Object.entries(ENTRIES))('the fixture uses exactly the exports of %s', (specifier, file) => {

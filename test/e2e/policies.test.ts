@@ -57,8 +57,20 @@ describe('policies (Ceph RGW)', () => {
     clients.push(c);
     return c;
   };
-  const bucketConfig = (backendBucket: string): BucketConfig => ({ host: be.host, port: be.port, addressingStyle: 'path', backendBucket, accessKey: be.accessKey, secretKey: be.secretKey, profile: 'ceph-rgw' });
-  const exists = async (k: string) => direct.send(new HeadObjectCommand({ Bucket: data, Key: k })).then(() => true, () => false);
+  const bucketConfig = (backendBucket: string): BucketConfig => ({
+    host: be.host,
+    port: be.port,
+    addressingStyle: 'path',
+    backendBucket,
+    accessKey: be.accessKey,
+    secretKey: be.secretKey,
+    profile: 'ceph-rgw',
+  });
+  const exists = async (k: string) =>
+    direct.send(new HeadObjectCommand({ Bucket: data, Key: k })).then(
+      () => true,
+      () => false,
+    );
 
   beforeAll(async () => {
     be = backend('rgw');
@@ -73,20 +85,39 @@ describe('policies (Ceph RGW)', () => {
       policies: { readOnlyReports },
       hmacKeystore: [
         key('reader', ['readOnlyReports']),
-        key('nodelete', [{ Version: '2012-10-17', Statement: [
-          { Effect: 'Allow', Action: 's3:*', Resource: ['arn:aws:s3:::data', 'arn:aws:s3:::data/*'] },
-          { Effect: 'Deny', Action: ['s3:DeleteObject', 's3:DeleteObjectVersion'], Resource: 'arn:aws:s3:::data/*' },
-        ] }]),
-        key('ip-local', [{ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:GetObject', Resource: 'arn:aws:s3:::data/*', Condition: { IpAddress: { 'aws:SourceIp': '127.0.0.1/32' } } }] }]),
-        key('ip-private', [{ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:GetObject', Resource: 'arn:aws:s3:::data/*', Condition: { IpAddress: { 'aws:SourceIp': '10.0.0.0/8' } } }] }]),
-        key('copier', [{ Version: '2012-10-17', Statement: [
-          { Effect: 'Allow', Action: 's3:GetObject', Resource: 'arn:aws:s3:::data/src/*' },
-          { Effect: 'Allow', Action: 's3:PutObject', Resource: 'arn:aws:s3:::data/dst/*' },
-        ] }]),
-        key('cleaner', [{ Version: '2012-10-17', Statement: [
-          { Effect: 'Allow', Action: 's3:DeleteObject', Resource: 'arn:aws:s3:::data/*' },
-          { Effect: 'Deny', Action: 's3:DeleteObject', Resource: 'arn:aws:s3:::data/keep/*' },
-        ] }]),
+        key('nodelete', [
+          {
+            Version: '2012-10-17',
+            Statement: [
+              { Effect: 'Allow', Action: 's3:*', Resource: ['arn:aws:s3:::data', 'arn:aws:s3:::data/*'] },
+              { Effect: 'Deny', Action: ['s3:DeleteObject', 's3:DeleteObjectVersion'], Resource: 'arn:aws:s3:::data/*' },
+            ],
+          },
+        ]),
+        key('ip-local', [
+          { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:GetObject', Resource: 'arn:aws:s3:::data/*', Condition: { IpAddress: { 'aws:SourceIp': '127.0.0.1/32' } } }] },
+        ]),
+        key('ip-private', [
+          { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:GetObject', Resource: 'arn:aws:s3:::data/*', Condition: { IpAddress: { 'aws:SourceIp': '10.0.0.0/8' } } }] },
+        ]),
+        key('copier', [
+          {
+            Version: '2012-10-17',
+            Statement: [
+              { Effect: 'Allow', Action: 's3:GetObject', Resource: 'arn:aws:s3:::data/src/*' },
+              { Effect: 'Allow', Action: 's3:PutObject', Resource: 'arn:aws:s3:::data/dst/*' },
+            ],
+          },
+        ]),
+        key('cleaner', [
+          {
+            Version: '2012-10-17',
+            Statement: [
+              { Effect: 'Allow', Action: 's3:DeleteObject', Resource: 'arn:aws:s3:::data/*' },
+              { Effect: 'Deny', Action: 's3:DeleteObject', Resource: 'arn:aws:s3:::data/keep/*' },
+            ],
+          },
+        ]),
         key('team', [{ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:GetObject', Resource: 'arn:aws:s3:::data/${aws:PrincipalTag/area}/*' }] }], { area: 'reports' }),
         { accessKey: 'plain', secretKey: secret('plain') },
       ],

@@ -20,8 +20,11 @@ const run = promisify(execFile);
 const CLIENT = { accessKey: 'browser-client', secretKey: 'browser-client-secret-00000000' };
 const html = (s: string) => s.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
-describe.each([['rgw', 'ceph-rgw'], ['swift', 'swift']] as Array<[BackendName, 'ceph-rgw' | 'swift']>)('headless Chromium posts an HTML form through the proxy to %s', (name, profile) => {
-  it('stores the file under ${filename} with the form\'s Content-Type and metadata, and redirects back', async () => {
+describe.each([
+  ['rgw', 'ceph-rgw'],
+  ['swift', 'swift'],
+] as Array<[BackendName, 'ceph-rgw' | 'swift']>)('headless Chromium posts an HTML form through the proxy to %s', (name, profile) => {
+  it("stores the file under ${filename} with the form's Content-Type and metadata, and redirects back", async () => {
     const be = backend(name);
     const bucket = await createTestBucket('browser', name);
     const proxy = await startProxy({
@@ -44,12 +47,35 @@ describe.each([['rgw', 'ceph-rgw'], ['swift', 'swift']] as Array<[BackendName, '
     const sitePort = (site.address() as AddressInfo).port;
     const prefix = `browser-${randomBytes(3).toString('hex')}/`;
     const fields = { 'Content-Type': 'text/plain', 'x-amz-meta-via': 'chromium', success_action_redirect: `http://127.0.0.1:${sitePort}/done` };
-    const conditions = [['starts-with', '$key', prefix], { 'Content-Type': 'text/plain' }, { 'x-amz-meta-via': 'chromium' }, { success_action_redirect: fields.success_action_redirect }, ['content-length-range', 1, 1000]];
-    const { stdout } = await run('python3', [path.join(__dirname, 'py', 'presigned_post_boto3.py'), proxy.endpoint, bucket, `${prefix}\${filename}`, CLIENT.accessKey, CLIENT.secretKey, 's3v4', JSON.stringify(fields), JSON.stringify(conditions), '300'], { timeout: 60_000 });
+    const conditions = [
+      ['starts-with', '$key', prefix],
+      { 'Content-Type': 'text/plain' },
+      { 'x-amz-meta-via': 'chromium' },
+      { success_action_redirect: fields.success_action_redirect },
+      ['content-length-range', 1, 1000],
+    ];
+    const { stdout } = await run(
+      'python3',
+      [
+        path.join(__dirname, 'py', 'presigned_post_boto3.py'),
+        proxy.endpoint,
+        bucket,
+        `${prefix}\${filename}`,
+        CLIENT.accessKey,
+        CLIENT.secretKey,
+        's3v4',
+        JSON.stringify(fields),
+        JSON.stringify(conditions),
+        '300',
+      ],
+      { timeout: 60_000 },
+    );
     const minted = JSON.parse(stdout) as { url: string; fields: Record<string, string> };
     page = `<!doctype html><html><body>
 <form id="f" action="${html(minted.url)}" method="post" enctype="multipart/form-data">
-${Object.entries(minted.fields).map(([k, v]) => `<input type="hidden" name="${html(k)}" value="${html(v)}">`).join('\n')}
+${Object.entries(minted.fields)
+  .map(([k, v]) => `<input type="hidden" name="${html(k)}" value="${html(v)}">`)
+  .join('\n')}
 <input type="file" name="file" id="file">
 </form>
 <script>
@@ -61,7 +87,22 @@ document.getElementById('f').submit();
 
     const profileDir = mkdtempSync(path.join(tmpdir(), 'osp-e2e-chromium-'));
     // Flags from the machine notes: no sandbox as root, no background networking (the network is closed).
-    const browser = spawn('chromium', ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', `--user-data-dir=${profileDir}`, `http://127.0.0.1:${sitePort}/`], { detached: true, stdio: 'ignore' });
+    const browser = spawn(
+      'chromium',
+      [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        `--user-data-dir=${profileDir}`,
+        `http://127.0.0.1:${sitePort}/`,
+      ],
+      { detached: true, stdio: 'ignore' },
+    );
     try {
       let timer: NodeJS.Timeout | undefined;
       const timeout = new Promise<string>((_, reject) => (timer = setTimeout(() => reject(new Error('the browser never came back')), 60_000)));

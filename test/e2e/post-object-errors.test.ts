@@ -38,7 +38,11 @@ describe('browser POST uploads: bad forms and anonymous uploads (moto)', () => {
   });
 
   const mint = async (key: string, conditions: unknown[] = []) => {
-    const { stdout } = await run('python3', [path.join(__dirname, 'py', 'presigned_post_boto3.py'), proxy.endpoint, bucket, key, CLIENT.accessKey, CLIENT.secretKey, 's3v4', '{}', JSON.stringify(conditions), '300'], { timeout: 60_000 });
+    const { stdout } = await run(
+      'python3',
+      [path.join(__dirname, 'py', 'presigned_post_boto3.py'), proxy.endpoint, bucket, key, CLIENT.accessKey, CLIENT.secretKey, 's3v4', '{}', JSON.stringify(conditions), '300'],
+      { timeout: 60_000 },
+    );
     return JSON.parse(stdout) as { url: string; fields: Record<string, string> };
   };
   const post = async (url: string, fields: Record<string, string>, file?: string) => {
@@ -115,15 +119,28 @@ async function postAndGoAway(url: string, fields: Record<string, string>): Promi
   await new Promise((r) => setTimeout(r, 1000));
 }
 
-describe.each([['moto', 'moto'], ['rgw', 'ceph-rgw']] as Array<[BackendName, 'moto' | 'ceph-rgw']>)('browser POST uploads: a client that goes away mid-file (%s)', (name, profile) => {
+describe.each([
+  ['moto', 'moto'],
+  ['rgw', 'ceph-rgw'],
+] as Array<[BackendName, 'moto' | 'ceph-rgw']>)('browser POST uploads: a client that goes away mid-file (%s)', (name, profile) => {
   it('nothing is stored, no temporary file is left, and the proxy serves the next upload', async () => {
     const be = backend(name);
     const bucket = await createTestBucket('post-gone', name);
-    const proxy = await startProxy({ buckets: { [bucket]: { host: be.host, port: be.port, addressingStyle: 'path', accessKey: be.accessKey, secretKey: be.secretKey, profile } }, hmacKeystore: [CLIENT] });
+    const proxy = await startProxy({
+      buckets: { [bucket]: { host: be.host, port: be.port, addressingStyle: 'path', accessKey: be.accessKey, secretKey: be.secretKey, profile } },
+      hmacKeystore: [CLIENT],
+    });
     const direct = backendClient(name);
     try {
       const key = `gone/${randomBytes(4).toString('hex')}`;
-      const mint = async () => JSON.parse((await run('python3', [path.join(__dirname, 'py', 'presigned_post_boto3.py'), proxy.endpoint, bucket, key, CLIENT.accessKey, CLIENT.secretKey, 's3v4', '{}', '[]', '300'], { timeout: 60_000 })).stdout) as { url: string; fields: Record<string, string> };
+      const mint = async () =>
+        JSON.parse(
+          (
+            await run('python3', [path.join(__dirname, 'py', 'presigned_post_boto3.py'), proxy.endpoint, bucket, key, CLIENT.accessKey, CLIENT.secretKey, 's3v4', '{}', '[]', '300'], {
+              timeout: 60_000,
+            })
+          ).stdout,
+        ) as { url: string; fields: Record<string, string> };
       const m = await mint();
       await postAndGoAway(m.url, m.fields);
       await expect(direct.send(new HeadObjectCommand({ Bucket: bucket, Key: key }))).rejects.toMatchObject({ $metadata: { httpStatusCode: 404 } });

@@ -74,7 +74,18 @@ describe.each(['moto', 'rgw', 'swift'] as BackendName[])('browser POST uploads a
 
   /** boto3 generate_presigned_post (and, with `post`, python requests posting `post`). */
   const mintBoto3 = async (key: string, opts: { sigver?: 's3v4' | 's3'; fields?: Record<string, string>; conditions?: unknown[]; expires?: number; post?: string } = {}): Promise<Minted> => {
-    const args = [path.join(__dirname, 'py', 'presigned_post_boto3.py'), proxy.endpoint, bucket, key, CLIENT.accessKey, CLIENT.secretKey, opts.sigver ?? 's3v4', JSON.stringify(opts.fields ?? {}), JSON.stringify(opts.conditions ?? []), String(opts.expires ?? 300)];
+    const args = [
+      path.join(__dirname, 'py', 'presigned_post_boto3.py'),
+      proxy.endpoint,
+      bucket,
+      key,
+      CLIENT.accessKey,
+      CLIENT.secretKey,
+      opts.sigver ?? 's3v4',
+      JSON.stringify(opts.fields ?? {}),
+      JSON.stringify(opts.conditions ?? []),
+      String(opts.expires ?? 300),
+    ];
     if (opts.post) args.push(opts.post);
     const { stdout } = await run('python3', args, { timeout: 60_000 });
     return JSON.parse(stdout) as Minted;
@@ -309,7 +320,18 @@ describe('browser POST uploads: the proxy answers as RGW does', () => {
   type Case = { fields?: Record<string, string>; conditions?: unknown[]; expires?: number; data: Buffer; tamper?: (f: Record<string, string>) => Record<string, string> };
   /** Mints the form for `endpoint` with boto3, posts it with curl, returns status, error code, and the stored object's attributes. */
   const postVia = async (endpoint: string, creds: { accessKey: string; secretKey: string }, key: string, c: Case) => {
-    const args = [path.join(__dirname, 'py', 'presigned_post_boto3.py'), endpoint, bucket, key, creds.accessKey, creds.secretKey, 's3v4', JSON.stringify(c.fields ?? {}), JSON.stringify(c.conditions ?? []), String(c.expires ?? 300)];
+    const args = [
+      path.join(__dirname, 'py', 'presigned_post_boto3.py'),
+      endpoint,
+      bucket,
+      key,
+      creds.accessKey,
+      creds.secretKey,
+      's3v4',
+      JSON.stringify(c.fields ?? {}),
+      JSON.stringify(c.conditions ?? []),
+      String(c.expires ?? 300),
+    ];
     const minted = JSON.parse((await run('python3', args, { timeout: 60_000 })).stdout) as Minted;
     const fields = c.tamper ? c.tamper(minted.fields) : minted.fields;
     const src = path.join(dir, `f-${randomBytes(4).toString('hex')}`);
@@ -330,12 +352,28 @@ describe('browser POST uploads: the proxy answers as RGW does', () => {
   };
 
   const cases: Array<[string, Case]> = [
-    ['plain upload with metadata and Content-Type', { fields: { 'Content-Type': 'text/csv', 'x-amz-meta-a': 'b' }, conditions: [{ 'Content-Type': 'text/csv' }, { 'x-amz-meta-a': 'b' }], data: Buffer.from('x,y\n') }],
-    ['no Content-Type field (the part\'s type is not used)', { data: Buffer.from('typed by the part') }],
+    [
+      'plain upload with metadata and Content-Type',
+      { fields: { 'Content-Type': 'text/csv', 'x-amz-meta-a': 'b' }, conditions: [{ 'Content-Type': 'text/csv' }, { 'x-amz-meta-a': 'b' }], data: Buffer.from('x,y\n') },
+    ],
+    ["no Content-Type field (the part's type is not used)", { data: Buffer.from('typed by the part') }],
     ['success_action_status 201', { fields: { success_action_status: '201' }, conditions: [{ success_action_status: '201' }], data: Buffer.from('created') }],
     ['over content-length-range', { conditions: [['content-length-range', 1, 100]], data: randomBytes(5000) }],
     ['under content-length-range', { conditions: [['content-length-range', 100, 1000]], data: randomBytes(10) }],
-    ['tampered policy', { data: Buffer.from('x'), tamper: (f) => ({ ...f, policy: Buffer.from(Buffer.from(f.policy as string, 'base64').toString().replace('"conditions": [', '"conditions": [["starts-with", "$key", ""], ')).toString('base64') }) }],
+    [
+      'tampered policy',
+      {
+        data: Buffer.from('x'),
+        tamper: (f) => ({
+          ...f,
+          policy: Buffer.from(
+            Buffer.from(f.policy as string, 'base64')
+              .toString()
+              .replace('"conditions": [', '"conditions": [["starts-with", "$key", ""], '),
+          ).toString('base64'),
+        }),
+      },
+    ],
     ['expired policy', { expires: -60, data: Buffer.from('x') }],
     ['field not in the policy', { data: Buffer.from('x'), tamper: (f) => ({ ...f, 'x-amz-meta-extra': '1' }) }],
   ];

@@ -48,7 +48,14 @@ function setParam(url: string, name: string, rawValue: string): string {
 /** The same URL with its query parameters in reverse order. */
 function reorderQuery(url: string): string {
   const q = url.indexOf('?');
-  return url.slice(0, q + 1) + url.slice(q + 1).split('&').reverse().join('&');
+  return (
+    url.slice(0, q + 1) +
+    url
+      .slice(q + 1)
+      .split('&')
+      .reverse()
+      .join('&')
+  );
 }
 
 /** The same URL, differently percent-encoded (`-` as `%2D`, lowercase hex): the canonical query is unchanged. */
@@ -378,7 +385,12 @@ describe.each(['moto', 'rgw'] as BackendName[])('presigned URLs against %s', (na
     writeFileSync(config, '[default]\ns3 =\n    signature_version = s3v4\n');
     const env = { ...process.env, AWS_ACCESS_KEY_ID: CLIENT.accessKey, AWS_SECRET_ACCESS_KEY: CLIENT.secretKey, AWS_DEFAULT_REGION: 'us-east-1', AWS_SHARED_CREDENTIALS_FILE: '/dev/null' };
     const presign = async (configFile: string) =>
-      (await run('aws', ['--endpoint-url', proxy.endpoint, 's3', 'presign', `s3://${bucket}/cli/some file.txt`, '--expires-in', '120'], { env: { ...env, AWS_CONFIG_FILE: configFile }, timeout: 60_000 })).stdout.trim();
+      (
+        await run('aws', ['--endpoint-url', proxy.endpoint, 's3', 'presign', `s3://${bucket}/cli/some file.txt`, '--expires-in', '120'], {
+          env: { ...env, AWS_CONFIG_FILE: configFile },
+          timeout: 60_000,
+        })
+      ).stdout.trim();
     const v4 = await presign(config);
     expect(v4).toContain('X-Amz-Algorithm=AWS4-HMAC-SHA256');
     const got = await call(v4);
@@ -435,7 +447,10 @@ describe('presigned URLs: what the proxy forwards, give-back on backend errors, 
       expect(seen).toHaveLength(1);
       const fwd = seen[0]!;
       expect(fwd.url.startsWith('/recorded/a%20b.txt?')).toBe(true);
-      const names = fwd.url.slice(fwd.url.indexOf('?') + 1).split('&').map((p) => decodeURIComponent(p.split('=')[0]!));
+      const names = fwd.url
+        .slice(fwd.url.indexOf('?') + 1)
+        .split('&')
+        .map((p) => decodeURIComponent(p.split('=')[0]!));
       expect(names.filter((n) => /^x-amz-(algorithm|credential|date|expires|signedheaders|signature|security-token|content-sha256)$/i.test(n))).toEqual([]);
       // Not auth: the SDK's checksum parameters and x-id stay (the backend decides what they mean).
       expect(names.sort()).toEqual(['x-amz-checksum-crc32', 'x-amz-sdk-checksum-algorithm', 'x-id']);
@@ -444,9 +459,14 @@ describe('presigned URLs: what the proxy forwards, give-back on backend errors, 
       expect(fwd.headers['x-amz-date']).toMatch(/^\d{8}T\d{6}Z$/);
 
       // response-* overrides are forwarded verbatim (AWS UriEncode).
-      const getUrl = await getSignedUrl(signer, new GetObjectCommand({ Bucket: BUCKET, Key: 'k', ResponseContentType: 'a/b', ResponseContentDisposition: 'inline; filename="x y"' }), { expiresIn: 300 });
+      const getUrl = await getSignedUrl(signer, new GetObjectCommand({ Bucket: BUCKET, Key: 'k', ResponseContentType: 'a/b', ResponseContentDisposition: 'inline; filename="x y"' }), {
+        expiresIn: 300,
+      });
       expect((await call(getUrl)).status).toBe(200);
-      const q = seen[1]!.url.slice(seen[1]!.url.indexOf('?') + 1).split('&').sort();
+      const q = seen[1]!.url
+        .slice(seen[1]!.url.indexOf('?') + 1)
+        .split('&')
+        .sort();
       expect(q).toEqual(['response-content-disposition=inline%3B%20filename%3D%22x%20y%22', 'response-content-type=a%2Fb', 'x-amz-checksum-mode=ENABLED', 'x-id=GetObject']);
     } finally {
       signer.destroy();

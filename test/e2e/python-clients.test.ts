@@ -49,7 +49,14 @@ describe.each(['moto', 'rgw'] as BackendName[])('python clients against %s', (na
   });
 
   it('aws-cli: 20 MB cp (multipart) up and down, ls, rm', async () => {
-    const env = { ...process.env, AWS_ACCESS_KEY_ID: CLIENT.accessKey, AWS_SECRET_ACCESS_KEY: CLIENT.secretKey, AWS_DEFAULT_REGION: 'us-east-1', AWS_CONFIG_FILE: '/dev/null', AWS_SHARED_CREDENTIALS_FILE: '/dev/null' };
+    const env = {
+      ...process.env,
+      AWS_ACCESS_KEY_ID: CLIENT.accessKey,
+      AWS_SECRET_ACCESS_KEY: CLIENT.secretKey,
+      AWS_DEFAULT_REGION: 'us-east-1',
+      AWS_CONFIG_FILE: '/dev/null',
+      AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
+    };
     const src = path.join(dir, 'src.bin');
     const dst = path.join(dir, 'dst.bin');
     const data = randomBytes(20 * 1024 * 1024);

@@ -152,7 +152,9 @@ describe('startServer: one known request sequence', () => {
     expect(metric(m, 'osp_request_duration_seconds_count', { method: 'PUT', bucket: B })).toBe(1);
     expect(metric(m, 'osp_request_duration_seconds_count', { method: 'GET', bucket: 'other' })).toBe(1);
     expect(metric(m, 'osp_response_size_bytes_count', { method: 'GET', bucket: B })).toBe(7);
-    expect((metric(m, 'osp_response_size_bytes_sum', { method: 'GET', bucket: B }) ?? 0) + (metric(m, 'osp_response_size_bytes_sum', { method: 'PUT', bucket: B }) ?? 0)).toBe(3000 + errorBodies.demo403!);
+    expect((metric(m, 'osp_response_size_bytes_sum', { method: 'GET', bucket: B }) ?? 0) + (metric(m, 'osp_response_size_bytes_sum', { method: 'PUT', bucket: B }) ?? 0)).toBe(
+      3000 + errorBodies.demo403!,
+    );
     expect(metric(m, 'osp_response_size_bytes_bucket', { method: 'GET', bucket: B, le: '1024' })).toBe(7);
     expect(metric(m, 'osp_backend_latency_seconds_count', { method: 'GET', bucket: B })).toBe(3);
     expect(metric(m, 'osp_backend_latency_seconds_count', { method: 'PUT', bucket: B })).toBe(1);
@@ -213,7 +215,21 @@ describe('HTTP surface', () => {
     const r = await raw(`${server.addresses.http}/${bucket}/a.txt`);
     expect(r.headers['x-content-type-options']).toBe('nosniff');
     expect(r.headers.server).toBe('osp-test');
-    for (const h of ['x-powered-by', 'content-security-policy', 'cross-origin-embedder-policy', 'cross-origin-opener-policy', 'cross-origin-resource-policy', 'origin-agent-cluster', 'referrer-policy', 'x-frame-options', 'x-dns-prefetch-control', 'x-download-options', 'x-permitted-cross-domain-policies', 'x-xss-protection', 'strict-transport-security']) {
+    for (const h of [
+      'x-powered-by',
+      'content-security-policy',
+      'cross-origin-embedder-policy',
+      'cross-origin-opener-policy',
+      'cross-origin-resource-policy',
+      'origin-agent-cluster',
+      'referrer-policy',
+      'x-frame-options',
+      'x-dns-prefetch-control',
+      'x-download-options',
+      'x-permitted-cross-domain-policies',
+      'x-xss-protection',
+      'strict-transport-security',
+    ]) {
       expect(r.headers[h]).toBeUndefined();
     }
     const ok = await raw(await presign(client, bucket, 'a.txt', 301)); // a URL of its own: the one above is used up
@@ -223,7 +239,13 @@ describe('HTTP surface', () => {
   });
 
   test('no Express HTML: odd paths and methods get S3 XML', async () => {
-    for (const [method, path] of [['GET', '/'], ['GET', '/%zz'], ['PATCH', `/${bucket}/x`], ['GET', '//'], ['OPTIONS', '/nothing']] as const) {
+    for (const [method, path] of [
+      ['GET', '/'],
+      ['GET', '/%zz'],
+      ['PATCH', `/${bucket}/x`],
+      ['GET', '//'],
+      ['OPTIONS', '/nothing'],
+    ] as const) {
       const r = await raw(`${server.addresses.http}${path}`, { method });
       expect(r.headers['content-type']).toMatch(/application\/xml/);
       expect(r.body.toString()).toMatch(/^<\?xml[\s\S]*<Error><Code>/);
@@ -233,13 +255,31 @@ describe('HTTP surface', () => {
 
   test('Expect: 100-continue: no 100 before authentication; 100 then success when signed', async () => {
     const url = `${server.addresses.http}/${bucket}/continue.txt`;
-    const denied = await raw(url, { method: 'PUT', headers: { expect: '100-continue', 'content-length': '5', 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD', 'x-amz-date': '20200101T000000Z', authorization: `AWS4-HMAC-SHA256 Credential=${AK}/20200101/us-east-1/s3/aws4_request, SignedHeaders=host;x-amz-content-sha256;x-amz-date, Signature=${'0'.repeat(64)}` }, body: 'hello' });
+    const denied = await raw(url, {
+      method: 'PUT',
+      headers: {
+        expect: '100-continue',
+        'content-length': '5',
+        'x-amz-content-sha256': 'UNSIGNED-PAYLOAD',
+        'x-amz-date': '20200101T000000Z',
+        authorization: `AWS4-HMAC-SHA256 Credential=${AK}/20200101/us-east-1/s3/aws4_request, SignedHeaders=host;x-amz-content-sha256;x-amz-date, Signature=${'0'.repeat(64)}`,
+      },
+      body: 'hello',
+    });
     expect(denied.status).toBe(403);
     expect(denied.gotContinue).toBe(false);
 
     const u = new URL(url);
     const signer = new SignatureV4({ credentials: { accessKeyId: AK, secretAccessKey: SK }, region: 'us-east-1', service: 's3', sha256: Sha256, uriEscapePath: false, applyChecksum: false });
-    const signed = await signer.sign({ method: 'PUT', protocol: 'http:', hostname: u.hostname, port: Number(u.port), path: u.pathname, headers: { host: u.host, 'content-length': '5', 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD', expect: '100-continue' }, query: {} });
+    const signed = await signer.sign({
+      method: 'PUT',
+      protocol: 'http:',
+      hostname: u.hostname,
+      port: Number(u.port),
+      path: u.pathname,
+      headers: { host: u.host, 'content-length': '5', 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD', expect: '100-continue' },
+      query: {},
+    });
     const ok = await raw(url, { method: 'PUT', headers: signed.headers as Record<string, string>, body: 'hello' });
     expect(ok.status).toBe(200);
     expect(ok.gotContinue).toBe(true);

@@ -64,7 +64,11 @@ async function sdkOverH2(secret: string, steps: string): Promise<{ ok: boolean; 
       .catch((e) => { process.stdout.write(JSON.stringify({ error: e.name || String(e) })); process.exitCode = 3; });`;
   try {
     // async: the server under test runs in this process's event loop
-    const { stdout } = await promisify(execFile)(process.execPath, ['-e', script], { cwd: process.cwd(), env: { ...process.env, NODE_EXTRA_CA_CERTS: cert.certPath, NODE_NO_WARNINGS: '1' }, timeout: 60_000 });
+    const { stdout } = await promisify(execFile)(process.execPath, ['-e', script], {
+      cwd: process.cwd(),
+      env: { ...process.env, NODE_EXTRA_CA_CERTS: cert.certPath, NODE_NO_WARNINGS: '1' },
+      timeout: 60_000,
+    });
     return { ok: true, out: JSON.parse(stdout) };
   } catch (err) {
     return { ok: false, out: JSON.parse(String((err as { stdout?: string }).stdout ?? '') || '{}') };
@@ -72,13 +76,16 @@ async function sdkOverH2(secret: string, steps: string): Promise<{ ok: boolean; 
 }
 
 test('aws-sdk over HTTP/2: header-signed PUT, GET, LIST verify and stream', async () => {
-  const r = await sdkOverH2(SK, `
+  const r = await sdkOverH2(
+    SK,
+    `
     const body = Buffer.alloc(3 * 1024 * 1024 + 17, 'z');
     await c.send(new PutObjectCommand({ Bucket: B, Key: 'dir/big.bin', Body: body, ContentLength: body.length }));
     const got = Buffer.from(await (await c.send(new GetObjectCommand({ Bucket: B, Key: 'dir/big.bin' }))).Body.transformToByteArray());
     out.same = got.equals(body);
     out.keys = (await c.send(new ListObjectsV2Command({ Bucket: B, Prefix: 'dir/' }))).Contents.map((x) => x.Key);
-    await c.send(new PutObjectCommand({ Bucket: B, Key: 'curl.txt', Body: 'from h2', ContentLength: 7 }));`);
+    await c.send(new PutObjectCommand({ Bucket: B, Key: 'curl.txt', Body: 'from h2', ContentLength: 7 }));`,
+  );
   expect(r).toEqual({ ok: true, out: { same: true, keys: ['dir/big.bin'] } });
   // the requests really were HTTP/2: the access log says so
   const h2lines = logs.map((l) => JSON.parse(l)).filter((l) => l.req?.httpVersion === '2.0');
@@ -113,7 +120,17 @@ test('aws-sdk over HTTP/2: header-signed PUT, GET, LIST verify and stream', asyn
   // h2 + Expect: 100-continue with a bad signature: rejected, nothing stored
   const upload = join(dir, 'up.txt');
   writeFileSync(upload, 'should not arrive');
-  const badPut = await curl(['-sk', '--http2', '-T', upload, '-H', 'Expect: 100-continue', '-w', '\n%{http_code}', `${server.addresses.https}/${bucket}/nope.txt?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=${AK}%2F20200101%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Date=20200101T000000Z&X-Amz-Expires=60&X-Amz-SignedHeaders=host&X-Amz-Signature=${'0'.repeat(64)}`]);
+  const badPut = await curl([
+    '-sk',
+    '--http2',
+    '-T',
+    upload,
+    '-H',
+    'Expect: 100-continue',
+    '-w',
+    '\n%{http_code}',
+    `${server.addresses.https}/${bucket}/nope.txt?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=${AK}%2F20200101%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Date=20200101T000000Z&X-Amz-Expires=60&X-Amz-SignedHeaders=host&X-Amz-Signature=${'0'.repeat(64)}`,
+  ]);
   expect(badPut.endsWith('403')).toBe(true);
   expect((await raw(`http://${moto.host}:${moto.port}/${bucket}/nope.txt`)).status).toBe(404);
 });

@@ -50,7 +50,8 @@ describe.each([1, 2])('osp --config with threads: %i', (threads) => {
     writeFileSync(`${path}.tmp`, content);
     renameSync(`${path}.tmp`, path);
   };
-  const configSource = () => `const { readFileSync } = require('node:fs');\nmodule.exports = () => ({ ...${JSON.stringify(base)}, hmacKeystore: JSON.parse(readFileSync(${JSON.stringify(keysFile)}, 'utf8')) });\n`;
+  const configSource = () =>
+    `const { readFileSync } = require('node:fs');\nmodule.exports = () => ({ ...${JSON.stringify(base)}, hmacKeystore: JSON.parse(readFileSync(${JSON.stringify(keysFile)}, 'utf8')) });\n`;
   const keysOf = (...who: (typeof OLD)[]) => JSON.stringify(who.map((w) => ({ accessKey: w.accessKeyId, secretKey: w.secretAccessKey })));
   /** New keys, and the config file rewritten: the watcher reloads. */
   const writeConfig = (keys: string) => {

@@ -376,7 +376,12 @@ async function headStatuses(endpoint: string, ak: string, sk: string, n: number)
   const out: number[] = [];
   for (let i = 0; i < n; i++) {
     const c = s3Client(endpoint, ak, sk);
-    out.push(await c.send(new HeadBucketCommand({ Bucket: 'data' })).then(() => 200, (e: { $metadata?: { httpStatusCode?: number } }) => e.$metadata?.httpStatusCode ?? 0));
+    out.push(
+      await c.send(new HeadBucketCommand({ Bucket: 'data' })).then(
+        () => 200,
+        (e: { $metadata?: { httpStatusCode?: number } }) => e.$metadata?.httpStatusCode ?? 0,
+      ),
+    );
     c.destroy();
   }
   return out;

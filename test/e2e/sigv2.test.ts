@@ -134,7 +134,14 @@ describe.each(['moto', 'rgw', 'swift'] as BackendName[])('SigV2 against %s', (na
     await putDirect(key, body);
     const presignCli = async (via: 'proxy' | 'direct') => {
       const s = side(via);
-      const env = { ...process.env, AWS_ACCESS_KEY_ID: s.accessKey, AWS_SECRET_ACCESS_KEY: s.secretKey, AWS_DEFAULT_REGION: 'us-east-1', AWS_CONFIG_FILE: '/dev/null', AWS_SHARED_CREDENTIALS_FILE: '/dev/null' };
+      const env = {
+        ...process.env,
+        AWS_ACCESS_KEY_ID: s.accessKey,
+        AWS_SECRET_ACCESS_KEY: s.secretKey,
+        AWS_DEFAULT_REGION: 'us-east-1',
+        AWS_CONFIG_FILE: '/dev/null',
+        AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
+      };
       // `aws` on PATH is the pip aws-cli v1 (Debian's v2 is /usr/bin/aws).
       return (await run('aws', ['--endpoint-url', s.endpoint, 's3', 'presign', `s3://${bucket}/${key}`, '--expires-in', '120'], { env, timeout: 60_000 })).stdout.trim();
     };
@@ -154,7 +161,11 @@ describe.each(['moto', 'rgw', 'swift'] as BackendName[])('SigV2 against %s', (na
     const signurl = async (via: 'proxy' | 'direct') => {
       const s = side(via);
       const host = new URL(s.endpoint).host;
-      const { stdout } = await run('s3cmd', ['-c', config, `--access_key=${s.accessKey}`, `--secret_key=${s.secretKey}`, `--host=${host}`, `--host-bucket=${host}`, '--no-ssl', 'signurl', `s3://${bucket}/${key}`, '+300'], { timeout: 60_000 });
+      const { stdout } = await run(
+        's3cmd',
+        ['-c', config, `--access_key=${s.accessKey}`, `--secret_key=${s.secretKey}`, `--host=${host}`, `--host-bucket=${host}`, '--no-ssl', 'signurl', `s3://${bucket}/${key}`, '+300'],
+        { timeout: 60_000 },
+      );
       return stdout.trim();
     };
     const url = await signurl('proxy');
@@ -198,7 +209,10 @@ describe.each(['moto', 'rgw', 'swift'] as BackendName[])('SigV2 against %s', (na
       expect([p.status, p.code]).toEqual([403, 'SignatureDoesNotMatch']);
       if (name !== 'moto') expect(essence(await call(directPuts[i] as string, 'PUT', {}, Buffer.from('evil')))).toEqual(essence(p));
     }
-    const head = await direct.send(new HeadObjectCommand({ Bucket: bucket, Key: 'tamper.txt' })).then(() => 200, (e: { $metadata?: { httpStatusCode?: number } }) => e.$metadata?.httpStatusCode);
+    const head = await direct.send(new HeadObjectCommand({ Bucket: bucket, Key: 'tamper.txt' })).then(
+      () => 200,
+      (e: { $metadata?: { httpStatusCode?: number } }) => e.$metadata?.httpStatusCode,
+    );
     expect(head).toBe(404);
   });
 
@@ -215,7 +229,11 @@ describe('allowSigV2: false', () => {
   let proxy: RunningProxy;
   beforeAll(async () => {
     const be = backend('moto');
-    proxy = await startProxy({ buckets: { b: { host: be.host, port: be.port, addressingStyle: 'path', accessKey: be.accessKey, secretKey: be.secretKey } }, hmacKeystore: [CLIENT], allowSigV2: false });
+    proxy = await startProxy({
+      buckets: { b: { host: be.host, port: be.port, addressingStyle: 'path', accessKey: be.accessKey, secretKey: be.secretKey } },
+      hmacKeystore: [CLIENT],
+      allowSigV2: false,
+    });
   });
   afterAll(async () => proxy?.close());
 

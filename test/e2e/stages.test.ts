@@ -95,7 +95,16 @@ describe('trustForwardedHost (moto)', () => {
     started.push(proxy);
     // Signed for the public name the reverse proxy in front answers on.
     const headers: Record<string, string> = { host: 's3.public.example', 'x-amz-content-sha256': 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855' };
-    const signed = signRequest({ method: 'GET', canonicalUri: '/data', canonicalQuery: 'list-type=2', headers, accessKeyId: KEY.accessKey, secretKey: KEY.secretKey, region: 'us-east-1', now: new Date() });
+    const signed = signRequest({
+      method: 'GET',
+      canonicalUri: '/data',
+      canonicalQuery: 'list-type=2',
+      headers,
+      accessKeyId: KEY.accessKey,
+      secretKey: KEY.secretKey,
+      region: 'us-east-1',
+      now: new Date(),
+    });
     const res = await get(`${proxy.endpoint}/data?list-type=2`, {
       'x-forwarded-host': 's3.public.example',
       'x-amz-content-sha256': headers['x-amz-content-sha256'] as string,

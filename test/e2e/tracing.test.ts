@@ -196,7 +196,11 @@ test('a presigned GET: the query is recorded with its signature and credential r
   expect(query).toContain('X-Amz-Credential=REDACTED');
   expect(query).toContain('X-Amz-Expires=300');
   expect(JSON.stringify(receiver.spans)).not.toContain(signature);
-  expect(spansOf(server.traceId).map((s) => s.name).sort()).toEqual(['GET', 'GET /{bucket}/{key}', 'osp.authorize', 'osp.limitPresignedUrlUsage', 'osp.resolveBackend', 'osp.verifySignature']);
+  expect(
+    spansOf(server.traceId)
+      .map((s) => s.name)
+      .sort(),
+  ).toEqual(['GET', 'GET /{bucket}/{key}', 'osp.authorize', 'osp.limitPresignedUrlUsage', 'osp.resolveBackend', 'osp.verifySignature']);
 });
 
 test('nothing exported carries a key, a secret, a signature or an Authorization header', async () => {

@@ -141,9 +141,23 @@ describe.each(['moto', 'rgw'] as BackendName[])('transparency against %s', (name
       const part = await client.send(new UploadPartCommand({ Bucket: bucket, Key: key, UploadId, PartNumber: 1, Body: Buffer.from('only part'), ChecksumAlgorithm: 'CRC32' }));
       const composite = `${part.ChecksumCRC32 ?? 'AAAAAA=='}-1`;
       const status = await client
-        .send(new CompleteMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId, ChecksumCRC32: composite, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: part.ETag, ChecksumCRC32: part.ChecksumCRC32 }] } }))
-        .then((o) => o.$metadata.httpStatusCode, (e: { $metadata?: { httpStatusCode?: number }; name?: string }) => `${e.$metadata?.httpStatusCode} ${e.name}`);
-      const length = await direct.send(new HeadObjectCommand({ Bucket: bucket, Key: key })).then((h) => h.ContentLength, () => undefined);
+        .send(
+          new CompleteMultipartUploadCommand({
+            Bucket: bucket,
+            Key: key,
+            UploadId,
+            ChecksumCRC32: composite,
+            MultipartUpload: { Parts: [{ PartNumber: 1, ETag: part.ETag, ChecksumCRC32: part.ChecksumCRC32 }] },
+          }),
+        )
+        .then(
+          (o) => o.$metadata.httpStatusCode,
+          (e: { $metadata?: { httpStatusCode?: number }; name?: string }) => `${e.$metadata?.httpStatusCode} ${e.name}`,
+        );
+      const length = await direct.send(new HeadObjectCommand({ Bucket: bucket, Key: key })).then(
+        (h) => h.ContentLength,
+        () => undefined,
+      );
       return { status, length };
     };
     const p = await complete(viaProxy, 'mpu-proxy.bin');
@@ -165,7 +179,10 @@ describe.each(['moto', 'rgw'] as BackendName[])('transparency against %s', (name
     const put = async (client: S3Client) =>
       withHeader(client, 'expect', 'x-custom-expectation')
         .send(new PutObjectCommand({ Bucket: bucket, Key: 'expect.txt', Body: 'expect body' }))
-        .then((o) => ({ status: o.$metadata.httpStatusCode }), (e: { $metadata?: { httpStatusCode?: number }; name?: string }) => ({ status: e.$metadata?.httpStatusCode, code: e.name }));
+        .then(
+          (o) => ({ status: o.$metadata.httpStatusCode }),
+          (e: { $metadata?: { httpStatusCode?: number }; name?: string }) => ({ status: e.$metadata?.httpStatusCode, code: e.name }),
+        );
     const p = await put(proxyClient(proxy.endpoint, CLIENT.accessKey, CLIENT.secretKey, { requestChecksumCalculation: 'WHEN_REQUIRED' }));
     const d = await put(backendClient(name));
     expect(p).toEqual(d);

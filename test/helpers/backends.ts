@@ -30,8 +30,7 @@ function env(name: string): string {
   const value = process.env[name];
   if (value === undefined || value === '') {
     throw new Error(
-      `${name} is not set: this test needs the real backends that test/run-all.sh starts. ` +
-        `Run it with \`npm test -- <jest args>\` (and OSP_TEST_BACKENDS, if set, must include this backend).`,
+      `${name} is not set: this test needs the real backends that test/run-all.sh starts. ` + `Run it with \`npm test -- <jest args>\` (and OSP_TEST_BACKENDS, if set, must include this backend).`,
     );
   }
   return value;
@@ -51,10 +50,7 @@ export function backend(name: BackendName): Backend {
   const prefix = `OSP_TEST_${name.toUpperCase()}`;
   const where = parseEndpoint(`${prefix}_ENDPOINT`);
   // moto checks no signatures: any key works; fixed ones keep logs readable.
-  const creds =
-    name === 'moto'
-      ? { accessKey: 'mototestaccesskey', secretKey: 'mototestsecretkey' }
-      : { accessKey: env(`${prefix}_ACCESS_KEY`), secretKey: env(`${prefix}_SECRET_KEY`) };
+  const creds = name === 'moto' ? { accessKey: 'mototestaccesskey', secretKey: 'mototestsecretkey' } : { accessKey: env(`${prefix}_ACCESS_KEY`), secretKey: env(`${prefix}_SECRET_KEY`) };
   return { name, ...where, ...creds, region: 'us-east-1' };
 }
 
@@ -84,11 +80,7 @@ export function uniqueName(prefix: string): string {
  * Swift's s3api and RGW 16 reject the SDK's default trailer checksums on stream bodies; pass
  * Buffer/string bodies (the SDK's default stream upload fails on RGW and Swift).
  */
-export function backendClient(
-  which: BackendName,
-  credentials?: Credentials,
-  config: Partial<S3ClientConfig> = {},
-): S3Client {
+export function backendClient(which: BackendName, credentials?: Credentials, config: Partial<S3ClientConfig> = {}): S3Client {
   const b = backend(which);
   const { accessKey, secretKey } = credentials ?? b;
   return new S3Client({
@@ -107,11 +99,7 @@ export function backendClient(
  * Creates a bucket named `uniqueName(name)` directly on the backend (as its main user unless
  * `credentials` is given) and returns the name.
  */
-export async function createTestBucket(
-  name: string,
-  which: BackendName,
-  credentials?: Credentials,
-): Promise<string> {
+export async function createTestBucket(name: string, which: BackendName, credentials?: Credentials): Promise<string> {
   const bucket = uniqueName(name);
   if (!/^[a-z0-9][a-z0-9-]*[a-z0-9]$/.test(bucket) || bucket.length > 63) {
     throw new Error(`createTestBucket: "${name}" gives the invalid bucket name "${bucket}" (lowercase, digits, "-", at most 45 characters)`);

@@ -112,13 +112,12 @@ export async function startIamStandIn(opts: IamStandInOptions = {}): Promise<Iam
       return sendJson(res, 500, ibmError('BXNIM0999E', 'Internal server error.', 'Stand-in error500 mode', req));
     }
     if (req.method !== 'POST') {
-      return sendJson(
-        res,
-        405,
-        ibmError('BXNIM0060E', "Web application exception 'javax.ws.rs.ClientErrorException' during request processing.", 'HTTP 405 Method Not Allowed', req),
-      );
+      return sendJson(res, 405, ibmError('BXNIM0060E', "Web application exception 'javax.ws.rs.ClientErrorException' during request processing.", 'HTTP 405 Method Not Allowed', req));
     }
-    const ct = String(req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+    const ct = String(req.headers['content-type'] ?? '')
+      .split(';')[0]
+      .trim()
+      .toLowerCase();
     if (ct !== 'application/x-www-form-urlencoded') {
       return sendJson(res, 400, ibmError('BXNIM0109E', 'Property missing or empty.', "Property 'grant_type' either missing or empty.", req));
     }

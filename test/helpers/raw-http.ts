@@ -20,25 +20,22 @@ export function call(url: string, method = 'GET', headers: Record<string, string
   const u = new URL(url);
   const rawPath = url.slice(url.indexOf('/', url.indexOf('//') + 2));
   return new Promise((resolve, reject) => {
-    const req = http.request(
-      { host: u.hostname, port: u.port, method, path: rawPath, headers: { ...headers, ...(body ? { 'content-length': String(body.length) } : {}) } },
-      (res) => {
-        const parts: Buffer[] = [];
-        res.on('data', (c: Buffer) => parts.push(c));
-        res.on('end', () => {
-          const text = Buffer.concat(parts);
-          const s = text.toString('utf8');
-          resolve({
-            status: res.statusCode ?? 0,
-            headers: res.headers,
-            body: text,
-            code: /<Code>([^<]*)<\/Code>/.exec(s)?.[1],
-            message: /<Message>([^<]*)<\/Message>/.exec(s)?.[1],
-          });
+    const req = http.request({ host: u.hostname, port: u.port, method, path: rawPath, headers: { ...headers, ...(body ? { 'content-length': String(body.length) } : {}) } }, (res) => {
+      const parts: Buffer[] = [];
+      res.on('data', (c: Buffer) => parts.push(c));
+      res.on('end', () => {
+        const text = Buffer.concat(parts);
+        const s = text.toString('utf8');
+        resolve({
+          status: res.statusCode ?? 0,
+          headers: res.headers,
+          body: text,
+          code: /<Code>([^<]*)<\/Code>/.exec(s)?.[1],
+          message: /<Message>([^<]*)<\/Message>/.exec(s)?.[1],
         });
-        res.on('error', reject);
-      },
-    );
+      });
+      res.on('error', reject);
+    });
     req.on('error', reject);
     req.end(body);
   });

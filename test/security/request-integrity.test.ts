@@ -44,8 +44,16 @@ async function startEnv(name: BackendName, extra: Partial<OspOptions> = {}, buck
   const relay = await startRelay({ host: b.host, port: b.port });
   const calls: AuthorizeRequest[] = [];
   const bucket = (backendBucket: string) => ({
-    host: relay.host, port: relay.port, tls: false, addressingStyle: 'path' as const, backendBucket,
-    accessKey: b.accessKey, secretKey: b.secretKey, profile: PROFILE[name], ttl: 0, ...bucketExtra,
+    host: relay.host,
+    port: relay.port,
+    tls: false,
+    addressingStyle: 'path' as const,
+    backendBucket,
+    accessKey: b.accessKey,
+    secretKey: b.secretKey,
+    profile: PROFILE[name],
+    ttl: 0,
+    ...bucketExtra,
   });
   const proxy = await startProxy({
     buckets: { 'bucket-a': bucket(realA), 'bucket-b': bucket(realB) },
@@ -58,7 +66,13 @@ async function startEnv(name: BackendName, extra: Partial<OspOptions> = {}, buck
     ...extra,
   });
   return {
-    name, proxy, relay, realA, realB, host: `127.0.0.1:${proxy.port}`, calls,
+    name,
+    proxy,
+    relay,
+    realA,
+    realB,
+    host: `127.0.0.1:${proxy.port}`,
+    calls,
     async close() {
       await proxy.close();
       await relay.close();
@@ -67,7 +81,13 @@ async function startEnv(name: BackendName, extra: Partial<OspOptions> = {}, buck
 }
 
 /** Signs `signedPath` + `query` (decoded) and sends `target` (raw, as given) with the signed headers plus `unsigned`. */
-async function signedSend(env: Env, method: string, signedPath: string, target: string, opts: { query?: Record<string, string>; headers?: Record<string, string>; unsigned?: Record<string, string>; body?: string } = {}): Promise<RawAnswer> {
+async function signedSend(
+  env: Env,
+  method: string,
+  signedPath: string,
+  target: string,
+  opts: { query?: Record<string, string>; headers?: Record<string, string>; unsigned?: Record<string, string>; body?: string } = {},
+): Promise<RawAnswer> {
   const headers = await signHeaders({ method, host: env.host, path: signedPath, query: opts.query, headers: opts.headers, ...CLIENT });
   return sendRaw(env.proxy.port, { method, target, headers: { ...headers, ...(opts.unsigned ?? {}) }, body: opts.body });
 }
@@ -113,7 +133,11 @@ describe.each(['rgw', 'moto'] as BackendName[])('request integrity against %s', 
     it('POST ?%64elete is DeleteObjects: refused by authorize, nothing forwarded, nothing deleted', async () => {
       const sha = createHash('sha256').update(deleteXml).digest('hex');
       const md5 = createHash('md5').update(deleteXml).digest('base64');
-      const res = await signedSend(env, 'POST', '/bucket-a', '/bucket-a?%64elete', { query: { delete: '' }, headers: { 'x-amz-content-sha256': sha, 'content-md5': md5, 'content-type': 'application/xml' }, body: deleteXml });
+      const res = await signedSend(env, 'POST', '/bucket-a', '/bucket-a?%64elete', {
+        query: { delete: '' },
+        headers: { 'x-amz-content-sha256': sha, 'content-md5': md5, 'content-type': 'application/xml' },
+        body: deleteXml,
+      });
       expect([res.status, res.code]).toEqual([403, 'AccessDenied']);
       expect(env.calls.map((c) => c.operation)).toEqual(['DeleteObjects']);
       expect(env.calls[0]!.query).toEqual({ delete: '' });
@@ -184,10 +208,15 @@ describe.each(['rgw', 'moto'] as BackendName[])('request integrity against %s', 
       expect(await objectText(name, env.realA, key)).toBe('from-url');
     });
     it('signed x-amz-* headers are forwarded, and only those', async () => {
-      const res = await signedSend(env, 'PUT', '/bucket-a/meta.txt', '/bucket-a/meta.txt', { headers: { 'x-amz-meta-color': 'blue', 'x-amz-content-sha256': createHash('sha256').update('m').digest('hex') }, body: 'm' });
+      const res = await signedSend(env, 'PUT', '/bucket-a/meta.txt', '/bucket-a/meta.txt', {
+        headers: { 'x-amz-meta-color': 'blue', 'x-amz-content-sha256': createHash('sha256').update('m').digest('hex') },
+        body: 'm',
+      });
       expect(res.status).toBe(200);
       const sent = env.relay.requests[0]!;
-      const amz = Object.keys(sent.headers).filter((h) => h.startsWith('x-amz-')).sort();
+      const amz = Object.keys(sent.headers)
+        .filter((h) => h.startsWith('x-amz-'))
+        .sort();
       expect(amz).toEqual(['x-amz-content-sha256', 'x-amz-date', 'x-amz-meta-color']);
       const signedUpstream = /SignedHeaders=([^,]+)/.exec(String(sent.headers.authorization))![1]!.split(';');
       for (const h of amz) expect(signedUpstream).toContain(h);
@@ -250,14 +279,23 @@ describe.each(['rgw', 'moto'] as BackendName[])('request integrity against %s', 
     it('a forged aws-chunked chunk signature → 403, nothing stored', async () => {
       const zeros = '0'.repeat(64);
       const body = `5;chunk-signature=${zeros}\r\nhello\r\n0;chunk-signature=${zeros}\r\n\r\n`;
-      const headers = await signHeaders({ method: 'PUT', host: env.host, path: '/bucket-a/chunked.txt', headers: { 'x-amz-content-sha256': 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD', 'x-amz-decoded-content-length': '5', 'content-encoding': 'aws-chunked' }, ...CLIENT });
+      const headers = await signHeaders({
+        method: 'PUT',
+        host: env.host,
+        path: '/bucket-a/chunked.txt',
+        headers: { 'x-amz-content-sha256': 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD', 'x-amz-decoded-content-length': '5', 'content-encoding': 'aws-chunked' },
+        ...CLIENT,
+      });
       const res = await sendRaw(env.proxy.port, { method: 'PUT', target: '/bucket-a/chunked.txt', headers: { ...headers, 'content-length': String(body.length) }, body });
       expect([res.status, res.code]).toEqual([403, 'SignatureDoesNotMatch']);
       expect(env.relay.requests.every((r) => !r.complete || r.status >= 400)).toBe(true);
       expect(await exists(name, env.realA, 'chunked.txt')).toBe(false);
     });
     it('Content-Length with Transfer-Encoding (request smuggling) → refused by the HTTP parser, nothing forwarded', async () => {
-      const res = await sendBytes(env.proxy.port, `PUT /bucket-a/smuggle.txt HTTP/1.1\r\nHost: ${env.host}\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /bucket-b/secret.txt HTTP/1.1\r\nHost: ${env.host}\r\n\r\n`);
+      const res = await sendBytes(
+        env.proxy.port,
+        `PUT /bucket-a/smuggle.txt HTTP/1.1\r\nHost: ${env.host}\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /bucket-b/secret.txt HTTP/1.1\r\nHost: ${env.host}\r\n\r\n`,
+      );
       expect(res.status).toBe(400);
       expect(res.body).not.toContain('B-SECRET');
       expect(env.relay.requests).toHaveLength(0);

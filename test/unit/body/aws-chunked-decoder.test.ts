@@ -1,14 +1,7 @@
 import { AwsChunkedDecoder, type AwsChunkedDecoderOptions } from '../../../lib/body/aws-chunked-decoder';
 import { chunkSignature, EMPTY_SHA256 } from '../../../lib/body/chunk-signature';
 import { sha256Hex } from '../../../lib/sigv4/signing-key';
-import {
-  DOC_DATA,
-  DOC_SIGNED,
-  DOC_SIGNED_TRAILER,
-  docSignedBody,
-  docSignedTrailerBody,
-  docSigning,
-} from './aws-vectors';
+import { DOC_DATA, DOC_SIGNED, DOC_SIGNED_TRAILER, docSignedBody, docSignedTrailerBody, docSigning } from './aws-vectors';
 import { expectOspError, randomSplit, runThrough, runThroughExpectingError, split } from './stream-helpers';
 
 const signedOptions = (): AwsChunkedDecoderOptions => ({
@@ -199,20 +192,9 @@ describe('AWS example: STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER', () => {
   it('rejects a wrong trailer signature with 403 and a missing one with 400 IncompleteBody', async () => {
     const text = docSignedTrailerBody().toString('latin1');
     const wrong = Buffer.from(text.replace(DOC_SIGNED_TRAILER.trailerSignature, DOC_SIGNED.seed), 'latin1');
-    expectOspError(
-      (await runThroughExpectingError(new AwsChunkedDecoder(signedTrailerOptions()), [wrong])).error,
-      403,
-      'SignatureDoesNotMatch',
-    );
-    const missing = Buffer.from(
-      text.replace(`x-amz-trailer-signature:${DOC_SIGNED_TRAILER.trailerSignature}\r\n`, ''),
-      'latin1',
-    );
-    expectOspError(
-      (await runThroughExpectingError(new AwsChunkedDecoder(signedTrailerOptions()), [missing])).error,
-      400,
-      'IncompleteBody',
-    );
+    expectOspError((await runThroughExpectingError(new AwsChunkedDecoder(signedTrailerOptions()), [wrong])).error, 403, 'SignatureDoesNotMatch');
+    const missing = Buffer.from(text.replace(`x-amz-trailer-signature:${DOC_SIGNED_TRAILER.trailerSignature}\r\n`, ''), 'latin1');
+    expectOspError((await runThroughExpectingError(new AwsChunkedDecoder(signedTrailerOptions()), [missing])).error, 400, 'IncompleteBody');
   });
 
   it('without a signing context, a correct checksum passes and a wrong one is 400 BadDigest', async () => {
@@ -236,13 +218,7 @@ describe('AWS example: STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER', () => {
 describe('STREAMING-UNSIGNED-PAYLOAD-TRAILER framing', () => {
   const crc32OfData = 'sK4Y7A=='; // zlib.crc32 of 66560 'a'
   const body = (trailer = `x-amz-checksum-crc32:${crc32OfData}\r\n`) =>
-    Buffer.concat([
-      Buffer.from('10000\r\n'),
-      DOC_DATA.subarray(0, 65536),
-      Buffer.from('\r\n400\r\n'),
-      DOC_DATA.subarray(65536),
-      Buffer.from(`\r\n0\r\n${trailer}\r\n`),
-    ]);
+    Buffer.concat([Buffer.from('10000\r\n'), DOC_DATA.subarray(0, 65536), Buffer.from('\r\n400\r\n'), DOC_DATA.subarray(65536), Buffer.from(`\r\n0\r\n${trailer}\r\n`)]);
   const options: AwsChunkedDecoderOptions = {
     kind: 'streaming-unsigned-trailer',
     trailerNames: ['x-amz-checksum-crc32'],
@@ -272,9 +248,7 @@ describe('STREAMING-UNSIGNED-PAYLOAD-TRAILER framing', () => {
   });
 
   it('reports a wrong CRC32 as 400 BadDigest with the S3 message, holding the last byte back', async () => {
-    const { error, output } = await runThroughExpectingError(new AwsChunkedDecoder(options), [
-      body('x-amz-checksum-crc32:AAAAAA==\r\n'),
-    ]);
+    const { error, output } = await runThroughExpectingError(new AwsChunkedDecoder(options), [body('x-amz-checksum-crc32:AAAAAA==\r\n')]);
     expectOspError(error, 400, 'BadDigest');
     expect((error as Error).message).toBe('The CRC32 you specified did not match the calculated checksum.');
     expect(output.length).toBe(66559);
@@ -288,10 +262,7 @@ describe('STREAMING-UNSIGNED-PAYLOAD-TRAILER framing', () => {
   });
 
   it('tolerates bare LF line ends in the trailer section', async () => {
-    const b = Buffer.concat([
-      Buffer.from('3\r\nabc\r\n0\r\n'),
-      Buffer.from(`x-amz-checksum-crc32:${Buffer.from('352441c2', 'hex').toString('base64')}\n\n`),
-    ]);
+    const b = Buffer.concat([Buffer.from('3\r\nabc\r\n0\r\n'), Buffer.from(`x-amz-checksum-crc32:${Buffer.from('352441c2', 'hex').toString('base64')}\n\n`)]);
     const out = await runThrough(new AwsChunkedDecoder({ ...options, decodedContentLength: 3 }), [b]);
     expect(out.toString()).toBe('abc');
   });

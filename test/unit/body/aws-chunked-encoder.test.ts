@@ -1,21 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { AwsChunkedDecoder } from '../../../lib/body/aws-chunked-decoder';
-import {
-  AwsChunkedEncoder,
-  type AwsChunkedEncoderOptions,
-  encodedLength,
-  framingKind,
-} from '../../../lib/body/aws-chunked-encoder';
+import { AwsChunkedEncoder, type AwsChunkedEncoderOptions, encodedLength, framingKind } from '../../../lib/body/aws-chunked-encoder';
 import type { ChecksumAlgorithm } from '../../../lib/body/checksums';
 import { getSigningKey } from '../../../lib/sigv4/signing-key';
-import {
-  DOC_DATA,
-  DOC_SIGNED,
-  DOC_SIGNED_TRAILER,
-  docSignedBody,
-  docSignedTrailerBody,
-  docSigning,
-} from './aws-vectors';
+import { DOC_DATA, DOC_SIGNED, DOC_SIGNED_TRAILER, docSignedBody, docSignedTrailerBody, docSigning } from './aws-vectors';
 import { expectOspError, randomSplit, runThrough, runThroughExpectingError, split } from './stream-helpers';
 
 describe('AwsChunkedEncoder reproduces the AWS examples byte for byte', () => {
@@ -96,19 +84,14 @@ describe('decoder(encoder(x)) round trips and encodedLength', () => {
   it('a body signed with another key is rejected', async () => {
     const encoded = await runThrough(new AwsChunkedEncoder({ signing }), [randomBytes(100)]);
     const other = { ...signing, signingKey: getSigningKey('other-secret', '20240131', 'eu-west-1', 's3') };
-    const { error, output } = await runThroughExpectingError(
-      new AwsChunkedDecoder({ kind: 'streaming-signed', signing: other }),
-      [encoded],
-    );
+    const { error, output } = await runThroughExpectingError(new AwsChunkedDecoder({ kind: 'streaming-signed', signing: other }), [encoded]);
     expectOspError(error, 403, 'SignatureDoesNotMatch');
     expect(output.length).toBe(0);
   });
 
   it('encodedLength covers every algorithm and rejects bad input', () => {
     for (const alg of ['crc32', 'crc32c', 'crc64nvme', 'sha1', 'sha256', 'md5', 'sha512'] as ChecksumAlgorithm[]) {
-      expect(encodedLength(0, { signed: false, trailerChecksum: alg })).toBe(
-        `0\r\nx-amz-checksum-${alg}:\r\n\r\n`.length + Buffer.from(new Uint8Array(digestLength(alg))).toString('base64').length,
-      );
+      expect(encodedLength(0, { signed: false, trailerChecksum: alg })).toBe(`0\r\nx-amz-checksum-${alg}:\r\n\r\n`.length + Buffer.from(new Uint8Array(digestLength(alg))).toString('base64').length);
     }
     expect(encodedLength(0, { signed: false })).toBe('0\r\n\r\n'.length);
     expect(() => encodedLength(-1, { signed: false })).toThrow(RangeError);

@@ -164,10 +164,6 @@ describe('header names', () => {
 
   it('mismatch error is BadDigest with the S3 message', () => {
     const e = checksumMismatchError('crc32');
-    expect([e.status, e.s3Code, e.message]).toEqual([
-      400,
-      'BadDigest',
-      'The CRC32 you specified did not match the calculated checksum.',
-    ]);
+    expect([e.status, e.s3Code, e.message]).toEqual([400, 'BadDigest', 'The CRC32 you specified did not match the calculated checksum.']);
   });
 });

@@ -22,9 +22,7 @@ interface Captured {
 }
 
 /** Starts a server answering 200 + ETag to everything and recording each request's raw body. */
-async function captureServer(
-  factory: (handler: http.RequestListener) => http.Server,
-): Promise<{ url: string; requests: Captured[]; close(): Promise<void> }> {
+async function captureServer(factory: (handler: http.RequestListener) => http.Server): Promise<{ url: string; requests: Captured[]; close(): Promise<void> }> {
   const requests: Captured[] = [];
   const server = factory((req, res) => {
     const parts: Buffer[] = [];
@@ -130,25 +128,19 @@ describe('@aws-sdk/client-s3 PutObject with a stream body (STREAMING-UNSIGNED-PA
 });
 
 /** botocore needs HTTPS to send aws-chunked (over HTTP it signs the payload instead). */
-const haveBotocore =
-  spawnSync('python3', ['-c', 'import botocore'], { stdio: 'ignore' }).status === 0 &&
-  spawnSync('openssl', ['version'], { stdio: 'ignore' }).status === 0;
+const haveBotocore = spawnSync('python3', ['-c', 'import botocore'], { stdio: 'ignore' }).status === 0 && spawnSync('openssl', ['version'], { stdio: 'ignore' }).status === 0;
 
 (haveBotocore ? describe : describe.skip)('botocore put_object over HTTPS (STREAMING-UNSIGNED-PAYLOAD-TRAILER)', () => {
   let dir: string;
   let server: Awaited<ReturnType<typeof captureServer>>;
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'osp-botocore-'));
-    const made = spawnSync(
-      'openssl',
-      ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '1', '-subj', '/CN=127.0.0.1'],
-      { stdio: 'ignore' },
-    );
+    const made = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '1', '-subj', '/CN=127.0.0.1'], {
+      stdio: 'ignore',
+    });
     if (made.status !== 0) throw new Error('openssl could not make a certificate');
     const { readFileSync } = await import('node:fs');
-    server = await captureServer((h) =>
-      https.createServer({ key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')) }, h),
-    );
+    server = await captureServer((h) => https.createServer({ key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')) }, h));
   }, 30_000);
   afterAll(async () => {
     await server?.close();

@@ -1,9 +1,4 @@
-import {
-  isStreamingPayload,
-  parsePayloadMode,
-  parseTrailerHeader,
-  streamingPayloadValue,
-} from '../../../lib/body/payload-mode';
+import { isStreamingPayload, parsePayloadMode, parseTrailerHeader, streamingPayloadValue } from '../../../lib/body/payload-mode';
 import { OspError } from '../../../lib/errors';
 
 describe('parsePayloadMode', () => {

@@ -47,10 +47,7 @@ export async function runThrough(transform: Transform, pieces: Buffer[]): Promis
  * Pipes `pieces` through `transform` and resolves with the error it failed with and the bytes it
  * output before failing (to check that nothing unverified got out).
  */
-export async function runThroughExpectingError(
-  transform: Transform,
-  pieces: Buffer[],
-): Promise<{ error: unknown; output: Buffer }> {
+export async function runThroughExpectingError(transform: Transform, pieces: Buffer[]): Promise<{ error: unknown; output: Buffer }> {
   const out: Buffer[] = [];
   try {
     await pipeline(
@@ -73,9 +70,7 @@ export async function runThroughExpectingError(
 export function expectOspError(error: unknown, status: number, s3Code: string): void {
   expect(error).toBeInstanceOf(OspError);
   const e = error as OspError;
-  expect({ status: e.status, s3Code: e.s3Code, message: e.message }).toEqual(
-    expect.objectContaining({ status, s3Code }),
-  );
+  expect({ status: e.status, s3Code: e.s3Code, message: e.message }).toEqual(expect.objectContaining({ status, s3Code }));
 }
 
 /** Deterministic pseudo-random bytes. */

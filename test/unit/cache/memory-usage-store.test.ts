@@ -104,7 +104,7 @@ describe('createMemoryUsageStore', () => {
     expect(await s.get('b')).toBe(2);
   });
 
-  test('periodic sweep removes expired entries (timer is unref\'d)', async () => {
+  test("periodic sweep removes expired entries (timer is unref'd)", async () => {
     const s = make({ sweepIntervalMs: 20 });
     await s.increment('x', Date.now() + 10);
     await s.increment('y', Date.now() + 60_000);

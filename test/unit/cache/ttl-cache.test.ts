@@ -173,7 +173,7 @@ describe('createTtlCache', () => {
     const t1 = process.hrtime.bigint();
     for (let i = 0; i < N; i++) if (c.get(`missing-${i % 1000}`)) sink++;
     const missNs = Number(process.hrtime.bigint() - t1) / N;
-     
+
     console.log(`ttl-cache get: hit ${hitNs.toFixed(1)} ns, miss ${missNs.toFixed(1)} ns (1000 keys, ${N} ops)`);
     expect(sink).toBeGreaterThan(0);
     expect(hitNs).toBeLessThan(2000); // generous: CI machines and coverage instrumentation vary

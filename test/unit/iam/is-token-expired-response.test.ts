@@ -1,7 +1,6 @@
 import { isTokenExpiredResponse } from '../../../lib/backends/iam-token-provider';
 
-const xml = (code: string, message = 'x') =>
-  `<?xml version="1.0" encoding="UTF-8"?><Error><Code>${code}</Code><Message>${message}</Message><Resource>/b/k</Resource></Error>`;
+const xml = (code: string, message = 'x') => `<?xml version="1.0" encoding="UTF-8"?><Error><Code>${code}</Code><Message>${message}</Message><Resource>/b/k</Resource></Error>`;
 
 describe('isTokenExpiredResponse', () => {
   test('401 always means the bearer token was not accepted', () => {

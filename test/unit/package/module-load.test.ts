@@ -16,7 +16,11 @@ function loadedBy(script: string): { packages: Set<string>; libFiles: string[]; 
     ${script}
     const added = Object.keys(require.cache).filter((k) => !before.has(k));
     process.stdout.write(JSON.stringify(added));`;
-  const out = execFileSync(process.execPath, ['-r', 'ts-node/register/transpile-only', '-e', probe], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, TS_NODE_PROJECT: join(ROOT, 'tsconfig.json') } });
+  const out = execFileSync(process.execPath, ['-r', 'ts-node/register/transpile-only', '-e', probe], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    env: { ...process.env, TS_NODE_PROJECT: join(ROOT, 'tsconfig.json') },
+  });
   const files = JSON.parse(out) as string[];
   const packages = new Set<string>();
   for (const f of files) {

@@ -44,7 +44,10 @@ describe('operation → action table', () => {
       { action: 's3:PutObject', resource: 'arn:aws:s3:::dst/b' },
       { action: 's3:GetObject', resource: 'arn:aws:s3:::src/a' },
     ]);
-    expect(checksOf({ operation: 'UploadPartCopy', bucket: 'dst', key: 'b', hasVersionId: false, copySource: { bucket: 'src', key: 'a', hasVersionId: true } })[1]).toEqual({ action: 's3:GetObjectVersion', resource: 'arn:aws:s3:::src/a' });
+    expect(checksOf({ operation: 'UploadPartCopy', bucket: 'dst', key: 'b', hasVersionId: false, copySource: { bucket: 'src', key: 'a', hasVersionId: true } })[1]).toEqual({
+      action: 's3:GetObjectVersion',
+      resource: 'arn:aws:s3:::src/a',
+    });
   });
 
   it('DeleteObjects checks each key', () => {
@@ -55,7 +58,8 @@ describe('operation → action table', () => {
 
 describe('parseDeleteObjectsKeys', () => {
   it('reads keys, version ids and entities as SDKs send them', () => {
-    const xml = '<?xml version="1.0" encoding="UTF-8"?><Delete xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Object><Key>a&amp;b &lt;c&gt;</Key></Object><Object><Key>reports/&#x4e2d;&#65;</Key><VersionId>v1</VersionId></Object><Quiet>true</Quiet></Delete>';
+    const xml =
+      '<?xml version="1.0" encoding="UTF-8"?><Delete xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Object><Key>a&amp;b &lt;c&gt;</Key></Object><Object><Key>reports/&#x4e2d;&#65;</Key><VersionId>v1</VersionId></Object><Quiet>true</Quiet></Delete>';
     expect(parseDeleteObjectsKeys(xml)).toEqual([{ key: 'a&b <c>' }, { key: 'reports/中A', versionId: 'v1' }]);
   });
 

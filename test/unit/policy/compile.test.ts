@@ -31,7 +31,12 @@ describe('policy validation at startup', () => {
     ['a Principal', stmt({ Principal: '*' }), 'policies.readOnly.Statement[0].Principal', /identity-based/],
     ['unknown statement field', stmt({ Actions: 's3:GetObject' }), 'policies.readOnly.Statement[0].Actions', /unknown field/],
     ['unknown condition operator', stmt({ Condition: { StringMatches: { 's3:prefix': 'a' } } }), 'policies.readOnly.Statement[0].Condition.StringMatches', /unknown condition operator/],
-    ['unknown condition key', stmt({ Condition: { StringEquals: { 's3:ExistingObjectTag/x': 'a' } } }), 'policies.readOnly.Statement[0].Condition.StringEquals.s3:ExistingObjectTag/x', /unknown condition key/],
+    [
+      'unknown condition key',
+      stmt({ Condition: { StringEquals: { 's3:ExistingObjectTag/x': 'a' } } }),
+      'policies.readOnly.Statement[0].Condition.StringEquals.s3:ExistingObjectTag/x',
+      /unknown condition key/,
+    ],
     ['bad CIDR', stmt({ Condition: { IpAddress: { 'aws:SourceIp': ['10.0.0.0/8', '10.0.0.0/33'] } } }), 'policies.readOnly.Statement[0].Condition.IpAddress.aws:SourceIp[1]', /CIDR/],
     ['bad number', stmt({ Condition: { NumericLessThan: { 's3:max-keys': 'ten' } } }), 'policies.readOnly.Statement[0].Condition.NumericLessThan.s3:max-keys', /number/],
     ['bad date', stmt({ Condition: { DateLessThan: { 'aws:CurrentTime': 'tomorrow' } } }), 'policies.readOnly.Statement[0].Condition.DateLessThan.aws:CurrentTime', /ISO 8601/],
@@ -64,13 +69,20 @@ describe('policy validation at startup', () => {
   });
 
   it('accepts a valid set and compiles the keys that have policies', () => {
-    const o = resolveOptions(base({
-      policies: { readOnly: stmt({ Condition: { 'ForAnyValue:StringLikeIfExists': { 's3:prefix': ['reports/*'] }, IpAddress: { 'aws:SourceIp': ['127.0.0.1/32', '::1'] } } }) as never },
-      hmacKeystore: [
-        { accessKey: 'plain', secretKey: 's' },
-        { accessKey: 'ro', secretKey: 's', policies: ['readOnly', { Version: '2012-10-17', Statement: { Effect: 'Deny', NotAction: 's3:Get*', NotResource: 'arn:aws:s3:::home/${aws:username}/*' } }], tags: { team: 'a' } },
-      ],
-    }));
+    const o = resolveOptions(
+      base({
+        policies: { readOnly: stmt({ Condition: { 'ForAnyValue:StringLikeIfExists': { 's3:prefix': ['reports/*'] }, IpAddress: { 'aws:SourceIp': ['127.0.0.1/32', '::1'] } } }) as never },
+        hmacKeystore: [
+          { accessKey: 'plain', secretKey: 's' },
+          {
+            accessKey: 'ro',
+            secretKey: 's',
+            policies: ['readOnly', { Version: '2012-10-17', Statement: { Effect: 'Deny', NotAction: 's3:Get*', NotResource: 'arn:aws:s3:::home/${aws:username}/*' } }],
+            tags: { team: 'a' },
+          },
+        ],
+      }),
+    );
     expect(o.keyPolicies.has('plain')).toBe(false);
     expect(o.keyPolicies.get('ro')?.policies).toHaveLength(2);
   });

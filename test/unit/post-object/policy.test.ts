@@ -42,7 +42,14 @@ describe('decodePostPolicy', () => {
 });
 
 describe('checkPostPolicy', () => {
-  const p = policyOf([{ bucket: 'photos' }, ['starts-with', '$key', 'user/alice/'], { acl: 'private' }, ['starts-with', '$Content-Type', 'image/'], ['content-length-range', 10, 1000], ['starts-with', '$x-amz-meta-tag', '']]);
+  const p = policyOf([
+    { bucket: 'photos' },
+    ['starts-with', '$key', 'user/alice/'],
+    { acl: 'private' },
+    ['starts-with', '$Content-Type', 'image/'],
+    ['content-length-range', 10, 1000],
+    ['starts-with', '$x-amz-meta-tag', ''],
+  ]);
   const ok = { key: 'user/alice/cat.png', acl: 'private', 'content-type': 'image/png', 'x-amz-meta-tag': 'anything', policy: 'p', 'x-amz-signature': 's', 'x-ignore-me': '1' };
 
   it('accepts a matching form and returns the length range', () => {
@@ -65,7 +72,10 @@ describe('checkPostPolicy', () => {
   });
 
   it('intersects several content-length-range conditions', () => {
-    const q = policyOf([['content-length-range', 0, 100], ['content-length-range', 5, 1000]]);
+    const q = policyOf([
+      ['content-length-range', 0, 100],
+      ['content-length-range', 5, 1000],
+    ]);
     expect(checkPostPolicy(q, form({}), 'b', NOW)).toEqual({ min: 5, max: 100 });
   });
 });

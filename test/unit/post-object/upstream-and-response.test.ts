@@ -3,16 +3,35 @@ import { buildPostSuccess } from '../../../lib/post-object/post-response';
 
 describe('buildUpstreamHeaders', () => {
   it('maps form fields to PutObject headers and drops the rest', () => {
-    const fields = new Map(Object.entries({
-      key: 'k', policy: 'p', 'x-amz-signature': 's', 'x-amz-credential': 'c', success_action_status: '201',
-      'content-type': 'image/png', 'cache-control': 'no-cache', 'content-disposition': 'attachment', expires: 'Thu, 01 Dec 2094 16:00:00 GMT',
-      acl: 'public-read', 'x-amz-meta-user': 'alice', 'x-amz-storage-class': 'STANDARD', 'x-amz-server-side-encryption': 'AES256',
-      tagging: '<Tagging><TagSet><Tag><Key>a b</Key><Value>1&amp;2</Value></Tag><Tag><Key>c</Key><Value></Value></Tag></TagSet></Tagging>',
-      'x-amz-copy-source': '/other/secret', 'x-ignore-me': '1',
-    }));
+    const fields = new Map(
+      Object.entries({
+        key: 'k',
+        policy: 'p',
+        'x-amz-signature': 's',
+        'x-amz-credential': 'c',
+        success_action_status: '201',
+        'content-type': 'image/png',
+        'cache-control': 'no-cache',
+        'content-disposition': 'attachment',
+        expires: 'Thu, 01 Dec 2094 16:00:00 GMT',
+        acl: 'public-read',
+        'x-amz-meta-user': 'alice',
+        'x-amz-storage-class': 'STANDARD',
+        'x-amz-server-side-encryption': 'AES256',
+        tagging: '<Tagging><TagSet><Tag><Key>a b</Key><Value>1&amp;2</Value></Tag><Tag><Key>c</Key><Value></Value></Tag></TagSet></Tagging>',
+        'x-amz-copy-source': '/other/secret',
+        'x-ignore-me': '1',
+      }),
+    );
     expect(buildUpstreamHeaders(fields)).toEqual({
-      'content-type': 'image/png', 'cache-control': 'no-cache', 'content-disposition': 'attachment', expires: 'Thu, 01 Dec 2094 16:00:00 GMT',
-      'x-amz-acl': 'public-read', 'x-amz-meta-user': 'alice', 'x-amz-storage-class': 'STANDARD', 'x-amz-server-side-encryption': 'AES256',
+      'content-type': 'image/png',
+      'cache-control': 'no-cache',
+      'content-disposition': 'attachment',
+      expires: 'Thu, 01 Dec 2094 16:00:00 GMT',
+      'x-amz-acl': 'public-read',
+      'x-amz-meta-user': 'alice',
+      'x-amz-storage-class': 'STANDARD',
+      'x-amz-server-side-encryption': 'AES256',
       'x-amz-tagging': 'a%20b=1%262&c=',
     });
   });
@@ -50,7 +69,13 @@ describe('buildPostSuccess', () => {
   });
 
   it('303 to a valid redirect with bucket, key and etag; an invalid redirect is ignored', () => {
-    const r = buildPostSuccess({ ...base, fields: new Map([['success_action_redirect', 'https://app/done?x=1'], ['success_action_status', '201']]) });
+    const r = buildPostSuccess({
+      ...base,
+      fields: new Map([
+        ['success_action_redirect', 'https://app/done?x=1'],
+        ['success_action_status', '201'],
+      ]),
+    });
     expect(r.status).toBe(303);
     expect(r.headers.Location).toBe('https://app/done?x=1&bucket=b&key=a%2Fx+y.txt&etag=%22abc%22');
     expect(buildPostSuccess({ ...base, fields: new Map([['redirect', 'javascript:alert(1)']]) }).status).toBe(204);

@@ -60,7 +60,9 @@ describe('deriveS3Operation', () => {
   it('refining parameters keep the operation', () => {
     expect(op('GET', 'b', true, 'versionId=1&response-content-type=a&x-id=GetObject&partNumber=2')).toBe('GetObject');
     expect(op('GET', 'b', false, 'list-type=2&prefix=a&delimiter=%2F&max-keys=2&continuation-token=x&start-after=a&fetch-owner=true&encoding-type=url')).toBe('ListObjectsV2');
-    expect(op('PUT', 'b', true, 'X-Amz-Algorithm=x&X-Amz-Credential=c&X-Amz-Date=d&X-Amz-Expires=1&X-Amz-SignedHeaders=host&X-Amz-Signature=s&x-amz-acl=private&x-amz-checksum-crc32=AAAAAA%3D%3D')).toBe('PutObject');
+    expect(
+      op('PUT', 'b', true, 'X-Amz-Algorithm=x&X-Amz-Credential=c&X-Amz-Date=d&X-Amz-Expires=1&X-Amz-SignedHeaders=host&X-Amz-Signature=s&x-amz-acl=private&x-amz-checksum-crc32=AAAAAA%3D%3D'),
+    ).toBe('PutObject');
     expect(op('GET', 'b', true, 'AWSAccessKeyId=a&Expires=1&Signature=s')).toBe('GetObject');
   });
 });

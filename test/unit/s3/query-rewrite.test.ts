@@ -51,7 +51,8 @@ describe('buildBackendQuery', () => {
     expect(canonicalizeQuery(q.wire)).toBe(q.canonical);
   });
   it('strips presigned auth params only when asked, keeps the rest', () => {
-    const raw = 'X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=a%2Fb&X-Amz-Date=20260101T000000Z&X-Amz-Expires=60&X-Amz-SignedHeaders=host&X-Amz-Signature=ab&response-content-type=text%2Fplain&x-id=GetObject';
+    const raw =
+      'X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=a%2Fb&X-Amz-Date=20260101T000000Z&X-Amz-Expires=60&X-Amz-SignedHeaders=host&X-Amz-Signature=ab&response-content-type=text%2Fplain&x-id=GetObject';
     expect(backendQuery(raw, true).wire).toBe('response-content-type=text%2Fplain&x-id=GetObject');
     expect(backendQuery(raw, false).wire).toContain('X-Amz-Signature=ab');
   });
@@ -61,12 +62,20 @@ describe('rewriteToBackend', () => {
   const base = { host: 's3.example.com', port: 443, tls: true, backendBucket: 'real', key: 'a b/c+d' };
   it('virtual-hosted: bucket in host, canonical key path', () => {
     expect(rewriteToBackend({ ...base, addressingStyle: 'virtual' })).toEqual({
-      protocol: 'https:', hostname: 'real.s3.example.com', port: 443, hostHeader: 'real.s3.example.com', path: '/a%20b/c%2Bd',
+      protocol: 'https:',
+      hostname: 'real.s3.example.com',
+      port: 443,
+      hostHeader: 'real.s3.example.com',
+      path: '/a%20b/c%2Bd',
     });
   });
   it('path-style with a non-default port keeps the port in Host', () => {
     expect(rewriteToBackend({ ...base, addressingStyle: 'path', port: 9000, tls: false })).toEqual({
-      protocol: 'http:', hostname: 's3.example.com', port: 9000, hostHeader: 's3.example.com:9000', path: '/real/a%20b/c%2Bd',
+      protocol: 'http:',
+      hostname: 's3.example.com',
+      port: 9000,
+      hostHeader: 's3.example.com:9000',
+      path: '/real/a%20b/c%2Bd',
     });
   });
   it('bucket-level requests', () => {

@@ -4,8 +4,10 @@ describe('redactUrl', () => {
   test.each([
     ['/b/k', '/b/k'],
     ['/b/k?x-id=GetObject', '/b/k?x-id=GetObject'],
-    ['/b/k?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AK%2F20200101%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Signature=abcdef&x-id=GetObject',
-      '/b/k?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=[REDACTED]&X-Amz-Signature=[REDACTED]&x-id=GetObject'],
+    [
+      '/b/k?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AK%2F20200101%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Signature=abcdef&x-id=GetObject',
+      '/b/k?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=[REDACTED]&X-Amz-Signature=[REDACTED]&x-id=GetObject',
+    ],
     ['/b?x-amz-security-token=tok&list-type=2', '/b?x-amz-security-token=[REDACTED]&list-type=2'],
     ['/b?X-Amz-%53ignature=abc', '/b?X-Amz-%53ignature=[REDACTED]'],
     ['/b?X-Amz-Signature', '/b?X-Amz-Signature=[REDACTED]'],

@@ -116,7 +116,20 @@ describe('buildSigV2StringToSign', () => {
       method: 'put',
       rawPath: '/b/k',
       rawQuery: '',
-      rawHeaders: ['Date', 'Thu, 01 Jan 2026 00:00:00 GMT', 'X-Amz-Date', 'Thu, 01 Jan 2026 00:00:01 GMT', 'x-amz-meta-a', ' 1 ', 'X-AMZ-META-A', '2', 'Content-Type', 'text/plain', 'Content-MD5', 'md5=='],
+      rawHeaders: [
+        'Date',
+        'Thu, 01 Jan 2026 00:00:00 GMT',
+        'X-Amz-Date',
+        'Thu, 01 Jan 2026 00:00:01 GMT',
+        'x-amz-meta-a',
+        ' 1 ',
+        'X-AMZ-META-A',
+        '2',
+        'Content-Type',
+        'text/plain',
+        'Content-MD5',
+        'md5==',
+      ],
     });
     expect(sts).toBe('PUT\nmd5==\ntext/plain\n\nx-amz-date:Thu, 01 Jan 2026 00:00:01 GMT\nx-amz-meta-a:1,2\n/b/k');
   });

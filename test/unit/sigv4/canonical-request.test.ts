@@ -21,7 +21,7 @@ describe('canonicalizePath', () => {
     ['/bucket/café', '/bucket/caf%C3%A9'],
     ['/bucket/a+b', '/bucket/a%2Bb'],
     ['/bucket/a%2Bb', '/bucket/a%2Bb'],
-    ['/bucket/(x)!*\'', '/bucket/%28x%29%21%2A%27'],
+    ["/bucket/(x)!*'", '/bucket/%28x%29%21%2A%27'],
     ['/bucket/literal%252F', '/bucket/literal%252F'],
     // S3 does not normalize dot segments
     ['/bucket/./a/../b', '/bucket/./a/../b'],
@@ -82,14 +82,9 @@ describe('canonical headers', () => {
     expect(canonicalHeadersFromRaw([':authority', 'a', 'host', 'b'], ['host'])).toBe('host:b\n');
   });
   it('builds from a record (arrays joined with ",", numbers stringified)', () => {
-    expect(
-      canonicalHeadersFromRecord({ host: 'h', 'x-amz-meta-a': ['1 ', ' 2'], 'content-length': 5 }, [
-        'content-length',
-        'host',
-        'missing',
-        'x-amz-meta-a',
-      ]),
-    ).toBe('content-length:5\nhost:h\nmissing:\nx-amz-meta-a:1,2\n');
+    expect(canonicalHeadersFromRecord({ host: 'h', 'x-amz-meta-a': ['1 ', ' 2'], 'content-length': 5 }, ['content-length', 'host', 'missing', 'x-amz-meta-a'])).toBe(
+      'content-length:5\nhost:h\nmissing:\nx-amz-meta-a:1,2\n',
+    );
   });
 });
 
@@ -100,16 +95,7 @@ describe('canonical request and string to sign', () => {
     '/test.txt',
     '',
     canonicalHeadersFromRaw(
-      [
-        'Host',
-        'examplebucket.s3.amazonaws.com',
-        'Range',
-        'bytes=0-9',
-        'x-amz-content-sha256',
-        'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855',
-        'x-amz-date',
-        '20130524T000000Z',
-      ],
+      ['Host', 'examplebucket.s3.amazonaws.com', 'Range', 'bytes=0-9', 'x-amz-content-sha256', 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855', 'x-amz-date', '20130524T000000Z'],
       ['host', 'range', 'x-amz-content-sha256', 'x-amz-date'],
     ),
     'host;range;x-amz-content-sha256;x-amz-date',
@@ -123,8 +109,7 @@ describe('canonical request and string to sign', () => {
         'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855',
     );
     expect(buildStringToSign('20130524T000000Z', '20130524/us-east-1/s3/aws4_request', canonicalRequest)).toBe(
-      'AWS4-HMAC-SHA256\n20130524T000000Z\n20130524/us-east-1/s3/aws4_request\n' +
-        '7344ae5b7ee6c3e7e6b0fe0640412a37625d1fbfff95c48bbb2dc43964946972',
+      'AWS4-HMAC-SHA256\n20130524T000000Z\n20130524/us-east-1/s3/aws4_request\n' + '7344ae5b7ee6c3e7e6b0fe0640412a37625d1fbfff95c48bbb2dc43964946972',
     );
   });
 });

@@ -3,8 +3,7 @@ import { isSigV2Authorization, parsePresignedQuery } from '../../../lib/sigv4/pa
 
 const SIG = 'aeeed9bbccd4d02ee5c0109b86d86835f995330da4c265957d157751f604d404';
 const BASE =
-  'X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIAIOSFODNN7EXAMPLE%2F20130524%2Fus-east-1%2Fs3%2Faws4_request' +
-  '&X-Amz-Date=20130524T000000Z&X-Amz-Expires=86400&X-Amz-SignedHeaders=host';
+  'X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIAIOSFODNN7EXAMPLE%2F20130524%2Fus-east-1%2Fs3%2Faws4_request' + '&X-Amz-Date=20130524T000000Z&X-Amz-Expires=86400&X-Amz-SignedHeaders=host';
 
 describe('parsePresignedQuery', () => {
   it('returns undefined without SigV4 query parameters', () => {
@@ -27,17 +26,13 @@ describe('parsePresignedQuery', () => {
   });
 
   it('decodes the security token and X-Amz-Content-Sha256', () => {
-    const p = parsePresignedQuery(
-      `${BASE}&X-Amz-Security-Token=ab%2Bc%2F%3D%3D&X-Amz-Content-Sha256=UNSIGNED-PAYLOAD&X-Amz-Signature=${SIG}`,
-    );
+    const p = parsePresignedQuery(`${BASE}&X-Amz-Security-Token=ab%2Bc%2F%3D%3D&X-Amz-Content-Sha256=UNSIGNED-PAYLOAD&X-Amz-Signature=${SIG}`);
     expect(p?.securityToken).toBe('ab+c/==');
     expect(p?.contentSha256).toBe('UNSIGNED-PAYLOAD');
   });
 
   it('rejects SigV2 presigned URLs with InvalidRequest', () => {
-    const e = errorOf(() =>
-      parsePresignedQuery('AWSAccessKeyId=AKIAIOSFODNN7EXAMPLE&Expires=1141889120&Signature=vjbyPxybdZaNmGa%2ByT272YEAiv4%3D'),
-    );
+    const e = errorOf(() => parsePresignedQuery('AWSAccessKeyId=AKIAIOSFODNN7EXAMPLE&Expires=1141889120&Signature=vjbyPxybdZaNmGa%2ByT272YEAiv4%3D'));
     expect([e.status, e.s3Code]).toEqual([400, 'InvalidRequest']);
     expect(e.message).toContain('SigV4');
     expect(isSigV2Authorization('AWS AK:sig')).toBe(true);
@@ -63,9 +58,7 @@ describe('parsePresignedQuery', () => {
   });
 
   it('accepts X-Amz-Expires of exactly 604800', () => {
-    expect(
-      parsePresignedQuery(`${BASE.replace('X-Amz-Expires=86400', 'X-Amz-Expires=604800')}&X-Amz-Signature=${SIG}`)?.expiresSeconds,
-    ).toBe(604800);
+    expect(parsePresignedQuery(`${BASE.replace('X-Amz-Expires=86400', 'X-Amz-Expires=604800')}&X-Amz-Signature=${SIG}`)?.expiresSeconds).toBe(604800);
   });
 
   it('throws InvalidURI on malformed percent-encoding', () => {

@@ -63,31 +63,45 @@ describe('signRequest', () => {
     const out = signRequest(base);
     expect(out.amzDate).toBe('20240315T123456Z');
     expect(out.signedHeaders).toBe('content-type;host;x-amz-content-sha256;x-amz-date;x-amz-meta-tags');
-    expect(out.authorization).toBe(
-      `AWS4-HMAC-SHA256 Credential=AKUP/20240315/eu-central-1/s3/aws4_request, SignedHeaders=${out.signedHeaders}, Signature=${out.signature}`,
-    );
+    expect(out.authorization).toBe(`AWS4-HMAC-SHA256 Credential=AKUP/20240315/eu-central-1/s3/aws4_request, SignedHeaders=${out.signedHeaders}, Signature=${out.signature}`);
   });
 
   it('round-trips through verifySignature (with and without session token)', () => {
     for (const sessionToken of [undefined, 'tok+en/=='] as const) {
       const out = signRequest({ ...base, ...(sessionToken ? { sessionToken } : {}) });
       const rawHeaders = [
-        'Host', 'backend:9000',
-        'Content-Type', 'text/plain',
-        'Content-Length', '11',
-        'User-Agent', 'something-else',
-        'X-Amz-Meta-Tags', 'a',
-        'X-Amz-Meta-Tags', 'b',
-        'X-Amz-Content-Sha256', 'UNSIGNED-PAYLOAD',
-        'X-Amz-Date', out.amzDate,
+        'Host',
+        'backend:9000',
+        'Content-Type',
+        'text/plain',
+        'Content-Length',
+        '11',
+        'User-Agent',
+        'something-else',
+        'X-Amz-Meta-Tags',
+        'a',
+        'X-Amz-Meta-Tags',
+        'b',
+        'X-Amz-Content-Sha256',
+        'UNSIGNED-PAYLOAD',
+        'X-Amz-Date',
+        out.amzDate,
         ...(sessionToken ? ['X-Amz-Security-Token', sessionToken] : []),
-        'Authorization', out.authorization,
+        'Authorization',
+        out.authorization,
       ];
       const auth = parseAuthorizationHeader(out.authorization);
       expect(auth.signedHeaders.includes('x-amz-security-token')).toBe(sessionToken !== undefined);
       const input = {
-        method: 'PUT', rawPath: '/bucket/dir/my%20file%2B%281%29.txt', rawQuery: 'uploadId=a%2Bb&partNumber=1', rawHeaders, auth,
-        kind: 'header' as const, amzDate: out.amzDate, payloadHash: 'UNSIGNED-PAYLOAD', secretKey: base.secretKey,
+        method: 'PUT',
+        rawPath: '/bucket/dir/my%20file%2B%281%29.txt',
+        rawQuery: 'uploadId=a%2Bb&partNumber=1',
+        rawHeaders,
+        auth,
+        kind: 'header' as const,
+        amzDate: out.amzDate,
+        payloadHash: 'UNSIGNED-PAYLOAD',
+        secretKey: base.secretKey,
       };
       expect(verifySignature(input)).toBe(true);
       expect(verifySignature({ ...input, secretKey: 'upstream/secret+kex' })).toBe(false);

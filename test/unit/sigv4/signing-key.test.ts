@@ -8,9 +8,7 @@ describe('signing key', () => {
   beforeEach(() => clearSigningKeyCache());
 
   it('derives the AWS documentation example key', () => {
-    expect(getSigningKey('wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY', '20120215', 'us-east-1', 'iam').toString('hex')).toBe(
-      'f4780e2d9f65fa895f9c67b32ce1baf0b0d8a43505a000a1a9e090d414db404d',
-    );
+    expect(getSigningKey('wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY', '20120215', 'us-east-1', 'iam').toString('hex')).toBe('f4780e2d9f65fa895f9c67b32ce1baf0b0d8a43505a000a1a9e090d414db404d');
   });
 
   it('caches per (secret, date, region, service)', () => {

@@ -38,10 +38,69 @@ const pick = <T>(r: Rand, xs: readonly T[]): T => xs[int(r, xs.length)]!;
 // Characters S3 keys may hold that trip encoders: reserved, unicode (2-, 3-, 4-byte), combining, NBSP.
 const KEY_ATOMS = [
   ...'abcXYZ019-_.~',
-  ' ', '+', '%', '!', '*', "'", '(', ')', '&', '=', '?', '#', ':', '@', ',', ';', '$', '[', ']', '"', '<', '>', '^', '`', '{', '}', '|', '\\', '\t',
-  'é', 'ü', 'ß', 'Ω', '日本', '語', '🎉', '𝄞', 'e\u0301', '\u00a0', '/', '//', '.', '..',
+  ' ',
+  '+',
+  '%',
+  '!',
+  '*',
+  "'",
+  '(',
+  ')',
+  '&',
+  '=',
+  '?',
+  '#',
+  ':',
+  '@',
+  ',',
+  ';',
+  '$',
+  '[',
+  ']',
+  '"',
+  '<',
+  '>',
+  '^',
+  '`',
+  '{',
+  '}',
+  '|',
+  '\\',
+  '\t',
+  'é',
+  'ü',
+  'ß',
+  'Ω',
+  '日本',
+  '語',
+  '🎉',
+  '𝄞',
+  'e\u0301',
+  '\u00a0',
+  '/',
+  '//',
+  '.',
+  '..',
 ];
-const QUERY_NAMES = ['prefix', 'delimiter', 'max-keys', 'uploads', 'list-type', 'continuation-token', 'versionId', 'partNumber', 'uploadId', 'tagging', 'a b', 'x+y', 'ünï', 'k=ey', 'response-content-disposition', '~t', 'A*'];
+const QUERY_NAMES = [
+  'prefix',
+  'delimiter',
+  'max-keys',
+  'uploads',
+  'list-type',
+  'continuation-token',
+  'versionId',
+  'partNumber',
+  'uploadId',
+  'tagging',
+  'a b',
+  'x+y',
+  'ünï',
+  'k=ey',
+  'response-content-disposition',
+  '~t',
+  'A*',
+];
 const HEADER_VALUE_ATOMS = [...'abcXYZ019-_.;,/=()"', ' ', '  ', '\t', ' \t '];
 
 function randomString(r: Rand, atoms: readonly string[], min: number, max: number): string {
@@ -59,7 +118,8 @@ function wireEncode(r: Rand, s: string, plusForPlus: boolean): string {
   let out = '';
   for (const ch of s) {
     if (/^[A-Za-z0-9\-_.~]$/.test(ch) && r() < 0.7) out += ch;
-    else if (ch === '+' && plusForPlus && r() < 0.5) out += '+'; // a literal '+' (S3 does not read it as a space)
+    else if (ch === '+' && plusForPlus && r() < 0.5)
+      out += '+'; // a literal '+' (S3 does not read it as a space)
     else {
       const hex = [...Buffer.from(ch, 'utf8')].map((b) => `%${b.toString(16).padStart(2, '0')}`).join('');
       out += r() < 0.5 ? hex.toUpperCase() : hex;
@@ -104,10 +164,18 @@ function generate(r: Rand): Generated {
   const wireParts: string[] = [];
   const nParams = int(r, 5);
   for (let i = 0; i < nParams; i++) {
-    const name = r() < 0.15 ? randomString(r, KEY_ATOMS.filter((a) => a !== '/' && a !== '//'), 1, 4) : pick(r, QUERY_NAMES);
+    const name =
+      r() < 0.15
+        ? randomString(
+            r,
+            KEY_ATOMS.filter((a) => a !== '/' && a !== '//'),
+            1,
+            4,
+          )
+        : pick(r, QUERY_NAMES);
     const repeats = r() < 0.2 ? 2 + int(r, 2) : 1;
     for (let j = 0; j < repeats; j++) {
-      const value = r() < 0.3 ? '' : r() < 0.5 && j > 0 ? (Array.isArray(query[name]) ? query[name]![0]! : (query[name] as string | undefined) ?? 'v') : randomString(r, KEY_ATOMS, 1, 8);
+      const value = r() < 0.3 ? '' : r() < 0.5 && j > 0 ? (Array.isArray(query[name]) ? query[name]![0]! : ((query[name] as string | undefined) ?? 'v')) : randomString(r, KEY_ATOMS, 1, 8);
       const prev = query[name];
       query[name] = prev === undefined ? value : Array.isArray(prev) ? [...prev, value] : [prev, value];
       const wn = wireEncode(r, name, true);
@@ -122,7 +190,15 @@ function generate(r: Rand): Generated {
 
   const headers: Record<string, string | string[]> = {
     host: r() < 0.5 ? `127.0.0.1:${1024 + int(r, 60000)}` : `${bucket}.s3.example.com`,
-    'x-amz-content-sha256': pick(r, ['UNSIGNED-PAYLOAD', 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855', 'STREAMING-UNSIGNED-PAYLOAD-TRAILER', Buffer.from(randomString(r, KEY_ATOMS, 1, 9)).toString('hex').padEnd(64, '0').slice(0, 64)]),
+    'x-amz-content-sha256': pick(r, [
+      'UNSIGNED-PAYLOAD',
+      'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855',
+      'STREAMING-UNSIGNED-PAYLOAD-TRAILER',
+      Buffer.from(randomString(r, KEY_ATOMS, 1, 9))
+        .toString('hex')
+        .padEnd(64, '0')
+        .slice(0, 64),
+    ]),
   };
   if (r() < 0.3) headers['content-type'] = pick(r, ['text/plain', 'application/octet-stream', ' text/plain;  charset=utf-8 ']);
   if (r() < 0.2) headers['content-md5'] = Buffer.from(randomString(r, KEY_ATOMS, 4, 8)).toString('base64');
@@ -145,12 +221,10 @@ function generate(r: Rand): Generated {
   return { method: pick(r, ['GET', 'PUT', 'HEAD', 'DELETE', 'POST']), sdkPath, wirePath, query, wireQuery: wireParts.join('&'), headers, credentials, region, date };
 }
 
-const smithyOf = (g: Generated) =>
-  new SignatureV4({ credentials: g.credentials, region: g.region, service: 's3', sha256: Sha256, uriEscapePath: false, applyChecksum: false });
+const smithyOf = (g: Generated) => new SignatureV4({ credentials: g.credentials, region: g.region, service: 's3', sha256: Sha256, uriEscapePath: false, applyChecksum: false });
 
 /** The oracle sees one string per header: the trimall'd values joined with ',' (what AWS specifies for repeats). */
-const smithyHeaders = (h: Record<string, string | string[]>): Record<string, string> =>
-  Object.fromEntries(Object.entries(h).map(([k, v]) => [k, Array.isArray(v) ? v.map(trimall).join(',') : v]));
+const smithyHeaders = (h: Record<string, string | string[]>): Record<string, string> => Object.fromEntries(Object.entries(h).map(([k, v]) => [k, Array.isArray(v) ? v.map(trimall).join(',') : v]));
 
 /** Node's rawHeaders for headers as sent: one entry per occurrence. */
 const rawHeadersOf = (h: Record<string, string | string[] | undefined>): string[] =>
@@ -182,7 +256,17 @@ test(`header-signed: signRequest and the verifier agree with smithy on ${CASES} 
 
     const wireHeaders = { ...g.headers, 'x-amz-date': signed.headers['x-amz-date']!, 'x-amz-security-token': signed.headers['x-amz-security-token'], authorization: signed.headers['authorization']! };
     const verified = computeSignature(
-      { method: g.method, rawPath: g.wirePath, rawQuery: g.wireQuery, rawHeaders: rawHeadersOf(wireHeaders), auth, kind: 'header', amzDate: ours.amzDate, payloadHash: g.headers['x-amz-content-sha256'] as string, secretKey: g.credentials.secretAccessKey },
+      {
+        method: g.method,
+        rawPath: g.wirePath,
+        rawQuery: g.wireQuery,
+        rawHeaders: rawHeadersOf(wireHeaders),
+        auth,
+        kind: 'header',
+        amzDate: ours.amzDate,
+        payloadHash: g.headers['x-amz-content-sha256'] as string,
+        secretKey: g.credentials.secretAccessKey,
+      },
       canonicalizePath(g.wirePath),
     );
     expect({ what, verified }).toEqual({ what, verified: auth.signature });
@@ -215,7 +299,17 @@ test(`presigned: the verifier recomputes smithy's X-Amz-Signature on ${CASES} ge
     // Headers still sent as headers (host, content-type, unhoisted x-amz-*), as the client sends them.
     const sentHeaders = Object.fromEntries(Object.keys(presigned.headers).map((k) => [k, g.headers[k.toLowerCase()] ?? presigned.headers[k]!]));
     const verified = computeSignature(
-      { method: g.method, rawPath: g.wirePath, rawQuery, rawHeaders: rawHeadersOf(sentHeaders), auth: p!, kind: 'query', amzDate: p!.amzDate, payloadHash: p!.contentSha256 ?? 'UNSIGNED-PAYLOAD', secretKey: g.credentials.secretAccessKey },
+      {
+        method: g.method,
+        rawPath: g.wirePath,
+        rawQuery,
+        rawHeaders: rawHeadersOf(sentHeaders),
+        auth: p!,
+        kind: 'query',
+        amzDate: p!.amzDate,
+        payloadHash: p!.contentSha256 ?? 'UNSIGNED-PAYLOAD',
+        secretKey: g.credentials.secretAccessKey,
+      },
       canonicalizePath(g.wirePath),
     );
     expect({ what, verified }).toEqual({ what, verified: signature });

@@ -2,14 +2,7 @@
 import { OspError } from '../../../lib/errors';
 import { parseAuthorizationHeader } from '../../../lib/sigv4/parse-authorization';
 import { parsePresignedQuery } from '../../../lib/sigv4/parse-presigned';
-import {
-  checkPresignedValidity,
-  checkRequestTime,
-  checkScope,
-  parseHttpDate,
-  verifySignature,
-  type VerifyInput,
-} from '../../../lib/sigv4/verify-signature';
+import { checkPresignedValidity, checkRequestTime, checkScope, parseHttpDate, verifySignature, type VerifyInput } from '../../../lib/sigv4/verify-signature';
 
 /** One signed request captured from an independent signer (see test/fixtures/sigv4/gen-*). */
 export interface Vector {

@@ -3,14 +3,7 @@ import jssdk from '../../fixtures/sigv4/jssdk-vectors.json';
 import { parseAuthorizationHeader } from '../../../lib/sigv4/parse-authorization';
 import { parsePresignedQuery, type SigV4Presigned } from '../../../lib/sigv4/parse-presigned';
 import { getSigningKey } from '../../../lib/sigv4/signing-key';
-import {
-  checkPresignedValidity,
-  checkRequestTime,
-  checkScope,
-  computeSignature,
-  parseHttpDate,
-  verifySignature,
-} from '../../../lib/sigv4/verify-signature';
+import { checkPresignedValidity, checkRequestTime, checkScope, computeSignature, parseHttpDate, verifySignature } from '../../../lib/sigv4/verify-signature';
 import { canonicalizePath } from '../../../lib/sigv4/canonical-request';
 import { flipChar, rawHeader, toVerifyInput, verifyVector, withHeader, errorOf, type Vector } from './vector-helpers';
 
@@ -108,18 +101,29 @@ describe('AWS documentation examples', () => {
   const secretKey = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
   it('GET Object with Range (header auth)', () => {
     const rawHeaders = [
-      'Host', 'examplebucket.s3.amazonaws.com',
-      'Range', 'bytes=0-9',
-      'x-amz-content-sha256', 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855',
-      'x-amz-date', '20130524T000000Z',
+      'Host',
+      'examplebucket.s3.amazonaws.com',
+      'Range',
+      'bytes=0-9',
+      'x-amz-content-sha256',
+      'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855',
+      'x-amz-date',
+      '20130524T000000Z',
     ];
     const auth = parseAuthorizationHeader(
       'AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20130524/us-east-1/s3/aws4_request,SignedHeaders=host;range;x-amz-content-sha256;x-amz-date,Signature=f0e8bdb87c964420e857bd35b5d6ed310bd44f0170aba48dd91039c6036bdb41',
     );
     expect(
       verifySignature({
-        method: 'GET', rawPath: '/test.txt', rawQuery: '', rawHeaders, auth, kind: 'header',
-        amzDate: '20130524T000000Z', payloadHash: 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855', secretKey,
+        method: 'GET',
+        rawPath: '/test.txt',
+        rawQuery: '',
+        rawHeaders,
+        auth,
+        kind: 'header',
+        amzDate: '20130524T000000Z',
+        payloadHash: 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855',
+        secretKey,
       }),
     ).toBe(true);
   });
@@ -131,22 +135,25 @@ describe('AWS documentation examples', () => {
     const auth = parsePresignedQuery(rawQuery)!;
     expect(
       verifySignature({
-        method: 'GET', rawPath: '/test.txt', rawQuery, rawHeaders: ['Host', 'examplebucket.s3.amazonaws.com'], auth,
-        kind: 'query', amzDate: auth.amzDate, payloadHash: 'UNSIGNED-PAYLOAD', secretKey,
+        method: 'GET',
+        rawPath: '/test.txt',
+        rawQuery,
+        rawHeaders: ['Host', 'examplebucket.s3.amazonaws.com'],
+        auth,
+        kind: 'query',
+        amzDate: auth.amzDate,
+        payloadHash: 'UNSIGNED-PAYLOAD',
+        secretKey,
       }),
     ).toBe(true);
   });
   it('derives the documented signing key', () => {
-    expect(getSigningKey('wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY', '20120215', 'us-east-1', 'iam').toString('hex')).toBe(
-      'f4780e2d9f65fa895f9c67b32ce1baf0b0d8a43505a000a1a9e090d414db404d',
-    );
+    expect(getSigningKey('wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY', '20120215', 'us-east-1', 'iam').toString('hex')).toBe('f4780e2d9f65fa895f9c67b32ce1baf0b0d8a43505a000a1a9e090d414db404d');
   });
 });
 
 describe('checkScope', () => {
-  const base = parseAuthorizationHeader(
-    `AWS4-HMAC-SHA256 Credential=AK/20240315/us-east-1/s3/aws4_request, SignedHeaders=host;x-amz-date, Signature=${'a'.repeat(64)}`,
-  );
+  const base = parseAuthorizationHeader(`AWS4-HMAC-SHA256 Credential=AK/20240315/us-east-1/s3/aws4_request, SignedHeaders=host;x-amz-date, Signature=${'a'.repeat(64)}`);
   it('accepts a matching scope', () => {
     expect(() => checkScope(base, '20240315T123456Z', 'header')).not.toThrow();
   });
@@ -181,13 +188,10 @@ describe('checkRequestTime', () => {
     expect(errorOf(() => checkRequestTime('20240315T123456Z', t - 900_001)).s3Code).toBe('RequestTimeTooSkewed');
     expect(errorOf(() => checkRequestTime('20240315T123456Z', t + 60_001, 60_000)).details.MaxAllowedSkewMilliseconds).toBe('60000');
   });
-  it.each(['', '20240315T123456', '2024-03-15T12:34:56Z', '20240230T000000Z', '20241315T000000Z', '20240315T246000Z', '2024031XT123456Z'])(
-    'rejects malformed %j with 403 AccessDenied',
-    (d) => {
-      const e = errorOf(() => checkRequestTime(d, t));
-      expect([e.status, e.s3Code, e.message]).toEqual([403, 'AccessDenied', 'AWS authentication requires a valid Date or x-amz-date header']);
-    },
-  );
+  it.each(['', '20240315T123456', '2024-03-15T12:34:56Z', '20240230T000000Z', '20241315T000000Z', '20240315T246000Z', '2024031XT123456Z'])('rejects malformed %j with 403 AccessDenied', (d) => {
+    const e = errorOf(() => checkRequestTime(d, t));
+    expect([e.status, e.s3Code, e.message]).toEqual([403, 'AccessDenied', 'AWS authentication requires a valid Date or x-amz-date header']);
+  });
 });
 
 describe('checkPresignedValidity', () => {

@@ -69,7 +69,17 @@ test('serverSpanAttributes: path without query, query redacted, host split', () 
 
 test('clientSpanAttributes: the backend URL and host', () => {
   expect(
-    clientSpanAttributes({ method: 'PUT', protocol: 'https:', hostname: 's3.eu-de.example', port: 443, hostHeader: 's3.eu-de.example', path: '/real-bucket/k', query: 'uploadId=1&partNumber=2', operation: 'UploadPart', bucket: 'photos' }),
+    clientSpanAttributes({
+      method: 'PUT',
+      protocol: 'https:',
+      hostname: 's3.eu-de.example',
+      port: 443,
+      hostHeader: 's3.eu-de.example',
+      path: '/real-bucket/k',
+      query: 'uploadId=1&partNumber=2',
+      operation: 'UploadPart',
+      bucket: 'photos',
+    }),
   ).toEqual({
     'http.request.method': 'PUT',
     'server.address': 's3.eu-de.example',

@@ -107,10 +107,22 @@ describe('with an SDK registered', () => {
     const server = spans.find((s) => s.kind === SpanKind.SERVER) as ReadableSpan;
     expect(server.name).toBe('GET /{bucket}/{key}');
     expect(parentOf(server)).toBe(parentId);
-    expect(server.attributes).toMatchObject({ 'http.request.method': 'GET', 'url.path': '/data/dir/a.txt', 'http.response.status_code': 200, 'osp.bucket': 'data', 'osp.operation': 'GetObject', 'osp.backend.host': '127.0.0.1' });
+    expect(server.attributes).toMatchObject({
+      'http.request.method': 'GET',
+      'url.path': '/data/dir/a.txt',
+      'http.response.status_code': 200,
+      'osp.bucket': 'data',
+      'osp.operation': 'GetObject',
+      'osp.backend.host': '127.0.0.1',
+    });
     expect(server.status.code).toBe(SpanStatusCode.UNSET);
     const children = spans.filter((s) => parentOf(s) === server.spanContext().spanId);
-    expect(children.map((s) => `${s.name}:${s.kind}`).sort()).toEqual([`GET:${SpanKind.CLIENT}`, `osp.authorize:${SpanKind.INTERNAL}`, `osp.resolveBackend:${SpanKind.INTERNAL}`, `osp.verifySignature:${SpanKind.INTERNAL}`]);
+    expect(children.map((s) => `${s.name}:${s.kind}`).sort()).toEqual([
+      `GET:${SpanKind.CLIENT}`,
+      `osp.authorize:${SpanKind.INTERNAL}`,
+      `osp.resolveBackend:${SpanKind.INTERNAL}`,
+      `osp.verifySignature:${SpanKind.INTERNAL}`,
+    ]);
     const client = children.find((s) => s.kind === SpanKind.CLIENT) as ReadableSpan;
     expect(received[0]?.traceparent).toBe(`00-${traceId}-${client.spanContext().spanId}-01`);
   });
