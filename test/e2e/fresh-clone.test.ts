@@ -44,7 +44,9 @@ test('npm start on a fresh clone: installs, builds, serves the demo; its printed
   const metricsPort = await freePort();
   const lines: string[] = [];
   // As a user would: a shell in the clone, the machine's npm on PATH (no node_modules yet).
-  const env = { ...process.env, PORT: String(port), METRICS_PORT: String(metricsPort), OSP_DEMO_LOG: path.join(dir, 'requests.log') };
+  // prefer-offline: npm takes what its cache already holds (the suite may run without network,
+  // e.g. in a network namespace) and asks the registry only for what is missing.
+  const env = { ...process.env, PORT: String(port), METRICS_PORT: String(metricsPort), OSP_DEMO_LOG: path.join(dir, 'requests.log'), npm_config_prefer_offline: 'true' };
   const child = spawn('npm', ['start'], { cwd: clone, detached: true, stdio: ['ignore', 'pipe', 'pipe'], env });
   npmStart = child;
   child.stdout!.on('data', (d: Buffer) => lines.push(...d.toString().split('\n')));
