@@ -67,6 +67,12 @@ function headersNotSigned(names: readonly string[]): OspError {
   return new OspError(403, 'AccessDenied', 'There were headers present in the request which were not signed', { HeadersNotSigned: names.join(', ').slice(0, 1024) });
 }
 
+function queryParamsNotSigned(names: readonly string[]): OspError {
+  return new OspError(403, 'AccessDenied', 'There were query parameters present in the request which were not signed (SigV2 signs no x-amz-* query parameter; use SigV4)', {
+    QueryParametersNotSigned: names.join(', ').slice(0, 1024),
+  });
+}
+
 /** Parses the request's credentials; returns undefined for an anonymous request. */
 function parseCredentials(req: Request, rawQuery: string, queryParams: ReadonlySet<string>, o: ResolvedOptions): PendingVerification | PendingSigV2 | undefined {
   const authorization = firstHeader(req.headers, 'authorization');
@@ -181,6 +187,11 @@ export function verifySignature(options: OspOptions): VerifySignatureHandler {
         return next(err);
       }
       if (!v2ok) return next(s3Errors.signatureDoesNotMatch());
+      // SigV2 signs no query parameter but the sub-resources: an `x-amz-*` parameter (which acts as a
+      // header in presigned form, e.g. `x-amz-acl=public-read`) could be added to a valid URL or a
+      // replayed request. Refused, as unsigned x-amz-* headers are (issue [9]).
+      const unsignedQuery = [...ctx.queryParams].filter((name) => name.toLowerCase().startsWith('x-amz-')).sort();
+      if (unsignedQuery.length > 0) return next(queryParamsNotSigned(unsignedQuery));
       if (fetched?.policy) ctx.keyPolicy = fetched.policy;
       return next();
     }

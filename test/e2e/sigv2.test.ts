@@ -216,6 +216,21 @@ describe.each(['moto', 'rgw', 'swift'] as BackendName[])('SigV2 against %s', (na
     expect(head).toBe(404);
   });
 
+  it('an x-amz-* query parameter added to a valid SigV2 URL (SigV2 does not sign it) → 403, nothing stored', async () => {
+    const viaProxy = await presign('proxy', 'planted-acl.txt');
+    for (const extra of ['x-amz-acl=public-read', 'X-Amz-Storage-Class=STANDARD_IA', 'x-amz-meta-owner=attacker']) {
+      const p = await call(`${viaProxy.put}&${extra}`, 'PUT', {}, Buffer.from('evil'));
+      expect([p.status, p.code]).toEqual([403, 'AccessDenied']);
+    }
+    const head = await direct.send(new HeadObjectCommand({ Bucket: bucket, Key: 'planted-acl.txt' })).then(
+      () => 200,
+      (e: { $metadata?: { httpStatusCode?: number } }) => e.$metadata?.httpStatusCode,
+    );
+    expect(head).toBe(404);
+    // The same URL as signed still works.
+    expect((await call(viaProxy.put, 'PUT', {}, Buffer.from('fine'))).status).toBe(200);
+  });
+
   it('unknown access key → 403 InvalidAccessKeyId; header auth with a stale Date → 403 RequestTimeTooSkewed', async () => {
     const { get } = await presign('proxy', 'x.txt');
     const unknown = await call(get.replace(`AWSAccessKeyId=${CLIENT.accessKey}`, 'AWSAccessKeyId=nobody'));
