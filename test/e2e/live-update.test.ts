@@ -2,10 +2,10 @@
  * `OspMiddleware.update(options)` (issue [13], live reload): new options take effect for new
  * requests at once, while a large download that started before the update completes intact.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import http from 'node:http';
-import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
-import { backend, backendClient, createTestBucket } from '../helpers/backends';
+import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { backend, createBucketWithBigObject } from '../helpers/backends';
 import { proxyClient, startProxy, type RunningProxy } from '../helpers/proxy-server';
 import type { OspOptions } from '../../lib/options';
 import { OspConfigError } from '../../lib/errors';
@@ -21,13 +21,7 @@ describe('ospMiddleware update()', () => {
   let digest: string;
   beforeAll(async () => {
     const b = backend('moto');
-    bucket = await createTestBucket('update', 'moto');
-    const body = randomBytes(SIZE);
-    digest = createHash('sha256').update(body).digest('hex');
-    const direct = backendClient('moto');
-    await direct.send(new PutObjectCommand({ Bucket: bucket, Key: 'big.bin', Body: body }));
-    await direct.send(new PutObjectCommand({ Bucket: bucket, Key: 'small.txt', Body: 'small' }));
-    direct.destroy();
+    ({ bucket, bigSha256: digest } = await createBucketWithBigObject('update', 'moto', SIZE));
     options = {
       buckets: { data: { host: b.host, port: b.port, tls: false, addressingStyle: 'path', backendBucket: bucket, accessKey: b.accessKey, secretKey: b.secretKey, profile: 'moto' } },
       hmacKeystore: [OLD_KEY],

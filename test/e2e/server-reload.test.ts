@@ -6,12 +6,11 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import http from 'node:http';
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PutObjectCommand } from '@aws-sdk/client-s3';
-import { backend, backendClient, createTestBucket } from '../helpers/backends';
+import { backend, createBucketWithBigObject } from '../helpers/backends';
 import { signHeaders } from '../helpers/independent-signer';
 import { sendRaw } from '../helpers/recording-relay';
 import { freePort, metric, parseMetrics, spawnTs, waitFor } from './server-helpers';
@@ -24,13 +23,7 @@ let bucket: string;
 let digest: string;
 
 beforeAll(async () => {
-  bucket = await createTestBucket('reload', 'moto');
-  const body = randomBytes(SIZE);
-  digest = createHash('sha256').update(body).digest('hex');
-  const direct = backendClient('moto');
-  await direct.send(new PutObjectCommand({ Bucket: bucket, Key: 'big.bin', Body: body }));
-  await direct.send(new PutObjectCommand({ Bucket: bucket, Key: 'small.txt', Body: 'small' }));
-  direct.destroy();
+  ({ bucket, bigSha256: digest } = await createBucketWithBigObject('reload', 'moto', SIZE));
 });
 
 describe.each([1, 2])('osp --config with threads: %i', (threads) => {

@@ -5,8 +5,8 @@
  * A missing variable throws: a test that needs a backend fails when it is not running, it never
  * skips. Run tests through `npm test -- <jest args>` so the servers exist.
  */
-import { randomBytes } from 'node:crypto';
-import { CreateBucketCommand, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
+import { createHash, randomBytes } from 'node:crypto';
+import { CreateBucketCommand, PutObjectCommand, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 
 export type BackendName = 'moto' | 'rgw' | 'swift';
 
@@ -111,4 +111,22 @@ export async function createTestBucket(name: string, which: BackendName, credent
     client.destroy();
   }
   return bucket;
+}
+
+/**
+ * A new bucket on the backend holding `big.bin` (`bigBytes` random bytes) and `small.txt`
+ * (`small`), written directly: for tests of transfers in flight. Returns the bucket and the SHA-256
+ * of `big.bin`.
+ */
+export async function createBucketWithBigObject(name: string, which: BackendName, bigBytes: number): Promise<{ bucket: string; bigSha256: string }> {
+  const bucket = await createTestBucket(name, which);
+  const body = randomBytes(bigBytes);
+  const client = backendClient(which);
+  try {
+    await client.send(new PutObjectCommand({ Bucket: bucket, Key: 'big.bin', Body: body }));
+    await client.send(new PutObjectCommand({ Bucket: bucket, Key: 'small.txt', Body: 'small' }));
+  } finally {
+    client.destroy();
+  }
+  return { bucket, bigSha256: createHash('sha256').update(body).digest('hex') };
 }
