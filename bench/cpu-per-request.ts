@@ -12,9 +12,12 @@
  * All variants run side by side and are measured interleaved (c d f e, c d f e, …, BENCH_ROUNDS
  * rounds) so that a change of machine load hits them all alike; the median round is reported.
  * The client request is signed once (a signature is valid for 15 minutes) and replayed.
- * BENCH_EXTRA=1 measures the older one-by-one variants instead (router, no-auth).
+ * BENCH_EXTRA=1 adds, in the same rounds, the variants that split f's cost (where it goes):
+ * `r` pass-through with a per-request router and the backend agent, `n` resolveBackend + s3Proxy
+ * only (routing and re-signing, no SigV4 check), `s` f without the SigV4 check
+ * (skipSignatureValidation), `a` f without an authorize callback.
  *
- * Run: npm run bench:cpu   (or: node -r ts-node/register/transpile-only bench/cpu-per-request.ts)
+ * Run: npm run bench:cpu   (or: node -r ./bench/register.js bench/cpu-per-request.ts)
  */
 import { execFileSync, fork, type ChildProcess } from 'node:child_process';
 import { openSync } from 'node:fs';
@@ -30,10 +33,10 @@ import { signRequest } from '../lib/sigv4/sign-request';
 import { createBackendAgent } from '../lib/middleware/backend-agent';
 import { startServer } from '../lib/server/start-server';
 
-const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 20_000);
+const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 6_000);
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 3_000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 15);
 const BODY = Buffer.alloc(1024, 'x');
 const VARIANTS: { key: string; name: string; label: string }[] = [
   { key: 'c', name: 'bare', label: 'bare Node http.request proxy' },
@@ -47,10 +50,18 @@ const VARIANTS: { key: string; name: string; label: string }[] = [
  * variants f0 and e0 in the same interleaved rounds: a before/after comparison under equal load.
  */
 const BASELINE = process.env.BENCH_BASELINE;
+if (process.env.BENCH_EXTRA) {
+  VARIANTS.push(
+    { key: 'r', name: 'passthrough-router', label: 'd with a per-request router and the backend agent' },
+    { key: 'n', name: 'osp-no-auth', label: 'resolveBackend + s3Proxy only (no SigV4 check)' },
+    { key: 's', name: 'osp-skip-signature', label: 'f without the SigV4 check' },
+    { key: 'a', name: 'osp-no-authorize', label: 'f without an authorize callback' },
+  );
+}
 if (BASELINE) VARIANTS.push({ key: 'f0', name: 'osp-base', label: `f from ${BASELINE}` }, { key: 'e0', name: 'server-base', label: `e from ${BASELINE}` });
 const CLIENT = { accessKey: 'benchclient', secretKey: 'bench-client-secret-000000000000' };
 
-type Msg = { port?: number; cpuUs?: number };
+type Msg = { port?: number; cpuUs?: number; sysUs?: number };
 
 function listen(server: http.Server): Promise<number> {
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)));
@@ -98,7 +109,7 @@ function reportCpu(): void {
     if (m === 'reset') start = process.cpuUsage();
     if (m === 'report') {
       const d = process.cpuUsage(start);
-      process.send?.({ cpuUs: d.user + d.system });
+      process.send?.({ cpuUs: d.user + d.system, sysUs: d.system });
     }
   });
 }
@@ -143,13 +154,13 @@ async function runProxy(variant: string, backendPort: number): Promise<void> {
       mw.stages.s3Proxy,
     );
   } else {
-    const middleware: typeof ospMiddleware = variant === 'osp' ? ospMiddleware : baseline('lib/osp-middleware').ospMiddleware;
+    const middleware: typeof ospMiddleware = variant === 'osp-base' ? baseline('lib/osp-middleware').ospMiddleware : ospMiddleware;
     app.use(
       middleware({
         buckets: { bench: { host: '127.0.0.1', port: backendPort, addressingStyle: 'path', accessKey: 'backend', secretKey: 'backend-secret', profile: 'aws' } },
         hmacKeystore: [CLIENT],
-        ...(process.env.BENCH_NO_AUTHORIZE ? {} : { authorize: async (token: string | null, bucket: string) => token === CLIENT.accessKey && bucket === 'bench' }),
-        ...(process.env.BENCH_SKIP_SIGNATURE ? { skipSignatureValidation: true } : {}),
+        ...(variant === 'osp-no-authorize' ? {} : { authorize: benchAuthorize }),
+        ...(variant === 'osp-skip-signature' ? { skipSignatureValidation: true } : {}),
       }),
     );
   }
@@ -222,7 +233,7 @@ function child(args: string[]): Promise<{ proc: ChildProcess; port: number }> {
   const profile = args[0] === 'proxy' && process.env.BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`] : [];
   // The server logs every request to stdout, as it does by default: here into /dev/null.
   const stdout = args[1]?.startsWith('server') ? openSync('/dev/null', 'w') : 'inherit';
-  const proc = fork(__filename, args, { execArgv: ['-r', 'ts-node/register/transpile-only', ...profile], stdio: ['ignore', stdout, 'inherit', 'ipc'] });
+  const proc = fork(__filename, args, { execArgv: ['-r', require.resolve('./register.js'), ...profile], stdio: ['ignore', stdout, 'inherit', 'ipc'] });
   pin(proc.pid, args[0] === 'proxy' ? '1' : '0');
   return new Promise((resolve, reject) => {
     proc.once('message', (m: Msg) => resolve({ proc, port: m.port as number }));
@@ -230,9 +241,10 @@ function child(args: string[]): Promise<{ proc: ChildProcess; port: number }> {
   });
 }
 
-function ask(proc: ChildProcess): Promise<number> {
+/** CPU µs the proxy process used since the last reset (all its threads: GC helpers included), and the kernel's part of it. */
+function ask(proc: ChildProcess): Promise<{ cpu: number; sys: number }> {
   return new Promise((resolve) => {
-    proc.once('message', (m: Msg) => resolve(m.cpuUs as number));
+    proc.once('message', (m: Msg) => resolve({ cpu: m.cpuUs as number, sys: m.sysUs as number }));
     proc.send('report');
   });
 }
@@ -244,7 +256,7 @@ async function measure(variant: string, backendPort: number): Promise<{ cpuUsPer
   for (let i = 0; i < ROUNDS; i++) {
     proxy.proc.send('reset');
     const rps = await runLoad(proxy.port, REQUESTS);
-    results.push({ cpu: (await ask(proxy.proc)) / REQUESTS, rps });
+    results.push({ cpu: (await ask(proxy.proc)).cpu / REQUESTS, rps });
   }
   proxy.proc.kill('SIGINT');
   // Median round: CPU per request is stable here, req/s is noisy.
@@ -259,13 +271,16 @@ async function interleaved(backendPort: number): Promise<void> {
   for (const v of VARIANTS) procs.push({ v, ...(await child(['proxy', v.name, String(backendPort)])) });
   const cpu: Record<string, number[]> = {};
   const rps: Record<string, number[]> = {};
+  const sys: Record<string, number[]> = {};
   try {
     for (const p of procs) await runLoad(p.port, WARMUP);
     for (let round = 0; round < ROUNDS; round++) {
       for (const p of procs) {
         p.proc.send('reset');
         const r = await runLoad(p.port, REQUESTS);
-        (cpu[p.v.key] ??= []).push((await ask(p.proc)) / REQUESTS);
+        const used = await ask(p.proc);
+        (cpu[p.v.key] ??= []).push(used.cpu / REQUESTS);
+        (sys[p.v.key] ??= []).push(used.sys / REQUESTS);
         (rps[p.v.key] ??= []).push(r);
       }
     }
@@ -281,14 +296,16 @@ async function interleaved(backendPort: number): Promise<void> {
       .join(' ')}`,
   );
   console.log(`1 KiB GET, ${REQUESTS} requests per round, ${ROUNDS} interleaved rounds (c d f e, …), concurrency ${CONCURRENCY}; median round:`);
-  for (const v of VARIANTS) {
-    m[v.key] = median(cpu[v.key] as number[]);
-    const all = (cpu[v.key] as number[]).map((x) => x.toFixed(0)).join(' ');
-    console.log(`  ${v.key} ${v.label}: ${(m[v.key] as number).toFixed(1)} µs CPU/request, ${median(rps[v.key] as number[]).toFixed(0)} req/s (rounds: ${all})`);
-  }
   // Each ratio is taken within a round (its variants ran back to back, under the same machine
   // load) and the median over rounds is reported: steadier than a ratio of medians on a busy machine.
   const ratio = (a: string, b: string) => median((cpu[a] as number[]).map((x, i) => x / ((cpu[b] as number[])[i] as number))).toFixed(2);
+  for (const v of VARIANTS) {
+    m[v.key] = median(cpu[v.key] as number[]);
+    const all = (cpu[v.key] as number[]).map((x) => x.toFixed(0)).join(' ');
+    console.log(
+      `  ${v.key} ${v.label}: ${(m[v.key] as number).toFixed(1)} µs CPU/request (${median(sys[v.key] as number[]).toFixed(0)} in the kernel), ${median(rps[v.key] as number[]).toFixed(0)} req/s, ${ratio(v.key, 'd')}× d (rounds: ${all})`,
+    );
+  }
   console.log(`ratios (median of per-round ratios): f/d ${ratio('f', 'd')} (target <= 1.15), f/c ${ratio('f', 'c')} (target <= 2), e/f ${ratio('e', 'f')} (target <= 1.15), d/c ${ratio('d', 'c')}`);
 }
 
@@ -307,20 +324,7 @@ async function main(): Promise<void> {
       console.log(`${x}: ${a.cpuUsPerReq.toFixed(1)} µs, ${y}: ${b.cpuUsPerReq.toFixed(1)} µs`);
       return;
     }
-    if (!process.env.BENCH_EXTRA) return await interleaved(backend.port);
-    const base = await measure('passthrough', backend.port);
-    if (process.env.BENCH_EXTRA) {
-      const r = await measure('passthrough-router', backend.port);
-      console.log(`pass-through with router + backend agent: ${r.cpuUsPerReq.toFixed(1)} µs CPU/request, ${r.rps.toFixed(0)} req/s`);
-      const n = await measure('osp-no-auth', backend.port);
-      console.log(`resolveBackend + s3Proxy only (no SigV4 check): ${n.cpuUsPerReq.toFixed(1)} µs CPU/request, ${n.rps.toFixed(0)} req/s`);
-    }
-    const osp = await measure('osp', backend.port);
-    const overhead = ((osp.cpuUsPerReq - base.cpuUsPerReq) / base.cpuUsPerReq) * 100;
-    console.log(`requests per round: ${REQUESTS}, rounds: ${ROUNDS}, concurrency: ${CONCURRENCY} (median round shown)`);
-    console.log(`express + http-proxy-middleware pass-through: ${base.cpuUsPerReq.toFixed(1)} µs CPU/request, ${base.rps.toFixed(0)} req/s`);
-    console.log(`ospMiddleware (verify + authorize + re-sign): ${osp.cpuUsPerReq.toFixed(1)} µs CPU/request, ${osp.rps.toFixed(0)} req/s`);
-    console.log(`overhead: +${(osp.cpuUsPerReq - base.cpuUsPerReq).toFixed(1)} µs/request (${overhead.toFixed(1)}%; budget 15%)`);
+    await interleaved(backend.port);
   } finally {
     backend.proc.kill();
   }

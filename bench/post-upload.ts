@@ -49,7 +49,7 @@ async function runProxy(backendPort: number): Promise<void> {
 
 function child(args: string[]): Promise<{ proc: ChildProcess; port: number }> {
   const prof = process.env.BENCH_PROF && args[0] === 'proxy' ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROF}`] : [];
-  const proc = fork(__filename, args, { execArgv: ['-r', 'ts-node/register/transpile-only', ...prof] });
+  const proc = fork(__filename, args, { execArgv: ['-r', require.resolve('./register.js'), ...prof] });
   return new Promise((resolve) => proc.once('message', (m: { port: number }) => resolve({ proc, port: m.port })));
 }
 

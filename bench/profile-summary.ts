@@ -4,7 +4,7 @@
  * folder (lib/server, lib/sigv4, …), Node's internals, GC; idle time and start-up (ts-node
  * compiling, module loading) left out. Issue [11]: "what the remaining cost is spent on".
  *
- * Run: node -r ts-node/register/transpile-only bench/profile-summary.ts file.cpuprofile
+ * Run: node -r ./bench/register.js bench/profile-summary.ts file.cpuprofile
  */
 import { readFileSync } from 'node:fs';
 

@@ -1,7 +1,7 @@
 /**
  * In-process cost of each middleware stage (no sockets): a stable, low-noise view of our own CPU
  * per request, next to the end-to-end numbers of cpu-per-request.ts.
- * Run: node -r ts-node/register/transpile-only bench/stage-micro.ts
+ * Run: node -r ./bench/register.js bench/stage-micro.ts
  */
 import http from 'node:http';
 import { Socket } from 'node:net';

@@ -76,7 +76,7 @@ async function runProxy(variant: string, backendPort: number): Promise<void> {
 }
 
 function child(args: string[]): Promise<{ proc: ChildProcess; port: number }> {
-  const proc = fork(__filename, args, { execArgv: ['-r', 'ts-node/register/transpile-only'] });
+  const proc = fork(__filename, args, { execArgv: ['-r', require.resolve('./register.js')] });
   return new Promise((resolve) => proc.once('message', (m: { port: number }) => resolve({ proc, port: m.port })));
 }
 

@@ -3,7 +3,7 @@
  * request span, four traced stages (no-op stage bodies), the upstream span with `traceparent`
  * injection and the span end on `close`. First with no SDK (the middleware's default), then with
  * an SDK registered (batching, spans dropped by the exporter: the cost of making them, not of
- * sending them), and with the request sampled out. Run: node -r ts-node/register/transpile-only bench/tracing-micro.ts
+ * sending them), and with the request sampled out. Run: node -r ./bench/register.js bench/tracing-micro.ts
  */
 import http, { ClientRequest } from 'node:http';
 import { Socket } from 'node:net';

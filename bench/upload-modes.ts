@@ -14,7 +14,7 @@
  *   BENCH_BUCKET=name BENCH_PROFILE=ceph-rgw
  * Size and repetitions: BENCH_MIB (default 256), BENCH_ROUNDS (default 2, best one is reported).
  *
- * Run: node -r ts-node/register/transpile-only bench/upload-modes.ts
+ * Run: node -r ./bench/register.js bench/upload-modes.ts
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -94,7 +94,7 @@ async function runProxy(backendUrl: string, key: string, secret: string, profile
 }
 
 function child(args: string[]): Promise<{ proc: ChildProcess; port: number }> {
-  const proc = fork(__filename, args, { execArgv: ['-r', 'ts-node/register/transpile-only'] });
+  const proc = fork(__filename, args, { execArgv: ['-r', require.resolve('./register.js')] });
   return new Promise((resolve, reject) => {
     proc.once('message', (m: Msg) => resolve({ proc, port: m.port as number }));
     proc.once('error', reject);
