@@ -161,7 +161,7 @@ export function postObject(options: OspOptions, stages: PostObjectStages = {}): 
   const secrets = createFrontendSecrets(o);
   const authorizeStage = stages.authorize ?? createAuthorize(options);
   const resolveStage = stages.resolveBackend ?? createResolveBackend(options);
-  const agent = createBackendAgent({ rejectUnauthorized: o.verify, lookup: o.upstreamLookup });
+  const agent = createBackendAgent({ rejectUnauthorized: o.verify, lookup: o.upstreamLookup, connectTimeoutMs: o.upstreamConnectTimeoutMs, idleTimeoutMs: o.upstreamIdleTimeoutMs });
 
   /** The caller's identity from the form; throws the S3 error for a bad or missing signature. */
   /** The caller's identity from the form (and the policies of a key found by `hmacFetcher`); throws the S3 error for a bad or missing signature. */
@@ -225,7 +225,7 @@ export function postObject(options: OspOptions, stages: PostObjectStages = {}): 
       const u = request({ protocol: backend.protocol, hostname: backend.hostname, port: backend.port, method: 'PUT', path: backend.path, agent: agent as unknown as http.Agent, headers });
       upstream = u;
       prepareUpstreamRequest(u, 'PUT', backend, { setHeaders: {}, removeHeaders: [], payloadHash: UNSIGNED_PAYLOAD }, new Date(), headers as IncomingHttpHeaders);
-      watchUpstream(u, req, o, {});
+      watchUpstream(u, req, {});
       u.on('error', fail);
       u.on('response', (r: IncomingMessage) => {
         readBody(r, MAX_BACKEND_BODY_BYTES).then((body) => {

@@ -8,11 +8,11 @@ import { planUpstreamBody, type UpstreamBodyPlan } from '../body/upstream-body';
 import { resolveProfile } from '../backends/profiles';
 import { getContext, type OspRequestContext, type ResolvedBackend } from '../context';
 import { OspError, s3Errors } from '../errors';
-import { resolveOptions, type OspOptions, type ResolvedOptions } from '../options';
+import { resolveOptions, type OspOptions } from '../options';
 import { DROPPED_REQUEST_HEADERS, UNSIGNED_PAYLOAD } from '../constants';
 import { signRequest } from '../sigv4/sign-request';
 import { renderListBucketsXml } from '../s3/list-buckets-xml';
-import { createBackendAgent, type BackendAgent } from './backend-agent';
+import { createBackendAgent, UPSTREAM_TIMEOUT_CODE, watchSocketTimeout, type BackendAgent } from './backend-agent';
 import { bearerRenewalOf, dropRejectedBearerToken } from '../backends/ibm-bearer';
 import { forwardBearerWithRetry, hasNoRequestBody } from './bearer-retry';
 import { sendS3Error } from './s3-error-handler';
@@ -35,8 +35,6 @@ export interface S3ProxyHooks {
   /** The backend could not be reached or timed out. */
   onBackendFailure?(req: Request, error: OspError): void;
 }
-
-const TIMEOUT_CODE = 'OSP_UPSTREAM_TIMEOUT';
 
 /** Largest DeleteObjects body the proxy buffers to add Content-MD5 (1000 keys of 1024 bytes fit). */
 const MAX_DELETE_OBJECTS_BODY = 2 * 1024 * 1024;
@@ -80,15 +78,11 @@ async function readSmallBody(req: Request, stages: Transform[], limit: number): 
   return Buffer.concat(parts);
 }
 
-function upstreamTimeout(what: string): Error {
-  return Object.assign(new Error(`backend ${what} timed out`), { code: TIMEOUT_CODE });
-}
-
 /** Maps a connection-level failure to the S3 error the client sees. Never leaks internals. */
 export function backendFailureToS3Error(err: NodeJS.ErrnoException): OspError {
   const code = err.code ?? '';
   if (err instanceof OspError) return err; // a body stage failed (signature, checksum, length)
-  if (code === TIMEOUT_CODE || code === 'ETIMEDOUT' || code === 'ESOCKETTIMEDOUT') {
+  if (code === UPSTREAM_TIMEOUT_CODE || code === 'ETIMEDOUT' || code === 'ESOCKETTIMEDOUT') {
     return new OspError(504, 'BackendTimeout', 'The storage backend did not answer in time.');
   }
   if (code.startsWith('ERR_TLS') || code.includes('CERT') || code === 'DEPTH_ZERO_SELF_SIGNED_CERT' || code === 'EPROTO') {
@@ -178,23 +172,17 @@ export function prepareUpstreamRequest(
   }
 }
 
-/** Backend timeouts and the response-time hook of one upstream request (also used by the bearer retry path). */
-export function watchUpstream(proxyReq: ClientRequest, req: Request, o: Pick<ResolvedOptions, 'upstreamIdleTimeoutMs' | 'upstreamConnectTimeoutMs'>, hooks: S3ProxyHooks): void {
+/**
+ * Backend timeouts (the agent's; see backend-agent.ts), the CLIENT span and the response-time hook
+ * of one upstream request (also used by the bearer retry path and POST uploads).
+ */
+export function watchUpstream(proxyReq: ClientRequest, req: Request, hooks: S3ProxyHooks): void {
   traceUpstream(proxyReq, req); // CLIENT span + traceparent (not a signed header: set after signing)
   if (hooks.onBackendResponse) {
     const started = performance.now();
     proxyReq.once('response', (r: IncomingMessage) => hooks.onBackendResponse?.(req, r.statusCode ?? 0, performance.now() - started));
   }
-  proxyReq.setTimeout(o.upstreamIdleTimeoutMs, () => proxyReq.destroy(upstreamTimeout('connection')));
-  const attach = (socket: import('node:net').Socket) => {
-    if (!socket.connecting) return;
-    const timer = setTimeout(() => proxyReq.destroy(upstreamTimeout('connect')), o.upstreamConnectTimeoutMs);
-    const clear = () => clearTimeout(timer);
-    socket.once('connect', clear);
-    socket.once('close', clear);
-  };
-  if (proxyReq.socket) attach(proxyReq.socket);
-  else proxyReq.once('socket', attach);
+  watchSocketTimeout(proxyReq);
 }
 
 /**
@@ -214,7 +202,7 @@ export function s3Proxy(options: OspOptions, positionalHooks: S3ProxyHooks = {})
     onBackendResponse: combineHooks(o.logger, 'on.backendResponse', o.on.backendResponse, positionalHooks.onBackendResponse),
     onBackendFailure: combineHooks(o.logger, 'on.backendFailure', o.on.backendFailure, positionalHooks.onBackendFailure),
   };
-  const agent = createBackendAgent({ rejectUnauthorized: o.verify, lookup: o.upstreamLookup });
+  const agent = createBackendAgent({ rejectUnauthorized: o.verify, lookup: o.upstreamLookup, connectTimeoutMs: o.upstreamConnectTimeoutMs, idleTimeoutMs: o.upstreamIdleTimeoutMs });
 
   const onProxyReq = (proxyReq: ClientRequest, req: IncomingMessage) => {
     const ctx = (req as Request).osp as OspRequestContext;
@@ -226,7 +214,7 @@ export function s3Proxy(options: OspOptions, positionalHooks: S3ProxyHooks = {})
       proxyReq.destroy(s3Errors.internal(err));
       return;
     }
-    watchUpstream(proxyReq, req as Request, o, hooks);
+    watchUpstream(proxyReq, req as Request, hooks);
   };
 
   const onProxyRes = (proxyRes: IncomingMessage, req: IncomingMessage) => {
@@ -307,7 +295,7 @@ export function s3Proxy(options: OspOptions, positionalHooks: S3ProxyHooks = {})
         return forwardBearerWithRetry(req, res, backend, source, {
           agent,
           prepare: (upstream, b) => prepareUpstreamRequest(upstream, req.method, b, bodyPlan, new Date(), req.headers),
-          watch: (upstream) => watchUpstream(upstream, req, o, hooks),
+          watch: (upstream) => watchUpstream(upstream, req, hooks),
           fail: (err) => onError(err, req, res),
           reject: (err) => sendS3Error(req, res, err, o.serverName),
           serverName: o.serverName,
