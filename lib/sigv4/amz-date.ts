@@ -27,6 +27,18 @@ function digits(s: string, from: number, to: number): number {
  * @returns epoch milliseconds, or `undefined` when malformed.
  */
 export function parseAmzDate(amzDate: string): number | undefined {
+  // Clients sign at most a few distinct dates per second: remember the last one parsed.
+  if (amzDate === lastParsed) return lastParsedMs;
+  const ms = parseAmzDateUncached(amzDate);
+  lastParsed = amzDate;
+  lastParsedMs = ms;
+  return ms;
+}
+
+let lastParsed = '';
+let lastParsedMs: number | undefined;
+
+function parseAmzDateUncached(amzDate: string): number | undefined {
   if (amzDate.length !== 16 || amzDate[8] !== 'T' || amzDate[15] !== 'Z') return undefined;
   const y = digits(amzDate, 0, 4);
   const mo = digits(amzDate, 4, 6);

@@ -12,7 +12,13 @@ const oneShotHash = (crypto as { hash?: (alg: string, data: string | Uint8Array,
 
 /** Entries kept before the whole cache is dropped (keys change at most once a day per credential). */
 const MAX_CACHED_KEYS = 1000;
-const keyCache = new Map<string, Buffer>();
+/**
+ * secret → scope (date, region, service) → key. Nested by secret so that a lookup does not build
+ * a string holding the secret (issue [11]: the flat key was a long concatenation on every
+ * verification and every re-signing).
+ */
+const keyCache = new Map<string, Map<string, Buffer>>();
+let cachedKeys = 0;
 /**
  * The KeyObject of each cached signing key, which {@link hmacHex} uses in place of the Buffer:
  * `createHmac` with a Buffer key imports the key on every call, which costs 8-12 µs on Node 24
@@ -34,17 +40,20 @@ function hmac(key: BinaryLike, data: string): Buffer {
  * @param yyyymmdd - the credential-scope date, e.g. `20240131`.
  */
 export function getSigningKey(secret: string, yyyymmdd: string, region: string, service: string): Buffer {
-  // Length-prefixed so that client-controlled parts (region/service may contain any character)
-  // can never make two different tuples share an entry.
-  const cacheKey = `${secret.length}:${yyyymmdd.length}:${region.length}:${secret}|${yyyymmdd}|${region}|${service}`;
-  let key = keyCache.get(cacheKey);
+  let bySecret = keyCache.get(secret);
+  // Length-prefixed so that no two (date, region, service) tuples can share an entry, whatever
+  // characters a client-controlled region or service holds.
+  const scopeKey = `${yyyymmdd.length}:${region.length}:${yyyymmdd}${region}${service}`;
+  let key = bySecret?.get(scopeKey);
   if (key === undefined) {
     const kDate = hmac('AWS4' + secret, yyyymmdd);
     const kRegion = hmac(kDate, region);
     const kService = hmac(kRegion, service);
     key = hmac(kService, 'aws4_request');
-    if (keyCache.size >= MAX_CACHED_KEYS) keyCache.clear();
-    keyCache.set(cacheKey, key);
+    if (cachedKeys >= MAX_CACHED_KEYS) clearSigningKeyCache();
+    if (bySecret === undefined || !keyCache.has(secret)) keyCache.set(secret, (bySecret = new Map()));
+    bySecret.set(scopeKey, key);
+    cachedKeys++;
     keyObjects.set(key, createSecretKey(key));
   }
   return key;
@@ -53,6 +62,7 @@ export function getSigningKey(secret: string, yyyymmdd: string, region: string, 
 /** Empties the signing-key cache (tests, credential rotation). */
 export function clearSigningKeyCache(): void {
   keyCache.clear();
+  cachedKeys = 0;
 }
 
 /**

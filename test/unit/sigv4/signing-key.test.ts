@@ -22,6 +22,23 @@ describe('signing key', () => {
     const k1 = getSigningKey('s', '20240101', 'a|b', 'c');
     const k2 = getSigningKey('s', '20240101', 'a', 'b|c');
     expect(k1.equals(k2)).toBe(false);
+    // Without separators: the parts' lengths keep the entries apart.
+    const k3 = getSigningKey('s', '20240101', 'ab', 'c');
+    const k4 = getSigningKey('s', '20240101', 'a', 'bc');
+    const k5 = getSigningKey('s', '2024010', '1ab', 'c');
+    expect(k3.equals(k4) || k3.equals(k5) || k4.equals(k5)).toBe(false);
+    expect(
+      k4.equals(
+        createHmac(
+          'sha256',
+          createHmac('sha256', createHmac('sha256', createHmac('sha256', 'AWS4s').update('20240101').digest()).update('a').digest())
+            .update('bc')
+            .digest(),
+        )
+          .update('aws4_request')
+          .digest(),
+      ),
+    ).toBe(true);
   });
 
   it('keeps working past the cache bound (cleared, not unbounded)', () => {
