@@ -15,7 +15,10 @@
  * BENCH_EXTRA=1 adds, in the same rounds, the variants that split f's cost (where it goes):
  * `r` pass-through with a per-request router and the backend agent, `n` resolveBackend + s3Proxy
  * only (routing and re-signing, no SigV4 check), `s` f without the SigV4 check
- * (skipSignatureValidation), `a` f without an authorize callback.
+ * (skipSignatureValidation), `a` f without an authorize callback, and `k` d plus 50 µs of plain
+ * JavaScript per request (a calibration: how much CPU per request 50 µs of added work shows as
+ * here; more than 50, because a slower proxy leaves its peers idle more often and each wake-up
+ * through the loopback costs the proxy kernel time).
  *
  * Run: npm run bench:cpu   (or: node -r ./bench/register.js bench/cpu-per-request.ts)
  */
@@ -56,6 +59,7 @@ if (process.env.BENCH_EXTRA) {
     { key: 'n', name: 'osp-no-auth', label: 'resolveBackend + s3Proxy only (no SigV4 check)' },
     { key: 's', name: 'osp-skip-signature', label: 'f without the SigV4 check' },
     { key: 'a', name: 'osp-no-authorize', label: 'f without an authorize callback' },
+    { key: 'k', name: 'passthrough-busy', label: 'd + 50 µs of JavaScript per request (calibration)' },
   );
 }
 if (BASELINE) VARIANTS.push({ key: 'f0', name: 'osp-base', label: `f from ${BASELINE}` }, { key: 'e0', name: 'server-base', label: `e from ${BASELINE}` });
@@ -134,6 +138,12 @@ async function runProxy(variant: string, backendPort: number): Promise<void> {
   const app = express();
   if (variant === 'passthrough') {
     app.use(createProxyMiddleware({ target: `http://127.0.0.1:${backendPort}`, changeOrigin: true, agent: new http.Agent({ keepAlive: true }) }));
+  } else if (variant === 'passthrough-busy') {
+    const busy = () => {
+      const until = performance.now() + 0.05;
+      while (performance.now() < until);
+    };
+    app.use(createProxyMiddleware({ target: `http://127.0.0.1:${backendPort}`, changeOrigin: true, agent: new http.Agent({ keepAlive: true }), on: { proxyReq: busy } }));
   } else if (variant === 'passthrough-router') {
     const agent = createBackendAgent({ rejectUnauthorized: true }) as unknown as http.Agent;
     const target = { protocol: 'http:', host: '127.0.0.1', hostname: '127.0.0.1', port: backendPort };
@@ -218,10 +228,13 @@ async function runLoad(port: number, count: number): Promise<number> {
 /**
  * Pins a process to one CPU (when `taskset` exists): the proxy alone on CPU 1, the backend and the
  * load generator on CPU 0, so they do not compete for the proxy's core and its CPU time per
- * request stays comparable between runs.
+ * request stays comparable between runs. BENCH_ONE_CPU=1 puts every process on CPU 1 instead: no
+ * core then idles while the proxy works, so no wake-up of a peer costs the proxy kernel time, and
+ * added work shows at about its own cost (the calibration variant `k` of BENCH_EXTRA tells).
  */
 function pin(pid: number | undefined, cpu: string): void {
   if (pid === undefined || os.cpus().length < 2) return;
+  if (process.env.BENCH_ONE_CPU) cpu = '1';
   try {
     execFileSync('taskset', ['-pc', cpu, String(pid)], { stdio: 'ignore' });
   } catch {
