@@ -75,10 +75,18 @@ export interface ParseTargetOptions {
 
 /** Whether a decoded key has a `.` or `..` segment (`a/../b`, `./x`, `..`). */
 export function hasDotSegment(key: string): boolean {
-  if (!key.includes('.')) return false;
-  for (const segment of key.split('/')) if (segment === '.' || segment === '..') return true;
+  // Scans the dots in place (most keys have one, in an extension): no split, no array per request.
+  for (let i = key.indexOf('.'); i !== -1; i = key.indexOf('.', i + 1)) {
+    if (i !== 0 && key.charCodeAt(i - 1) !== SLASH) continue; // not at the start of a segment
+    let end = i + 1;
+    if (key.charCodeAt(end) === DOT) end++; // `..`
+    if (end === key.length || key.charCodeAt(end) === SLASH) return true;
+  }
   return false;
 }
+
+const SLASH = 0x2f;
+const DOT = 0x2e;
 
 /**
  * Checks a decoded key: at most 1024 UTF-8 bytes, and (unless allowed) no `.`/`..` segments.

@@ -63,6 +63,11 @@ describe('parseS3Target', () => {
     expect(hasDotSegment('a/./b')).toBe(true);
     expect(hasDotSegment('..')).toBe(true);
     expect(hasDotSegment('a.b/c.')).toBe(false);
+    // Every key of up to 7 characters from '.', '/', 'a': the same answer as splitting on '/'.
+    const bySplit = (key: string) => key.split('/').some((s) => s === '.' || s === '..');
+    const keys = [''];
+    for (let len = 1; len <= 7; len++) for (const k of keys.filter((x) => x.length === len - 1)) keys.push(k + '.', k + '/', k + 'a');
+    for (const key of keys) expect([key, hasDotSegment(key)]).toEqual([key, bySplit(key)]);
   });
 });
 
