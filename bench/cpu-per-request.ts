@@ -35,6 +35,9 @@ import { setOspIdentity } from '../lib/context';
 import { signRequest } from '../lib/sigv4/sign-request';
 import { createBackendAgent } from '../lib/middleware/backend-agent';
 import { startServer } from '../lib/server/start-server';
+import promBundle from 'express-prom-bundle';
+import { Registry } from 'prom-client';
+import { ospMetrics } from '../lib/metrics';
 
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 6_000);
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 3_000);
@@ -61,6 +64,13 @@ if (process.env.BENCH_EXTRA) {
     { key: 'a', name: 'osp-no-authorize', label: 'f without an authorize callback' },
     { key: 'k', name: 'passthrough-busy', label: 'd + 50 µs of JavaScript per request (calibration)' },
   );
+}
+/**
+ * BENCH_METRICS=1 adds the cost of the `osp_*` metrics for a middleware user (issue [12]): `u` is f
+ * behind the user's own express-prom-bundle, `m` the same plus `ospMetrics` on that registry.
+ */
+if (process.env.BENCH_METRICS) {
+  VARIANTS.push({ key: 'u', name: 'osp-user-bundle', label: "f behind the user's express-prom-bundle" }, { key: 'm', name: 'osp-user-bundle-metrics', label: 'u + ospMetrics on the same registry' });
 }
 if (BASELINE) VARIANTS.push({ key: 'f0', name: 'osp-base', label: `f from ${BASELINE}` }, { key: 'e0', name: 'server-base', label: `e from ${BASELINE}` });
 const CLIENT = { accessKey: 'benchclient', secretKey: 'bench-client-secret-000000000000' };
@@ -138,6 +148,11 @@ async function runProxy(variant: string, backendPort: number): Promise<void> {
   const app = express();
   if (variant === 'passthrough') {
     app.use(createProxyMiddleware({ target: `http://127.0.0.1:${backendPort}`, changeOrigin: true, agent: new http.Agent({ keepAlive: true }) }));
+  } else if (variant === 'osp-user-bundle' || variant === 'osp-user-bundle-metrics') {
+    const registry = new Registry();
+    app.use(promBundle({ promRegistry: registry, autoregister: false, includeMethod: true }));
+    const hooks = variant === 'osp-user-bundle-metrics' ? ospMetrics(registry, { bucketNames: ['bench'] }) : {};
+    app.use(ospMiddleware({ buckets: BENCH_BUCKETS(backendPort), hmacKeystore: [CLIENT], authorize: benchAuthorize }, hooks));
   } else if (variant === 'passthrough-busy') {
     const busy = () => {
       const until = performance.now() + 0.05;
