@@ -1,24 +1,29 @@
 /**
- * The server's access log: one JSON line per request when its response finishes or its connection
- * closes, with the fields pino-http wrote (reqId, req, requestId, bucket, operation, res,
- * responseTime, err on failure) plus authMethod, status, bytesIn and bytesOut.
+ * The server's access log: one JSON line per request when it ends (response finished or
+ * connection closed), with the fields pino-http wrote (reqId, req, requestId, bucket, operation,
+ * res, responseTime, err on failure) plus authMethod, status, bytesIn and bytesOut.
  *
  * Written here instead of through pino-http (issue [11]): pino-http builds three child loggers per
- * request and serializes the request into one of them up front, which cost more than the rest of
- * the server's layers together; this writes the same line with one `logger[level]` call, and builds
- * nothing when the level is disabled.
+ * request and serializes the request into one of them up front. This writes the same line with
+ * one logger call from the server's end-of-request listener, and builds nothing when the level is
+ * disabled.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { NextFunction, Request, Response } from 'express';
 import pino, { type Level, type Logger } from 'pino';
-import { newRequestId } from '../context';
+import type { OspRequestContext } from '../context';
 
-/** What the log line says about the request and its outcome (the caller's serializers and counters). */
-export interface AccessLogFields {
-  /** The request as logged (redacted): method, url, headers, … */
-  request(req: IncomingMessage): Record<string, unknown>;
-  /** Fields known at the end: authMethod, status, bytesIn, bytesOut. */
-  outcome(req: IncomingMessage, res: ServerResponse): Record<string, unknown>;
+/** What the line says about a request that ended. */
+export interface AccessLogEntry {
+  /** The request id (also the `x-amz-request-id` of the response). */
+  requestId: string;
+  /** The request as logged: already redacted (URL without secret parameters, harmless headers only). */
+  req: Record<string, unknown>;
+  /** The context as it was when the request started (its bucket and operation are logged). */
+  startContext: OspRequestContext | undefined;
+  status: number;
+  responseTimeMs: number;
+  authMethod: string | undefined;
+  bytesIn: number;
+  bytesOut: number;
 }
 
 /** error for 5xx and failures, warn for 4xx, info otherwise (as before with pino-http). */
@@ -26,29 +31,41 @@ export function accessLogLevel(status: number, failed: boolean): Level {
   return failed || status >= 500 ? 'error' : status >= 400 ? 'warn' : 'info';
 }
 
-/** Express middleware writing one access-log line per request to `logger`. */
-export function accessLog(logger: Logger, fields: AccessLogFields) {
-  return function ospAccessLog(req: Request, res: Response, next: NextFunction): void {
-    const requestId = req.osp?.requestId ?? newRequestId();
-    (req as { id?: string }).id = requestId;
-    // Known when the request starts (the context is built before this middleware).
-    const bucket = req.osp?.bucket;
-    const operation = req.osp?.operation;
-    const started = Date.now();
-    const done = () => {
-      res.off('finish', done);
-      res.off('close', done);
-      const status = res.statusCode;
-      const level = accessLogLevel(status, false);
-      if (!logger.isLevelEnabled(level)) return;
-      const line: Record<string, unknown> = { reqId: requestId, req: fields.request(req), requestId, bucket, operation, res: { statusCode: status } };
-      if (status >= 500) line.err = pino.stdSerializers.err(new Error(`failed with status code ${status}`));
-      line.responseTime = Date.now() - started;
-      Object.assign(line, fields.outcome(req, res));
-      logger[level](line, status >= 500 ? 'request failed' : 'request completed');
-    };
-    res.on('finish', done);
-    res.on('close', done);
-    next();
+/** Writes access-log lines; `request` serializes (and redacts) the request, only for lines that are written. */
+export interface AccessLog {
+  /** Whether a line for this status would be written at the logger's current level. */
+  enabled(status: number): boolean;
+  write(entry: AccessLogEntry): void;
+}
+
+/**
+ * Access-log lines to `logger`. The line passes through a child of `logger` without redaction
+ * paths: its parts are redacted where they are built (`redactUrl`, a fixed list of harmless
+ * headers), and pino's paths, whose `*.secretKey`-style wildcards make it walk every object of a
+ * line, would find nothing there. Every other log call keeps the paths as a safety net. The level
+ * is still `logger`'s (checked by {@link AccessLog.enabled}), so a level set on it later applies.
+ */
+export function createAccessLog(logger: Logger): AccessLog {
+  const out = logger.child({}, { redact: { paths: [] }, level: 'trace' });
+  return {
+    enabled: (status) => logger.isLevelEnabled(accessLogLevel(status, false)),
+    write(e) {
+      const failed = e.status >= 500;
+      const line: Record<string, unknown> = {
+        reqId: e.requestId,
+        req: e.req,
+        requestId: e.requestId,
+        bucket: e.startContext?.bucket,
+        operation: e.startContext?.operation,
+        res: { statusCode: e.status },
+      };
+      if (failed) line.err = pino.stdSerializers.err(new Error(`failed with status code ${e.status}`));
+      line.responseTime = e.responseTimeMs;
+      line.authMethod = e.authMethod;
+      line.status = e.status;
+      line.bytesIn = e.bytesIn;
+      line.bytesOut = e.bytesOut;
+      out[accessLogLevel(e.status, false)](line, failed ? 'request failed' : 'request completed');
+    },
   };
 }

@@ -8,6 +8,7 @@ import type { ResolvedServerSettings } from './options';
 import { createMemoryUsageStore } from '../cache/memory-usage-store';
 import { urlOf, type RunningServer } from './server-types';
 import { startMetricsListener, WORKER_ENV } from './listeners';
+import { flushLogger } from './create-app';
 import { isInvalidateMessage, type InvalidateMessage } from './cluster-messages';
 
 export async function startPrimary(settings: ResolvedServerSettings, logger: Logger): Promise<RunningServer> {
@@ -165,6 +166,7 @@ export async function startPrimary(settings: ResolvedServerSettings, logger: Log
         await m.close();
         await store.close();
         logger.info({}, 'object-storage-proxy stopped');
+        await flushLogger(logger);
       })();
       return closing;
     },

@@ -6,6 +6,7 @@ import type { ResolvedServerSettings } from './options';
 import type { OspOptions } from '../options';
 import { urlOf, type RunningServer, type StartServerExtras } from './server-types';
 import { reloadWith, startListeners } from './listeners';
+import { flushLogger } from './create-app';
 import { invalidate, isInvalidateMessage, type InvalidateMessage } from './cluster-messages';
 
 export async function startWorker(settings: ResolvedServerSettings, ospOptions: OspOptions, logger: Logger, extras: StartServerExtras): Promise<RunningServer> {
@@ -17,7 +18,10 @@ export async function startWorker(settings: ResolvedServerSettings, ospOptions: 
   new AggregatorRegistry(); // installs the worker's answer to the primary's metrics requests
   let closing: Promise<void> | undefined;
   const close = () => {
-    closing ??= l.drain(settings.shutdownTimeoutMs).then(() => usageStore?.close?.());
+    closing ??= l
+      .drain(settings.shutdownTimeoutMs)
+      .then(() => usageStore?.close?.())
+      .then(() => flushLogger(logger)); // the worker exits right after
     return closing;
   };
   const exitAfterClose = () => {

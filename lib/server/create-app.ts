@@ -3,7 +3,7 @@
  * without secrets, metrics, and `ospMiddleware` at '/'. Everything the app answers is S3 XML;
  * Express's own HTML 404/500 pages never appear.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import helmet from 'helmet';
 import pino, { type Logger } from 'pino';
@@ -11,9 +11,11 @@ import { ospMiddleware, type OspMiddleware, type OspMiddlewareHooks } from '../o
 import type { OspOptions } from '../options';
 import { OspError } from '../errors';
 import { sendS3Error, toOspError } from '../middleware/s3-error-handler';
-import { accessLog } from './access-log';
-import { redactHeaders, redactUrl } from './redact';
-import { createMetrics, requestBytesRead, responseBytesWritten, countBodyBytes, type OspMetrics } from './metrics';
+import { createAccessLog } from './access-log';
+import { redactUrl } from './redact';
+import { createMetrics, type OspMetrics } from './metrics';
+import { countBodyBytes, countBodyBytesOfApp } from './body-bytes';
+import { requestEnd } from './request-end';
 import type { RequestCounter } from './request-counts';
 import { packageVersion } from '../package-version';
 import { ospPromBundle, REQUEST_DURATION_METRIC } from './prom-bundle';
@@ -42,10 +44,26 @@ export const LOG_REDACT_PATHS = [
   '*.sessionToken',
 ];
 
-/** The server's JSON logger (pino) with secret redaction. */
+/**
+ * The server's JSON logger (pino) with secret redaction, to `destination` or else to stdout.
+ *
+ * Stdout is written asynchronously (pino.destination with `sync: false`): lines logged while a
+ * write is under way go out together in the next one, instead of one blocking write(2) per line
+ * (issue [11]: that write was the largest single cost of the access log). Nothing is held back
+ * on an idle server, since a write starts as soon as the previous one is done. Buffered lines are
+ * flushed by `RunningServer.close()` ({@link flushLogger}) and, synchronously, when the process
+ * exits (pino registers that); only a kill -9 can lose the last lines.
+ */
 export function createLogger(options: { level?: string; destination?: pino.DestinationStream } = {}): Logger {
   const opts: pino.LoggerOptions = { level: options.level ?? 'info', redact: { paths: LOG_REDACT_PATHS, censor: '[REDACTED]' } };
-  return options.destination ? pino(opts, options.destination) : pino(opts);
+  // minLength 1 writes as soon as there is anything, like 0, but makes flush(cb) wait for the write
+  // under way (with 0, sonic-boom calls back at once).
+  return pino(opts, options.destination ?? pino.destination({ dest: 1, sync: false, minLength: 1 }));
+}
+
+/** Resolves once the lines `logger` buffered have been written (at once for synchronous destinations). */
+export function flushLogger(logger: Logger): Promise<void> {
+  return new Promise((resolve) => logger.flush(() => resolve()));
 }
 
 /** Extra wiring of {@link createApp}. */
@@ -82,19 +100,17 @@ function remoteAddress(req: IncomingMessage): string | undefined {
 /** Redacted view of a request for logs: no headers except harmless ones, URL without secrets. */
 export function serializeRequest(req: IncomingMessage): Record<string, unknown> {
   const r = req as Request;
-  const headers = redactHeaders({ 'user-agent': req.headers['user-agent'], 'content-length': req.headers['content-length'], host: req.headers.host });
+  const h = req.headers;
   return {
     method: req.method,
     url: redactUrl(r.originalUrl ?? req.url ?? ''),
     httpVersion: (req as Marked)[VIA_H2] ? '2.0' : req.httpVersion,
     remoteAddress: remoteAddress(req),
     tls: isTls(req),
-    headers,
+    // A fixed list of headers that never carry secrets (none is in SECRET_HEADERS), so no other
+    // header can reach the log; built directly rather than filtered (redactHeaders) per request.
+    headers: { 'user-agent': h['user-agent'], 'content-length': h['content-length'], host: h.host },
   };
-}
-
-function finalFields(req: IncomingMessage, res: ServerResponse, val: Record<string, unknown>): Record<string, unknown> {
-  return { ...val, authMethod: (req as Request).osp?.authMethod, status: res.statusCode, bytesIn: requestBytesRead(req), bytesOut: responseBytesWritten(res) };
 }
 
 function combineHooks(a: OspMiddlewareHooks, b: OspMiddlewareHooks | undefined): OspMiddlewareHooks {
@@ -159,7 +175,6 @@ export function createApp(options: OspOptions, extras: CreateAppExtras = {}): Os
   const middlewareOptions: OspOptions = { ...options, logger: options.logger ?? ospLogger };
   const osp = ospMiddleware(middlewareOptions, combineHooks(metrics.hooks, extras.hooks));
   const serverName = options.serverName;
-  const counter = extras.requestCounter;
 
   const app = express();
   app.disable('x-powered-by');
@@ -167,14 +182,10 @@ export function createApp(options: OspOptions, extras: CreateAppExtras = {}): Os
   app.set('query parser', false);
   app.set('trust proxy', false);
 
+  // Body bytes for the access log and the metrics, counted by the prototypes Express gives req/res.
+  countBodyBytesOfApp(app);
   // The request histogram from the stock bundle, unless the caller's metrics already have one.
   if (!metrics.registry.getSingleMetric(REQUEST_DURATION_METRIC)) app.use(ospPromBundle(metrics.registry, metrics.bucketLabel));
-  app.use(metrics.middleware);
-  app.use((req: Request, res: Response, next: NextFunction) => {
-    if (serverName) res.setHeader('Server', serverName);
-    if (counter) res.once('finish', () => counter.increment(req.osp?.bucket, req.osp?.rawKey));
-    next();
-  });
   // An API, not pages: only the headers that cannot break presigned-URL use from browsers.
   app.use(
     helmet({
@@ -197,16 +208,17 @@ export function createApp(options: OspOptions, extras: CreateAppExtras = {}): Os
   const hsts = helmet.strictTransportSecurity({ maxAge: 31_536_000, includeSubDomains: false });
   app.use((req: Request, res: Response, next: NextFunction) => (isTls(req) ? hsts(req, res, next) : next()));
 
-  // Build req.osp now, so the access log and the S3 responses share one request id.
-  app.use((req: Request, _res: Response, next: NextFunction) => {
+  const onEnd = requestEnd({ metrics, accessLog: createAccessLog(logger), serializeRequest, requestCounter: extras.requestCounter });
+  app.use((req: Request, res: Response, next: NextFunction) => {
+    if (serverName) res.setHeader('Server', serverName);
+    // Build req.osp now, so the access log and the S3 responses share one request id.
     try {
       osp.contextOf(req);
     } catch {
       // Unparseable URL: the middleware answers it with an S3 error.
     }
-    next();
+    onEnd(req, res, next);
   });
-  app.use(accessLog(logger, { request: serializeRequest, outcome: (req, res) => finalFields(req, res, {}) }));
 
   app.use('/', osp);
 

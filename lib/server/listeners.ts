@@ -103,7 +103,7 @@ export async function startListeners(settings: ResolvedServerSettings, ospOption
     const socket = req.socket;
     if (inflight.has(socket)) {
       inflight.set(socket, (inflight.get(socket) ?? 0) + 1);
-      res.once('close', () => {
+      res.on('close', () => {
         const n = (inflight.get(socket) ?? 1) - 1;
         if (inflight.has(socket)) inflight.set(socket, n);
         if (draining && n === 0) socket.end();

@@ -7,11 +7,13 @@
  * HTTP methods (anything else is `OTHER`).
  */
 import type { Server as NetServer, Socket } from 'node:net';
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { NextFunction, Request, Response } from 'express';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { OspMiddlewareHooks } from '../osp-middleware';
 import type { OspError } from '../errors';
+import { countBodyBytes, requestBytesRead, responseBytesWritten } from './body-bytes';
+
+export { countBodyBytes, requestBytesRead, responseBytesWritten };
 
 /** The fixed `bucket` label value for anything that is not a configured bucket. */
 export const OTHER_BUCKET = 'other';
@@ -55,6 +57,13 @@ export interface OspMetrics {
   readonly hooks: Required<Pick<OspMiddlewareHooks, 'onError' | 'presigned' | 'proxy' | 'onIamTokenRefresh' | 'onSharedStoreStatus'>>;
   /** Express middleware (mount first): request count, duration, sizes and transferred bytes. */
   middleware(req: Request, res: Response, next: NextFunction): void;
+  /**
+   * Records a request that ended, without a middleware of its own: for hosts that already listen
+   * for the end of each request (the standalone server) and count body bytes themselves.
+   * `startedMs` (`performance.now()` at the start) feeds `osp_request_duration_seconds` when this
+   * set has it.
+   */
+  observeRequest(req: Request, status: number, bytesIn: number, bytesOut: number, startedMs?: number): void;
   /** Counts the open client connections of `server` in `osp_active_connections`. */
   trackConnections(server: NetServer): void;
   /** Records an error answered outside the middleware (the app's fallback handlers). */
@@ -72,56 +81,6 @@ const SIZE_BUCKETS = [0, 1024, 16 * 1024, 256 * 1024, 1024 * 1024, 16 * 1024 * 1
 const DURATION_HELP = 'Time from request start to the end of the response.';
 /** Buckets of the duration histograms (also of the express-prom-bundle one). */
 export const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
-
-const RX = Symbol('osp.metrics.rx');
-const TX = Symbol('osp.metrics.tx');
-type Counted = { [RX]?: number; [TX]?: number };
-
-/** Bytes of the request body read so far (as counted by the metrics middleware). */
-export function requestBytesRead(req: IncomingMessage): number {
-  return (req as IncomingMessage & Counted)[RX] ?? 0;
-}
-
-/** Bytes of the response body written so far (as counted by the metrics middleware). */
-export function responseBytesWritten(res: ServerResponse): number {
-  return (res as ServerResponse & Counted)[TX] ?? 0;
-}
-
-function chunkLength(chunk: unknown, encoding: unknown): number {
-  if (chunk === undefined || chunk === null || typeof chunk === 'function') return 0;
-  if (typeof chunk === 'string') return Buffer.byteLength(chunk, typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8');
-  if (ArrayBuffer.isView(chunk)) return chunk.byteLength;
-  return 0;
-}
-
-/**
- * Makes `req`/`res` count their body bytes without changing stream semantics: the request's
- * `push` (how the HTTP parser hands body bytes to the stream; also for chunked bodies, after
- * de-chunking) and the response's `write`/`end`. Attaching a 'data' listener instead would switch
- * the request into flowing mode and lose bytes before the proxy pipes it. Idempotent.
- */
-export function countBodyBytes(req: IncomingMessage, res: ServerResponse): void {
-  const r = req as IncomingMessage & Counted;
-  const s = res as ServerResponse & Counted;
-  if (r[RX] !== undefined) return;
-  r[RX] = 0;
-  s[TX] = 0;
-  const push = req.push;
-  req.push = function countedPush(this: IncomingMessage, chunk: unknown, encoding?: BufferEncoding): boolean {
-    r[RX] = (r[RX] ?? 0) + chunkLength(chunk, encoding);
-    return push.call(this, chunk, encoding);
-  };
-  const write = res.write;
-  res.write = function countedWrite(this: ServerResponse, chunk: unknown, ...rest: unknown[]): boolean {
-    s[TX] = (s[TX] ?? 0) + chunkLength(chunk, rest[0]);
-    return (write as (...a: unknown[]) => boolean).call(this, chunk, ...rest);
-  } as ServerResponse['write'];
-  const end = res.end;
-  res.end = function countedEnd(this: ServerResponse, chunk?: unknown, ...rest: unknown[]): ServerResponse {
-    s[TX] = (s[TX] ?? 0) + chunkLength(chunk, rest[0]);
-    return (end as (...a: unknown[]) => ServerResponse).call(this, chunk, ...rest);
-  } as ServerResponse['end'];
-}
 
 export function createMetrics(options: OspMetricsOptions): OspMetrics {
   const registry = options.registry ?? new Registry();
@@ -226,22 +185,24 @@ export function createMetrics(options: OspMetricsOptions): OspMetrics {
     },
   };
 
+  const observeRequest = (req: Request, status: number, rx: number, tx: number, startedMs?: number): void => {
+    const method = methodLabel(req.method);
+    const bucket = reqBucket(req);
+    requests.inc({ method, bucket, status: String(status) });
+    if (duration && startedMs !== undefined) duration.observe({ method, bucket }, (performance.now() - startedMs) / 1000);
+    responseSize.observe({ method, bucket }, tx);
+    if (rx > 0) transfer.inc({ direction: 'rx', bucket }, rx);
+    if (tx > 0) transfer.inc({ direction: 'tx', bucket }, tx);
+  };
+
   const middleware = (req: Request, res: Response, next: NextFunction): void => {
-    const started = duration ? performance.now() : 0;
+    const started = performance.now();
     countBodyBytes(req, res);
     let done = false;
     const finish = () => {
       if (done) return;
       done = true;
-      const method = methodLabel(req.method);
-      const bucket = reqBucket(req);
-      const rx = requestBytesRead(req);
-      const tx = responseBytesWritten(res);
-      requests.inc({ method, bucket, status: String(res.statusCode) });
-      duration?.observe({ method, bucket }, (performance.now() - started) / 1000);
-      responseSize.observe({ method, bucket }, tx);
-      if (rx > 0) transfer.inc({ direction: 'rx', bucket }, rx);
-      if (tx > 0) transfer.inc({ direction: 'tx', bucket }, tx);
+      observeRequest(req, res.statusCode, requestBytesRead(req), responseBytesWritten(res), started);
     };
     res.once('finish', finish);
     res.once('close', finish);
@@ -260,6 +221,7 @@ export function createMetrics(options: OspMetricsOptions): OspMetrics {
     registry,
     hooks,
     middleware,
+    observeRequest,
     trackConnections,
     recordError,
     bucketLabel,

@@ -4,6 +4,7 @@ import type { ResolvedServerSettings } from './options';
 import type { OspOptions } from '../options';
 import { urlOf, type RunningServer, type StartServerExtras } from './server-types';
 import { reloadWith, startListeners, startMetricsListener } from './listeners';
+import { flushLogger } from './create-app';
 
 export async function startSingle(settings: ResolvedServerSettings, ospOptions: OspOptions, logger: Logger, role: 'single', extras: StartServerExtras): Promise<RunningServer> {
   const l = await startListeners(settings, ospOptions, logger, ospOptions.usageStore);
@@ -40,6 +41,7 @@ export async function startSingle(settings: ResolvedServerSettings, ospOptions: 
         await l.drain(settings.shutdownTimeoutMs);
         await m.close();
         logger.info({}, 'object-storage-proxy stopped');
+        await flushLogger(logger); // every line out before close() resolves (callers often exit next)
       })();
       return closing;
     },
