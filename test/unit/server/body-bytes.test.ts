@@ -1,0 +1,79 @@
+/**
+ * Body byte counting through the prototype layer (countBodyBytesOfApp): exact payload bytes for
+ * chunked and sized bodies, several requests on one keep-alive socket, and no double counting
+ * when the per-request wrapper (countBodyBytes) runs too.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import express, { type Request, type Response } from 'express';
+import { countBodyBytes, countBodyBytesOfApp, requestBytesRead, responseBytesWritten } from '../../../lib/server/body-bytes';
+
+type Seen = { rx: number; tx: number };
+
+async function withApp(fn: (port: number, seen: Seen[]) => Promise<void>, alsoWrap = false): Promise<void> {
+  const app = express();
+  countBodyBytesOfApp(app);
+  const seen: Seen[] = [];
+  app.use((req: Request, res: Response) => {
+    if (alsoWrap) countBodyBytes(req, res);
+    res.on('close', () => seen.push({ rx: requestBytesRead(req), tx: responseBytesWritten(res) }));
+    req.on('data', () => {});
+    req.on('end', () => {
+      if (req.url === '/chunked') {
+        res.write('héllo'); // 6 bytes in UTF-8
+        res.write(Buffer.alloc(1000, 'a'));
+        res.write('6869', 'hex'); // 2 bytes
+        res.end();
+      } else {
+        res.setHeader('content-length', '5');
+        res.end('hello');
+      }
+    });
+  });
+  const server = http.createServer(app);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  try {
+    await fn((server.address() as AddressInfo).port, seen);
+  } finally {
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+}
+
+function request(port: number, agent: http.Agent, path: string, body?: Buffer[], method = 'PUT'): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port, path, method, agent }, (res) => {
+      let n = 0;
+      res.on('data', (c: Buffer) => (n += c.length));
+      res.on('end', () => resolve(n));
+    });
+    req.on('error', reject);
+    for (const chunk of body ?? []) req.write(chunk); // no content-length: chunked
+    req.end();
+  });
+}
+
+test('chunked and sized bodies, several requests on one keep-alive socket: payload bytes only', async () => {
+  await withApp(async (port, seen) => {
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    expect(await request(port, agent, '/chunked', [Buffer.alloc(300, 'x'), Buffer.alloc(700, 'y')])).toBe(1008);
+    expect(await request(port, agent, '/sized', [Buffer.alloc(10, 'z')])).toBe(5);
+    expect(await request(port, agent, '/sized', [], 'HEAD')).toBe(0);
+    agent.destroy();
+    await new Promise((r) => setTimeout(r, 20));
+    expect(seen).toEqual([
+      { rx: 1000, tx: 1008 },
+      { rx: 10, tx: 5 },
+      { rx: 0, tx: 5 }, // HEAD: what the app handed to end(), as before (Node sends no body)
+    ]);
+  });
+});
+
+test('the per-request wrapper does not count a second time where the prototype counts', async () => {
+  await withApp(async (port, seen) => {
+    const agent = new http.Agent({ keepAlive: false });
+    await request(port, agent, '/chunked', [Buffer.alloc(42)]);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(seen).toEqual([{ rx: 42, tx: 1008 }]);
+  }, true);
+});
