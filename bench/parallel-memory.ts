@@ -180,6 +180,29 @@ function transfer(phase: Phase, port: number, key: string): Promise<number> {
   });
 }
 
+/** The proxy's resident memory by kind of mapping (BENCH_SMAPS=1): where RSS that is not the JS heap lives. */
+function printMappings(pid: number): void {
+  const byKind = new Map<string, { kib: number; count: number }>();
+  let kind = '';
+  for (const line of readFileSync(`/proc/${pid}/smaps`, 'utf8').split('\n')) {
+    const header = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
+    if (header) {
+      kind = header[1]!.trim() || '[anonymous]';
+      if (kind.startsWith('/')) kind = kind.replace(/.*\//, '');
+      continue;
+    }
+    const rss = /^Rss:\s+(\d+)/.exec(line);
+    if (rss) {
+      const e = byKind.get(kind) ?? { kib: 0, count: 0 };
+      e.kib += Number(rss[1]);
+      e.count++;
+      byKind.set(kind, e);
+    }
+  }
+  const top = [...byKind].sort((a, b) => b[1].kib - a[1].kib).slice(0, 6);
+  console.log(`resident by mapping: ${top.map(([k, e]) => `${k} ${mib(e.kib)} (${e.count})`).join(', ')}`);
+}
+
 const mib = (kib: number) => `${(kib / 1024).toFixed(0)} MiB`;
 
 async function main(): Promise<void> {
@@ -220,6 +243,7 @@ async function main(): Promise<void> {
       `${phase.padEnd(8)} ${((PARALLEL * BYTES) / MIB / seconds).toFixed(0).padStart(5)} MiB/s total  peak RSS ${mib(s.hwmKiB).padStart(8)} (sampled ${mib(sampled)})  after: RSS ${mib(s.rssKiB)}, heap ${(s.heapUsed / MIB).toFixed(0)} of ${(s.heapTotal / MIB).toFixed(0)} MiB, external ${(s.external / MIB).toFixed(0)} MiB, array buffers ${(s.arrayBuffers / MIB).toFixed(0)} MiB`,
     );
   }
+  if (process.env.BENCH_SMAPS) printMappings(pid);
   console.log(`peak RSS over all phases: ${mib(worst)} (target < ${TARGET_MIB} MiB: ${worst / 1024 < TARGET_MIB ? 'met' : 'NOT met'}), load average ${loadavg()[0]!.toFixed(2)}`);
 }
 
