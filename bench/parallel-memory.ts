@@ -4,7 +4,8 @@
  *
  * Processes: a sink/source backend (discards uploads after counting them, generates downloads; no
  * disk, no S3 logic), the proxy f (ospMiddleware on Express, signature verification and
- * re-signing on), and this client. The proxy runs as plain JavaScript transpiled beforehand (see
+ * re-signing on), then for comparison d (express + http-proxy-middleware pass-through; BENCH_D=0
+ * leaves it out), and this client. The proxy runs as plain JavaScript transpiled beforehand (see
  * `transpile-tree.ts`), as in production: with the TypeScript compiler loaded its idle RSS alone is
  * over 200 MiB.
  *
@@ -25,6 +26,7 @@ import type { AddressInfo } from 'node:net';
 import { loadavg } from 'node:os';
 import { Readable } from 'node:stream';
 import express from 'express';
+import { createProxyMiddleware } from 'http-proxy-middleware';
 import { ospMiddleware } from '../lib/osp-middleware';
 import { AwsChunkedEncoder, encodedLength } from '../lib/body/aws-chunked-encoder';
 import { getSigningKey } from '../lib/sigv4/signing-key';
@@ -86,14 +88,16 @@ async function runBackend(): Promise<void> {
   process.send?.({ port: await listen(server) });
 }
 
-async function runProxy(backendPort: number): Promise<void> {
+async function runProxy(backendPort: number, variant: string): Promise<void> {
   const app = express();
-  app.use(
-    ospMiddleware({
-      buckets: { big: { host: '127.0.0.1', port: backendPort, addressingStyle: 'path', accessKey: 'backend', secretKey: 'backend-secret', profile: 'aws' } },
-      hmacKeystore: [CLIENT],
-    }),
-  );
+  if (variant === 'd') app.use(createProxyMiddleware({ target: `http://127.0.0.1:${backendPort}`, changeOrigin: true, agent: new http.Agent({ keepAlive: true }) }));
+  else
+    app.use(
+      ospMiddleware({
+        buckets: { big: { host: '127.0.0.1', port: backendPort, addressingStyle: 'path', accessKey: 'backend', secretKey: 'backend-secret', profile: 'aws' } },
+        hmacKeystore: [CLIENT],
+      }),
+    );
   const port = await listen(http.createServer(app));
   process.on('message', () => {
     const m = process.memoryUsage();
@@ -216,40 +220,46 @@ async function main(): Promise<void> {
   });
   const backend = await child(script, ['backend'], NODE_MODULES);
   children.push(backend.proc);
-  const proxy = await child(script, ['proxy', String(backend.port)], NODE_MODULES);
-  children.push(proxy.proc);
-  const pid = proxy.proc.pid as number;
-  const idle = await stats(proxy.proc);
   console.log(
-    `node ${process.version}, proxy f as transpiled JavaScript, ${PARALLEL} parallel transfers of ${(BYTES / MIB).toFixed(0)} MiB per phase, load average ${loadavg()
+    `node ${process.version}, proxies as transpiled JavaScript, ${PARALLEL} parallel transfers of ${(BYTES / MIB).toFixed(0)} MiB per phase, load average ${loadavg()
       .map((l) => l.toFixed(2))
       .join(' ')}`,
   );
-  console.log(`proxy idle: RSS ${mib(idle.rssKiB)}, VmHWM ${mib(idle.hwmKiB)} (start-up included)`);
+  const variants: Array<[name: string, phases: Phase[]]> = [['f', PHASES]];
+  // d cannot decode aws-chunked bodies: plain PUT and GET only.
+  if (process.env.BENCH_D !== '0') variants.push(['d', PHASES.filter((p) => p !== 'chunked')]);
   let worst = 0;
-  for (const phase of PHASES) {
-    writeFileSync(`/proc/${pid}/clear_refs`, '5'); // resets VmHWM to the current RSS (Linux >= 4.0)
-    let sampled = 0;
-    const timer = setInterval(() => (sampled = Math.max(sampled, procStatus(pid).rssKiB)), 20);
-    const started = performance.now();
-    const counts = await Promise.all(Array.from({ length: PARALLEL }, (_, i) => transfer(phase, proxy.port, `object-${phase}-${i}.bin`)));
-    const seconds = (performance.now() - started) / 1000;
-    clearInterval(timer);
-    const bad = counts.filter((n) => n !== BYTES);
-    if (bad.length > 0) throw new Error(`${phase}: ${bad.length} transfers did not carry ${BYTES} bytes (${bad.join(', ')})`);
-    const s = await stats(proxy.proc);
-    worst = Math.max(worst, s.hwmKiB);
-    console.log(
-      `${phase.padEnd(8)} ${((PARALLEL * BYTES) / MIB / seconds).toFixed(0).padStart(5)} MiB/s total  peak RSS ${mib(s.hwmKiB).padStart(8)} (sampled ${mib(sampled)})  after: RSS ${mib(s.rssKiB)}, heap ${(s.heapUsed / MIB).toFixed(0)} of ${(s.heapTotal / MIB).toFixed(0)} MiB, external ${(s.external / MIB).toFixed(0)} MiB, array buffers ${(s.arrayBuffers / MIB).toFixed(0)} MiB`,
-    );
+  for (const [variant, phases] of variants) {
+    const proxy = await child(script, ['proxy', String(backend.port), variant], NODE_MODULES);
+    children.push(proxy.proc);
+    const pid = proxy.proc.pid as number;
+    const idle = await stats(proxy.proc);
+    console.log(`${variant === 'f' ? 'f ospMiddleware' : 'd express + http-proxy-middleware'}: idle RSS ${mib(idle.rssKiB)}, VmHWM ${mib(idle.hwmKiB)} (start-up included)`);
+    for (const phase of phases) {
+      writeFileSync(`/proc/${pid}/clear_refs`, '5'); // resets VmHWM to the current RSS (Linux >= 4.0)
+      let sampled = 0;
+      const timer = setInterval(() => (sampled = Math.max(sampled, procStatus(pid).rssKiB)), 20);
+      const started = performance.now();
+      const counts = await Promise.all(Array.from({ length: PARALLEL }, (_, i) => transfer(phase, proxy.port, `object-${phase}-${i}.bin`)));
+      const seconds = (performance.now() - started) / 1000;
+      clearInterval(timer);
+      const bad = counts.filter((n) => n !== BYTES);
+      if (bad.length > 0) throw new Error(`${variant} ${phase}: ${bad.length} transfers did not carry ${BYTES} bytes (${bad.join(', ')})`);
+      const s = await stats(proxy.proc);
+      if (variant === 'f') worst = Math.max(worst, s.hwmKiB);
+      console.log(
+        `${variant} ${phase.padEnd(8)} ${((PARALLEL * BYTES) / MIB / seconds).toFixed(0).padStart(5)} MiB/s total  peak RSS ${mib(s.hwmKiB).padStart(8)} (sampled ${mib(sampled)})  after: RSS ${mib(s.rssKiB)}, heap ${(s.heapUsed / MIB).toFixed(0)} of ${(s.heapTotal / MIB).toFixed(0)} MiB, external ${(s.external / MIB).toFixed(0)} MiB, array buffers ${(s.arrayBuffers / MIB).toFixed(0)} MiB`,
+      );
+    }
+    if (process.env.BENCH_SMAPS) printMappings(pid);
+    proxy.proc.kill();
   }
-  if (process.env.BENCH_SMAPS) printMappings(pid);
-  console.log(`peak RSS over all phases: ${mib(worst)} (target < ${TARGET_MIB} MiB: ${worst / 1024 < TARGET_MIB ? 'met' : 'NOT met'}), load average ${loadavg()[0]!.toFixed(2)}`);
+  console.log(`f peak RSS over all phases: ${mib(worst)} (target < ${TARGET_MIB} MiB: ${worst / 1024 < TARGET_MIB ? 'met' : 'NOT met'}), load average ${loadavg()[0]!.toFixed(2)}`);
 }
 
-const [role, arg] = process.argv.slice(2);
+const [role, arg, arg2] = process.argv.slice(2);
 if (role === 'backend') void runBackend();
-else if (role === 'proxy') void runProxy(Number(arg));
+else if (role === 'proxy') void runProxy(Number(arg), arg2 ?? 'f');
 else
   main().then(
     () => process.exit(0), // the children's IPC channels would keep this process alive
