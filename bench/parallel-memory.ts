@@ -14,10 +14,12 @@
  * - `chunked`: aws-chunked signed PUTs (STREAMING-AWS4-HMAC-SHA256-PAYLOAD, 64 KiB chunks), which
  *   the proxy decodes and verifies chunk by chunk;
  * - `get`: GETs of generated objects.
+ * (Run in the order put, get, chunked: d can only do the first two, and a phase inherits the heap
+ * and allocator state the phases before it left, so f's put and get compare with d's.)
  * Before each phase the proxy's VmHWM is reset (`/proc/<pid>/clear_refs`), so each phase reports
- * its own peak; the client also samples VmRSS every 20 ms.
- *
  * Run: npm run bench:memory   (BENCH_BYTES=268435456 for a quick run; BENCH_PHASES=put,get)
+ *
+ * Run: npm run bench:memory   (BENCH_BYTES=268435456 for a quick run; BENCH_PHASES=put,get; f runs put and get first, like d, so that those two compare)
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -35,7 +37,7 @@ import { signRequest } from '../lib/sigv4/sign-request';
 const MIB = 1024 * 1024;
 const BYTES = Number(process.env.BENCH_BYTES ?? 1024 ** 3);
 const PARALLEL = Number(process.env.BENCH_PARALLEL ?? 8);
-const PHASES = (process.env.BENCH_PHASES ?? 'put,chunked,get').split(',') as Phase[];
+const PHASES = (process.env.BENCH_PHASES ?? 'put,get,chunked').split(',') as Phase[];
 const TARGET_MIB = 256;
 const CLIENT = { accessKey: 'benchclient', secretKey: 'bench-client-secret-000000000000' };
 const BLOCK = Buffer.alloc(MIB, 'abcdefghijklmnopqrstuvwxyz0123456789');
