@@ -17,9 +17,10 @@
  * (Run in the order put, get, chunked: d can only do the first two, and a phase inherits the heap
  * and allocator state the phases before it left, so f's put and get compare with d's.)
  * Before each phase the proxy's VmHWM is reset (`/proc/<pid>/clear_refs`), so each phase reports
- * Run: npm run bench:memory   (BENCH_BYTES=268435456 for a quick run; BENCH_PHASES=put,get)
+ * its own peak; the client also samples VmRSS every 20 ms. BENCH_SMAPS=1 prints where the proxy's
+ * resident memory is at the end (by mapping).
  *
- * Run: npm run bench:memory   (BENCH_BYTES=268435456 for a quick run; BENCH_PHASES=put,get; f runs put and get first, like d, so that those two compare)
+ * Run: npm run bench:memory   (BENCH_BYTES=268435456 for a quick run; BENCH_PHASES=put,get)
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
