@@ -1,30 +1,39 @@
 /**
- * Upload throughput and proxy peak RSS per body mode, through the real proxy (ospMiddleware on
- * Express) to a backend; not a test. Each mode gets a fresh proxy process, so its peak RSS
- * (VmHWM) is that mode's alone. The client pre-frames the body (chunk signatures computed before
- * the clock starts) so that mostly the proxy's work is measured; on a 2-core machine client,
- * proxy and backend still share the CPUs.
+ * Upload throughput, proxy CPU and proxy peak RSS per body mode, through the real proxy
+ * (ospMiddleware on Express) to a backend; not a test. Each mode has its own proxy process, so its
+ * peak RSS (VmHWM) is that mode's alone; the modes take turns round after round (so a change in
+ * the machine's load hits all of them), and the median proxy CPU of each mode is reported. The
+ * client pre-frames the body (chunk signatures computed before the clock starts) so that mostly
+ * the proxy's work is measured; on a 2-core machine client, proxy and backend still share the CPUs.
  *
- * Modes: hex SHA-256 and UNSIGNED-PAYLOAD (plain bodies), STREAMING-AWS4-HMAC-SHA256-PAYLOAD,
+ * Modes: hex SHA-256 forwarded for the backend to check (profile ceph-rgw: the proxy does not hash
+ * it), hex SHA-256 checked by the proxy (`verifiesPayloadHash: false`, as for moto), UNSIGNED-PAYLOAD
+ * (the "plain signed PUT" the ratios compare with), STREAMING-AWS4-HMAC-SHA256-PAYLOAD,
  * STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER (crc32c), STREAMING-UNSIGNED-PAYLOAD-TRAILER (crc32).
+ * BENCH_MODES=signed,unsigned runs only those.
  *
  * Backend: by default a sink in its own process (reads the body, checks its length, answers 200),
  * i.e. the proxy alone. Or a real S3 server (the bucket must exist):
  *   BENCH_BACKEND=http://127.0.0.1:PORT BENCH_BACKEND_KEY=... BENCH_BACKEND_SECRET=... \
  *   BENCH_BUCKET=name BENCH_PROFILE=ceph-rgw
- * Size and repetitions: BENCH_MIB (default 256), BENCH_ROUNDS (default 2, best one is reported).
+ * Size and repetitions: BENCH_MIB (default 256), BENCH_ROUNDS (default 3; median CPU, best MiB/s).
+ * CPU profiles of the proxies: BENCH_PROFILE_DIR=/tmp/dir (one .cpuprofile per mode).
+ * Before/after under equal load: BENCH_BASELINE=<other checkout, with its node_modules> adds a proxy
+ * per mode running that checkout's lib, in the same rounds.
  *
  * Run: node -r ./bench/register.js bench/upload-modes.ts
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
 import express from 'express';
-import { ospMiddleware } from '../lib/osp-middleware';
-import type { BackendProfileOption } from '../lib/backends/profiles';
+import { join } from 'node:path';
+import type { ospMiddleware as OspMiddleware } from '../lib/osp-middleware';
+import type { BackendProfileName, BackendProfileOption } from '../lib/backends/profiles';
 import { EMPTY_SHA256, canonicalTrailers, chunkSignature, trailerSignature, type ChunkSigningContext } from '../lib/body/chunk-signature';
 import { createChecksum, type ChecksumAlgorithm } from '../lib/body/checksums';
 import { getSigningKey, sha256Hex } from '../lib/sigv4/signing-key';
@@ -32,15 +41,19 @@ import { signRequest } from '../lib/sigv4/sign-request';
 
 const MIB = 1024 * 1024;
 const TOTAL = Number(process.env.BENCH_MIB ?? 256) * MIB;
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const PROFILE_DIR = process.env.BENCH_PROFILE_DIR;
+const BASELINE = process.env.BENCH_BASELINE;
 const CHUNK = 64 * 1024;
 const CLIENT = { accessKey: 'benchclient', secretKey: 'bench-client-secret-000000000000' };
 const BUCKET = process.env.BENCH_BUCKET ?? 'bench';
 
-type Mode = 'hex' | 'unsigned' | 'signed' | 'signed-trailer' | 'unsigned-trailer';
-const MODES: Mode[] = ['hex', 'unsigned', 'signed', 'signed-trailer', 'unsigned-trailer'];
+type Mode = 'hex' | 'hex-checked' | 'unsigned' | 'signed' | 'signed-trailer' | 'unsigned-trailer';
+const ALL_MODES: Mode[] = ['hex', 'hex-checked', 'unsigned', 'signed', 'signed-trailer', 'unsigned-trailer'];
+const MODES = process.env.BENCH_MODES ? ALL_MODES.filter((m) => process.env.BENCH_MODES!.split(',').includes(m)) : ALL_MODES;
 const PAYLOAD: Record<Mode, string> = {
   hex: '',
+  'hex-checked': '',
   unsigned: 'UNSIGNED-PAYLOAD',
   signed: 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD',
   'signed-trailer': 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER',
@@ -75,26 +88,35 @@ async function runSink(): Promise<void> {
   process.send?.({ port: await listen(server) });
 }
 
-async function runProxy(backendUrl: string, key: string, secret: string, profile: string): Promise<void> {
+/** The proxy's backend profile for a mode: `hex-checked` makes the proxy verify the SHA-256 itself. */
+function profileOf(mode: Mode, profile: string): BackendProfileOption {
+  return mode === 'hex-checked' ? { preset: profile as BackendProfileName, verifiesPayloadHash: false } : (profile as BackendProfileName);
+}
+
+async function runProxy(backendUrl: string, key: string, secret: string, profileJson: string, checkout: string): Promise<void> {
+  const profile = JSON.parse(profileJson) as BackendProfileOption;
+  // The lib of this checkout, or of BENCH_BASELINE's (loaded through the same TypeScript hook).
+  const { ospMiddleware } = (await import(join(checkout, 'lib', 'osp-middleware'))) as { ospMiddleware: typeof OspMiddleware };
   const url = new URL(backendUrl);
   const app = express();
   const middleware = ospMiddleware({
-    buckets: { [BUCKET]: { host: url.hostname, port: Number(url.port), addressingStyle: 'path', tls: false, accessKey: key, secretKey: secret, profile: profile as BackendProfileOption } },
+    buckets: { [BUCKET]: { host: url.hostname, port: Number(url.port), addressingStyle: 'path', tls: false, accessKey: key, secretKey: secret, profile } },
     hmacKeystore: [CLIENT],
   });
   app.use(middleware);
   const server = http.createServer(app);
   server.on('checkContinue', (req, res) => app(req, res));
   const port = await listen(server);
-  process.on('message', () => {
+  process.on('message', (m) => {
+    if (m === 'quit') process.exit(0); // exit (not a kill) so that --cpu-prof writes its profile
     const u = process.resourceUsage();
     process.send?.({ ...memory(), cpuUs: u.userCPUTime + u.systemCPUTime });
   });
   process.send?.({ port });
 }
 
-function child(args: string[]): Promise<{ proc: ChildProcess; port: number }> {
-  const proc = fork(__filename, args, { execArgv: ['-r', require.resolve('./register.js')] });
+function child(args: string[], execArgv: string[] = []): Promise<{ proc: ChildProcess; port: number }> {
+  const proc = fork(__filename, args, { execArgv: ['-r', require.resolve('./register.js'), ...execArgv] });
   return new Promise((resolve, reject) => {
     proc.once('message', (m: Msg) => resolve({ proc, port: m.port as number }));
     proc.once('error', reject);
@@ -117,7 +139,7 @@ let wholeSha: string | undefined;
 function buildRequest(mode: Mode, port: number, key: string): { headers: Record<string, string>; body: () => Readable } {
   const urlPath = `/${BUCKET}/${key}`;
   const headers: Record<string, string> = { host: `127.0.0.1:${port}` };
-  if (mode === 'hex') {
+  if (mode === 'hex' || mode === 'hex-checked') {
     if (wholeSha === undefined) {
       const h = createHash('sha256');
       for (let i = 0; i < count; i++) h.update(piece);
@@ -125,7 +147,7 @@ function buildRequest(mode: Mode, port: number, key: string): { headers: Record<
     }
     headers['x-amz-content-sha256'] = wholeSha;
   } else headers['x-amz-content-sha256'] = PAYLOAD[mode];
-  const streaming = mode !== 'hex' && mode !== 'unsigned';
+  const streaming = mode !== 'hex' && mode !== 'hex-checked' && mode !== 'unsigned';
   const alg = TRAILER[mode];
   if (streaming) {
     headers['content-encoding'] = 'aws-chunked';
@@ -216,50 +238,81 @@ async function main(): Promise<void> {
     sink = s.proc;
     backendUrl = `http://127.0.0.1:${s.port}`;
   }
-  console.log(`node ${process.version}, ${TOTAL / MIB} MiB per PUT, best of ${ROUNDS}, backend ${process.env.BENCH_BACKEND ? `${backendUrl} (profile ${profile})` : 'sink process'}`);
-  console.log(`${'mode'.padEnd(46)} ${'MiB/s'.padStart(7)} ${'proxy CPU s'.padStart(11)} ${'RSS idle'.padStart(9)} ${'peak RSS'.padStart(9)}`);
+  console.log(
+    `node ${process.version}, ${TOTAL / MIB} MiB per PUT, ${ROUNDS} interleaved rounds (median CPU, best MiB/s), backend ${process.env.BENCH_BACKEND ? `${backendUrl} (profile ${profile})` : 'sink process'}, load average ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+  );
   const children: ChildProcess[] = sink ? [sink] : [];
   process.on('exit', () => children.forEach((c) => c.kill()));
-  const cpuOf: Partial<Record<Mode, number>> = {};
+  const checkouts: Array<[variant: string, dir: string]> = [['this', join(__dirname, '..')]];
+  if (BASELINE) checkouts.push(['baseline', BASELINE]);
+  type Proxy = { variant: string; mode: Mode; proc: ChildProcess; port: number; idle: Msg; cpu: number[]; best: number };
+  const proxies: Proxy[] = [];
   for (const mode of MODES) {
-    const proxy = await child(['proxy', backendUrl, key, secret, profile]);
-    children.push(proxy.proc);
-    const idle = await ask(proxy.proc);
-    let best = 0;
-    let cpu = 0;
-    for (let r = 0; r < ROUNDS; r++) {
-      const objectKey = `bench-${mode}-${r}`;
-      const req = buildRequest(mode, proxy.port, objectKey);
+    for (const [variant, dir] of checkouts) {
+      const name = `${variant === 'this' ? '' : `${variant}-`}${mode}`;
+      const execArgv = PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`, `--cpu-prof-name=${name}.cpuprofile`] : [];
+      const proxy = await child(['proxy', backendUrl, key, secret, JSON.stringify(profileOf(mode, profile)), dir], execArgv);
+      children.push(proxy.proc);
+      proxies.push({ variant, mode, ...proxy, idle: await ask(proxy.proc), cpu: [], best: 0 });
+    }
+  }
+  for (let r = 0; r < ROUNDS; r++) {
+    for (const proxy of proxies) {
+      const objectKey = `bench-${proxy.variant}-${proxy.mode}-${r}`;
+      const req = buildRequest(proxy.mode, proxy.port, objectKey);
       const before = await ask(proxy.proc);
       const t0 = process.hrtime.bigint();
       const res = await put(proxy.port, `/${BUCKET}/${objectKey}`, req.headers, req.body());
       const s = Number(process.hrtime.bigint() - t0) / 1e9;
       const after = await ask(proxy.proc);
-      if (res.status !== 200) throw new Error(`${mode}: HTTP ${res.status} ${res.text.slice(0, 300)}`);
-      if (TOTAL / MIB / s > best) {
-        best = TOTAL / MIB / s;
-        cpu = ((after.cpuUs ?? 0) - (before.cpuUs ?? 0)) / 1e6;
-      }
+      if (res.status !== 200) throw new Error(`${proxy.mode}: HTTP ${res.status} ${res.text.slice(0, 300)}`);
+      proxy.best = Math.max(proxy.best, TOTAL / MIB / s);
+      proxy.cpu.push(((after.cpuUs ?? 0) - (before.cpuUs ?? 0)) / 1e6);
     }
+  }
+  console.log(`${'mode'.padEnd(56)} ${'MiB/s'.padStart(7)} ${'proxy CPU s'.padStart(11)} ${'RSS idle'.padStart(9)} ${'peak RSS'.padStart(9)}`);
+  for (const proxy of proxies) {
     const end = await ask(proxy.proc);
-    const label = mode === 'hex' ? 'hex sha256 (plain)' : `${PAYLOAD[mode]}${TRAILER[mode] ? ` ${TRAILER[mode]}` : ''}`;
+    const { mode } = proxy;
+    const label = `${proxy.variant === 'this' ? '' : `[${proxy.variant}] `}${mode === 'hex' ? 'hex sha256 (backend checks)' : mode === 'hex-checked' ? 'hex sha256 (proxy checks)' : `${PAYLOAD[mode]}${TRAILER[mode] ? ` ${TRAILER[mode]}` : ''}`}`;
     console.log(
-      `${label.padEnd(46)} ${best.toFixed(0).padStart(7)} ${cpu.toFixed(2).padStart(11)} ${`${((idle.rssKiB ?? 0) / 1024).toFixed(0)} MiB`.padStart(9)} ${`${((end.hwmKiB ?? 0) / 1024).toFixed(0)} MiB`.padStart(9)}`,
+      `${label.padEnd(56)} ${proxy.best.toFixed(0).padStart(7)} ${median(proxy.cpu).toFixed(2).padStart(11)} ${`${((proxy.idle.rssKiB ?? 0) / 1024).toFixed(0)} MiB`.padStart(9)} ${`${((end.hwmKiB ?? 0) / 1024).toFixed(0)} MiB`.padStart(9)}`,
     );
-    proxy.proc.kill();
-    cpuOf[mode] = cpu;
+    proxy.proc.send('quit');
   }
   sink?.kill();
-  // Issue [11] targets: the proxy's CPU for a body it checks, against a plain signed PUT (UNSIGNED-PAYLOAD, no hashing).
-  const vsPlain = (mode: Mode) => ((cpuOf[mode] ?? NaN) / (cpuOf.unsigned ?? NaN)).toFixed(2);
+  // Issue [11] targets: the proxy's CPU for a body it checks, against a plain signed PUT
+  // (UNSIGNED-PAYLOAD, no hashing): the median of the per-round ratios (both PUTs of a ratio ran
+  // back to back, under about the same load).
+  for (const [variant] of checkouts) {
+    const cpus = (mode: Mode) => proxies.find((p) => p.variant === variant && p.mode === mode)?.cpu;
+    const vsPlain = (mode: Mode) => {
+      const a = cpus(mode);
+      const b = cpus('unsigned');
+      return a && b ? median(a.map((v, i) => v / b[i]!)).toFixed(2) : 'n/a';
+    };
+    console.log(
+      `${variant === 'this' ? '' : `[${variant}] `}CPU vs plain signed PUT (UNSIGNED-PAYLOAD): aws-chunked signed ${vsPlain('signed')}x, proxy-checked SHA-256 ${vsPlain('hex-checked')}x (targets <= 1.5x); signed+trailer ${vsPlain('signed-trailer')}x, unsigned+trailer ${vsPlain('unsigned-trailer')}x, backend-checked SHA-256 ${vsPlain('hex')}x`,
+    );
+  }
   console.log(
-    `CPU vs plain signed PUT (UNSIGNED-PAYLOAD): aws-chunked signed ${vsPlain('signed')}x, proxy-checked SHA-256 ${vsPlain('hex')}x (targets <= 1.5x); signed+trailer ${vsPlain('signed-trailer')}x, unsigned+trailer ${vsPlain('unsigned-trailer')}x`,
+    `load average after: ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
   );
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
 const [role, ...rest] = process.argv.slice(2);
 if (role === 'sink') void runSink();
-else if (role === 'proxy') void runProxy(rest[0]!, rest[1]!, rest[2]!, rest[3]!);
+else if (role === 'proxy') void runProxy(rest[0]!, rest[1]!, rest[2]!, rest[3]!, rest[4]!);
 else
   main().catch((err: unknown) => {
     console.error(err);

@@ -16,7 +16,7 @@
  * - parses the trailing headers, verifies the trailer signature (signed trailer mode), computes the
  *   checksum announced by `x-amz-trailer` and compares it with the trailer value;
  * - checks the decoded length against `x-amz-decoded-content-length`;
- * - holds back the last decoded byte until all of the above passed (see {@link TailHold}), so a
+ * - holds back the last decoded buffer until all of the above passed (see {@link TailHold}), so a
  *   body failing a final check never arrives complete at the backend.
  *
  * Tolerated variants seen in the wild: an extra CRLF between the final chunk and the trailers, bare
@@ -174,7 +174,7 @@ export class AwsChunkedDecoder extends Transform {
     return this.trailersPromise;
   }
 
-  /** Decoded bytes so far (including the one held back until the end). */
+  /** Decoded bytes so far (including those held back until the end). */
   get decodedBytes(): number {
     return this.decoded;
   }

@@ -4,11 +4,11 @@
  * SHA-256 of `x-amz-content-sha256` (mode 1), `Content-MD5`, and `x-amz-checksum-*` values. It can
  * also just compute checksums (e.g. to forward one to the backend).
  *
- * The trick that makes streaming verification safe: the verifier always holds back the last byte
+ * The trick that makes streaming verification safe: the verifier always holds back the last buffer
  * it received (see {@link TailHold}) and releases it in `_flush`, only after every check passed.
- * On a mismatch it errors instead, so the upstream request is destroyed one byte short of its
+ * On a mismatch it errors instead, so the upstream request is destroyed short of its
  * `Content-Length` (or without its terminating chunk): the backend never sees a complete body and
- * never stores it. Memory stays bounded (one held byte; data is hashed as it flows).
+ * never stores it. Memory stays bounded (at most 64 KiB held; data is hashed as it flows).
  *
  * Errors ({@link OspError}, all 400): `IncompleteBody` (too few or too many bytes), `BadDigest`
  * (Content-MD5 or `x-amz-checksum-*` mismatch), `XAmzContentSHA256Mismatch`. Malformed expected
@@ -134,7 +134,7 @@ export class ChecksumVerifier extends Transform {
     try {
       result = this.verify();
     } catch (err) {
-      // The held byte is never released: the upstream request stays incomplete.
+      // The held buffer is never released: the upstream request stays incomplete.
       callback(err as Error);
       return;
     }

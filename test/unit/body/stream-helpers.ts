@@ -2,6 +2,7 @@
 import { Readable, Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { OspError } from '../../../lib/errors';
+import { MAX_HELD_BYTES } from '../../../lib/body/tail-hold';
 
 /** `data` cut into pieces of `size` bytes (the last may be shorter); `size` 0 means one piece. */
 export function split(data: Buffer, size: number): Buffer[] {
@@ -84,4 +85,15 @@ export function pseudoRandomBytes(length: number, seed = 1): Buffer {
     out[i] = x & 0xff;
   }
   return out;
+}
+
+/**
+ * Checks what a verifying stream let out before it failed: a strict prefix of `full`, with between
+ * 1 and `MAX_HELD_BYTES` bytes held back (see lib/body/tail-hold.ts), so the backend never got the
+ * whole body.
+ */
+export function expectHeldBack(output: Buffer, full: Buffer): void {
+  expect(output.length).toBeLessThan(full.length);
+  expect(full.length - output.length).toBeLessThanOrEqual(MAX_HELD_BYTES);
+  expect(output.equals(full.subarray(0, output.length))).toBe(true);
 }

@@ -1,0 +1,273 @@
+/**
+ * Peak memory of the proxy under parallel large transfers (issue [11]: peak RSS with 8 parallel
+ * 1 GiB transfers under 256 MiB); not a test.
+ *
+ * Processes: a sink/source backend (discards uploads after counting them, generates downloads; no
+ * disk, no S3 logic), the proxy f (ospMiddleware on Express, signature verification and
+ * re-signing on), then for comparison d (express + http-proxy-middleware pass-through; BENCH_D=0
+ * leaves it out), and this client. The proxy runs as plain JavaScript transpiled beforehand (see
+ * `transpile-tree.ts`), as in production: with the TypeScript compiler loaded its idle RSS alone is
+ * over 200 MiB.
+ *
+ * Phases, each BENCH_PARALLEL (8) transfers of BENCH_BYTES (1 GiB) at once:
+ * - `put`: plain signed PUTs (UNSIGNED-PAYLOAD), streamed through untouched;
+ * - `chunked`: aws-chunked signed PUTs (STREAMING-AWS4-HMAC-SHA256-PAYLOAD, 64 KiB chunks), which
+ *   the proxy decodes and verifies chunk by chunk;
+ * - `get`: GETs of generated objects.
+ * (Run in the order put, get, chunked: d can only do the first two, and a phase inherits the heap
+ * and allocator state the phases before it left, so f's put and get compare with d's.)
+ * Before each phase the proxy's VmHWM is reset (`/proc/<pid>/clear_refs`), so each phase reports
+ * its own peak; the client also samples VmRSS every 20 ms. BENCH_SMAPS=1 prints where the proxy's
+ * resident memory is at the end (by mapping).
+ *
+ * Run: npm run bench:memory   (BENCH_BYTES=268435456 for a quick run; BENCH_PHASES=put,get)
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { loadavg } from 'node:os';
+import { Readable } from 'node:stream';
+import express from 'express';
+import { createProxyMiddleware } from 'http-proxy-middleware';
+import { ospMiddleware } from '../lib/osp-middleware';
+import { AwsChunkedEncoder, encodedLength } from '../lib/body/aws-chunked-encoder';
+import { getSigningKey } from '../lib/sigv4/signing-key';
+import { signRequest } from '../lib/sigv4/sign-request';
+
+const MIB = 1024 * 1024;
+const BYTES = Number(process.env.BENCH_BYTES ?? 1024 ** 3);
+const PARALLEL = Number(process.env.BENCH_PARALLEL ?? 8);
+const PHASES = (process.env.BENCH_PHASES ?? 'put,get,chunked').split(',') as Phase[];
+const TARGET_MIB = 256;
+const CLIENT = { accessKey: 'benchclient', secretKey: 'bench-client-secret-000000000000' };
+const BLOCK = Buffer.alloc(MIB, 'abcdefghijklmnopqrstuvwxyz0123456789');
+
+type Phase = 'put' | 'chunked' | 'get';
+interface Stats {
+  hwmKiB: number;
+  rssKiB: number;
+  heapTotal: number;
+  heapUsed: number;
+  external: number;
+  arrayBuffers: number;
+}
+
+function listen(server: http.Server): Promise<number> {
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)));
+}
+
+/** `n` bytes of a repeating pattern, produced lazily. */
+function source(n: number): Readable {
+  let left = n;
+  return new Readable({
+    read() {
+      if (left <= 0) return void this.push(null);
+      const chunk = left >= BLOCK.length ? BLOCK : BLOCK.subarray(0, left);
+      left -= chunk.length;
+      this.push(chunk);
+    },
+  });
+}
+
+/** VmHWM / VmRSS of a process in KiB. */
+function procStatus(pid: number | 'self'): { hwmKiB: number; rssKiB: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kib = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+)`, 'm').exec(status)?.[1] ?? 0);
+  return { hwmKiB: kib('VmHWM'), rssKiB: kib('VmRSS') };
+}
+
+async function runBackend(): Promise<void> {
+  const server = http.createServer((req, res) => {
+    if (req.method === 'PUT') {
+      let size = 0;
+      req.on('data', (c: Buffer) => (size += c.length));
+      req.on('end', () => res.writeHead(200, { etag: `"${size}"`, 'x-bytes': String(size), 'content-length': 0 }).end());
+      return;
+    }
+    res.writeHead(200, { 'content-length': BYTES, 'content-type': 'application/octet-stream' });
+    source(BYTES).pipe(res);
+  });
+  process.send?.({ port: await listen(server) });
+}
+
+async function runProxy(backendPort: number, variant: string): Promise<void> {
+  const app = express();
+  if (variant === 'd') app.use(createProxyMiddleware({ target: `http://127.0.0.1:${backendPort}`, changeOrigin: true, agent: new http.Agent({ keepAlive: true }) }));
+  else
+    app.use(
+      ospMiddleware({
+        buckets: { big: { host: '127.0.0.1', port: backendPort, addressingStyle: 'path', accessKey: 'backend', secretKey: 'backend-secret', profile: 'aws' } },
+        hmacKeystore: [CLIENT],
+      }),
+    );
+  const port = await listen(http.createServer(app));
+  process.on('message', () => {
+    const m = process.memoryUsage();
+    process.send?.({ ...procStatus('self'), heapTotal: m.heapTotal, heapUsed: m.heapUsed, external: m.external, arrayBuffers: m.arrayBuffers } satisfies Stats);
+  });
+  process.send?.({ port });
+}
+
+function child(file: string, args: string[], nodePath: string): Promise<{ proc: ChildProcess; port: number }> {
+  const proc = fork(file, args, { execArgv: [], env: { ...process.env, NODE_PATH: nodePath } });
+  return new Promise((resolve, reject) => {
+    proc.once('message', (m: { port: number }) => resolve({ proc, port: m.port }));
+    proc.once('error', reject);
+    proc.once('exit', (code) => reject(new Error(`${args[0]} exited with ${code}`)));
+  });
+}
+
+function stats(proc: ChildProcess): Promise<Stats> {
+  return new Promise((resolve) => {
+    proc.once('message', (m: Stats) => resolve(m));
+    proc.send('stats');
+  });
+}
+
+function signedHeaders(method: string, port: number, key: string, extra: Record<string, string>): Record<string, string> {
+  const headers: Record<string, string> = { host: `127.0.0.1:${port}`, 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD', ...extra };
+  const s = signRequest({ method, canonicalUri: `/big/${key}`, canonicalQuery: '', headers, accessKeyId: CLIENT.accessKey, secretKey: CLIENT.secretKey, region: 'us-east-1', now: new Date() });
+  return { ...headers, 'x-amz-date': s.amzDate, authorization: s.authorization };
+}
+
+/** One transfer of the phase; resolves with the bytes the backend (PUT) or the client (GET) saw. */
+function transfer(phase: Phase, port: number, key: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const agent = false;
+    if (phase === 'get') {
+      http
+        .get({ host: '127.0.0.1', port, path: `/big/${key}`, headers: signedHeaders('GET', port, key, {}), agent }, (res) => {
+          let n = 0;
+          res.on('data', (c: Buffer) => (n += c.length));
+          res.on('end', () => (res.statusCode === 200 ? resolve(n) : reject(new Error(`GET ${res.statusCode}`))));
+        })
+        .on('error', reject);
+      return;
+    }
+    let headers: Record<string, string>;
+    let body: Readable;
+    if (phase === 'put') {
+      headers = signedHeaders('PUT', port, key, { 'content-length': String(BYTES) });
+      body = source(BYTES);
+    } else {
+      const extra = {
+        'x-amz-content-sha256': 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD',
+        'content-encoding': 'aws-chunked',
+        'x-amz-decoded-content-length': String(BYTES),
+      };
+      const signed = signRequest({
+        method: 'PUT',
+        canonicalUri: `/big/${key}`,
+        canonicalQuery: '',
+        headers: { host: `127.0.0.1:${port}`, ...extra },
+        accessKeyId: CLIENT.accessKey,
+        secretKey: CLIENT.secretKey,
+        region: 'us-east-1',
+        now: new Date(),
+      });
+      const date = signed.amzDate.slice(0, 8);
+      headers = {
+        host: `127.0.0.1:${port}`,
+        ...extra,
+        'x-amz-date': signed.amzDate,
+        authorization: signed.authorization,
+        'content-length': String(encodedLength(BYTES, { signed: true })),
+      };
+      const signing = { signingKey: getSigningKey(CLIENT.secretKey, date, 'us-east-1', 's3'), seedSignature: signed.signature, amzDate: signed.amzDate, scope: `${date}/us-east-1/s3/aws4_request` };
+      body = source(BYTES).pipe(new AwsChunkedEncoder({ signing }));
+    }
+    const req = http.request({ host: '127.0.0.1', port, method: 'PUT', path: `/big/${key}`, headers, agent }, (res) => {
+      let text = '';
+      res.on('data', (c: Buffer) => (text += c.toString()));
+      res.on('end', () => (res.statusCode === 200 ? resolve(Number(res.headers['x-bytes'])) : reject(new Error(`PUT ${res.statusCode} ${text.slice(0, 200)}`))));
+    });
+    req.on('error', reject);
+    body.pipe(req);
+  });
+}
+
+/** The proxy's resident memory by kind of mapping (BENCH_SMAPS=1): where RSS that is not the JS heap lives. */
+function printMappings(pid: number): void {
+  const byKind = new Map<string, { kib: number; count: number }>();
+  let kind = '';
+  for (const line of readFileSync(`/proc/${pid}/smaps`, 'utf8').split('\n')) {
+    const header = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
+    if (header) {
+      kind = header[1]!.trim() || '[anonymous]';
+      if (kind.startsWith('/')) kind = kind.replace(/.*\//, '');
+      continue;
+    }
+    const rss = /^Rss:\s+(\d+)/.exec(line);
+    if (rss) {
+      const e = byKind.get(kind) ?? { kib: 0, count: 0 };
+      e.kib += Number(rss[1]);
+      e.count++;
+      byKind.set(kind, e);
+    }
+  }
+  const top = [...byKind].sort((a, b) => b[1].kib - a[1].kib).slice(0, 6);
+  console.log(`resident by mapping: ${top.map(([k, e]) => `${k} ${mib(e.kib)} (${e.count})`).join(', ')}`);
+}
+
+const mib = (kib: number) => `${(kib / 1024).toFixed(0)} MiB`;
+
+async function main(): Promise<void> {
+  const { transpileForBench, NODE_MODULES } = await import('./transpile-tree');
+  const out = transpileForBench([__filename]);
+  const script = `${out}/bench/parallel-memory.js`;
+  const children: ChildProcess[] = [];
+  process.on('exit', () => {
+    children.forEach((c) => c.kill());
+    rmSync(out, { recursive: true, force: true });
+  });
+  const backend = await child(script, ['backend'], NODE_MODULES);
+  children.push(backend.proc);
+  console.log(
+    `node ${process.version}, proxies as transpiled JavaScript, ${PARALLEL} parallel transfers of ${(BYTES / MIB).toFixed(0)} MiB per phase, load average ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+  );
+  const variants: Array<[name: string, phases: Phase[]]> = [['f', PHASES]];
+  // d cannot decode aws-chunked bodies: plain PUT and GET only.
+  if (process.env.BENCH_D !== '0') variants.push(['d', PHASES.filter((p) => p !== 'chunked')]);
+  let worst = 0;
+  for (const [variant, phases] of variants) {
+    const proxy = await child(script, ['proxy', String(backend.port), variant], NODE_MODULES);
+    children.push(proxy.proc);
+    const pid = proxy.proc.pid as number;
+    const idle = await stats(proxy.proc);
+    console.log(`${variant === 'f' ? 'f ospMiddleware' : 'd express + http-proxy-middleware'}: idle RSS ${mib(idle.rssKiB)}, VmHWM ${mib(idle.hwmKiB)} (start-up included)`);
+    for (const phase of phases) {
+      writeFileSync(`/proc/${pid}/clear_refs`, '5'); // resets VmHWM to the current RSS (Linux >= 4.0)
+      let sampled = 0;
+      const timer = setInterval(() => (sampled = Math.max(sampled, procStatus(pid).rssKiB)), 20);
+      const started = performance.now();
+      const counts = await Promise.all(Array.from({ length: PARALLEL }, (_, i) => transfer(phase, proxy.port, `object-${phase}-${i}.bin`)));
+      const seconds = (performance.now() - started) / 1000;
+      clearInterval(timer);
+      const bad = counts.filter((n) => n !== BYTES);
+      if (bad.length > 0) throw new Error(`${variant} ${phase}: ${bad.length} transfers did not carry ${BYTES} bytes (${bad.join(', ')})`);
+      const s = await stats(proxy.proc);
+      if (variant === 'f') worst = Math.max(worst, s.hwmKiB);
+      console.log(
+        `${variant} ${phase.padEnd(8)} ${((PARALLEL * BYTES) / MIB / seconds).toFixed(0).padStart(5)} MiB/s total  peak RSS ${mib(s.hwmKiB).padStart(8)} (sampled ${mib(sampled)})  after: RSS ${mib(s.rssKiB)}, heap ${(s.heapUsed / MIB).toFixed(0)} of ${(s.heapTotal / MIB).toFixed(0)} MiB, external ${(s.external / MIB).toFixed(0)} MiB, array buffers ${(s.arrayBuffers / MIB).toFixed(0)} MiB`,
+      );
+    }
+    if (process.env.BENCH_SMAPS) printMappings(pid);
+    proxy.proc.kill();
+  }
+  console.log(`f peak RSS over all phases: ${mib(worst)} (target < ${TARGET_MIB} MiB: ${worst / 1024 < TARGET_MIB ? 'met' : 'NOT met'}), load average ${loadavg()[0]!.toFixed(2)}`);
+}
+
+const [role, arg, arg2] = process.argv.slice(2);
+if (role === 'backend') void runBackend();
+else if (role === 'proxy') void runProxy(Number(arg), arg2 ?? 'f');
+else
+  main().then(
+    () => process.exit(0), // the children's IPC channels would keep this process alive
+    (err: unknown) => {
+      console.error(err);
+      process.exit(1);
+    },
+  );
