@@ -32,7 +32,7 @@ import express from 'express';
 import { createProxyMiddleware } from 'http-proxy-middleware';
 import { ospMiddleware } from '../lib/osp-middleware';
 import { setOspIdentity } from '../lib/context';
-import { signRequest } from '../lib/sigv4/sign-request';
+import { BENCH_CLIENT, signedBenchGet } from './bench-client';
 import { createBackendAgent } from '../lib/middleware/backend-agent';
 import { startServer } from '../lib/server/start-server';
 import promBundle from 'express-prom-bundle';
@@ -73,7 +73,7 @@ if (process.env.BENCH_METRICS) {
   VARIANTS.push({ key: 'u', name: 'osp-user-bundle', label: "f behind the user's express-prom-bundle" }, { key: 'm', name: 'osp-user-bundle-metrics', label: 'u + ospMetrics on the same registry' });
 }
 if (BASELINE) VARIANTS.push({ key: 'f0', name: 'osp-base', label: `f from ${BASELINE}` }, { key: 'e0', name: 'server-base', label: `e from ${BASELINE}` });
-const CLIENT = { accessKey: 'benchclient', secretKey: 'bench-client-secret-000000000000' };
+const CLIENT = BENCH_CLIENT;
 
 type Msg = { port?: number; cpuUs?: number; sysUs?: number };
 
@@ -196,24 +196,9 @@ async function runProxy(variant: string, backendPort: number): Promise<void> {
   process.send?.({ port });
 }
 
-function signedHeaders(port: number): Record<string, string> {
-  const headers: Record<string, string> = { host: `127.0.0.1:${port}`, 'x-amz-content-sha256': 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855' };
-  const s = signRequest({
-    method: 'GET',
-    canonicalUri: '/bench/some/object.txt',
-    canonicalQuery: '',
-    headers,
-    accessKeyId: CLIENT.accessKey,
-    secretKey: CLIENT.secretKey,
-    region: 'us-east-1',
-    now: new Date(),
-  });
-  return { ...headers, 'x-amz-date': s.amzDate, authorization: s.authorization };
-}
-
 async function runLoad(port: number, count: number): Promise<number> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: CONCURRENCY });
-  const headers = signedHeaders(port);
+  const headers = signedBenchGet(`127.0.0.1:${port}`);
   let sent = 0;
   let failed = 0;
   const started = performance.now();

@@ -6,26 +6,14 @@
 import http from 'node:http';
 import { Socket } from 'node:net';
 import { ospMiddleware } from '../lib/osp-middleware';
-import { signRequest } from '../lib/sigv4/sign-request';
+import { BENCH_CLIENT as CLIENT, signedBenchGet } from './bench-client';
 import { prepareUpstreamRequest } from '../lib/middleware/proxy';
-const CLIENT = { accessKey: 'benchclient', secretKey: 'bench-client-secret-000000000000' };
 const mw = ospMiddleware({
   buckets: { bench: { host: '127.0.0.1', port: 9999, addressingStyle: 'path', accessKey: 'backend', secretKey: 'backend-secret', profile: 'aws' } },
   hmacKeystore: [CLIENT],
   authorize: async (token, bucket) => token === CLIENT.accessKey && bucket === 'bench',
 });
-const headers: Record<string, string> = { host: '127.0.0.1:8080', 'x-amz-content-sha256': 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855' };
-const s = signRequest({
-  method: 'GET',
-  canonicalUri: '/bench/some/object.txt',
-  canonicalQuery: '',
-  headers,
-  accessKeyId: CLIENT.accessKey,
-  secretKey: CLIENT.secretKey,
-  region: 'us-east-1',
-  now: new Date(),
-});
-const all = { ...headers, 'x-amz-date': s.amzDate, authorization: s.authorization, 'user-agent': 'bench', accept: '*/*', connection: 'keep-alive' };
+const all = { ...signedBenchGet('127.0.0.1:8080'), 'user-agent': 'bench', accept: '*/*', connection: 'keep-alive' };
 function mkReq(): any {
   const req: any = new http.IncomingMessage(new Socket());
   req.method = 'GET';
