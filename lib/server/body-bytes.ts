@@ -11,8 +11,10 @@
  * - {@link countBodyBytesOfApp}: once per Express app, a layer in the prototype chain Express gives
  *   every `req`/`res` (`app.request`/`app.response`). Nothing per request: no closures, no patched
  *   instances (issue [11]: wrapping three methods of every request cost measurable CPU and GC).
- * - {@link countBodyBytes}: per request, on the instances; for hosts whose app we do not build
- *   (`ospMetrics` of middleware users). It does nothing on a request the app layer already counts.
+ * - {@link countBodyBytes}: per request, on the instances. It does nothing on a request the app
+ *   layer already counts.
+ * {@link countBodyBytesOfRequest} picks between them for hosts whose app we do not build
+ * (`ospMetrics` of middleware users): the app layer on the request's own Express app when it can.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
@@ -89,6 +91,28 @@ export function countBodyBytesOfApp(app: { request: object; response: object }):
   }) as object;
   Object.setPrototypeOf(app.request, requestLayer);
   Object.setPrototypeOf(app.response, responseLayer);
+}
+
+const APP_LAYERED = Symbol('osp.bodyBytes.appLayered');
+
+/**
+ * Makes `req`/`res` count their body bytes, at the cheapest place available: when they carry the
+ * prototypes of an Express app (`req.app.request`/`req.app.response`, as Express sets them before
+ * the first middleware), that app gets the prototype layer of {@link countBodyBytesOfApp} once and
+ * this request and all later ones are counted by it; otherwise (no Express app, or prototypes
+ * swapped by something else) the instances are wrapped ({@link countBodyBytes}).
+ * For middleware users' apps (`ospMetrics`), where we do not build the app (issue [12]: the
+ * per-request wrappers cost CPU on every request).
+ */
+export function countBodyBytesOfRequest(req: IncomingMessage, res: ServerResponse): void {
+  if ((req as IncomingMessage & Counted)[COUNTED_BY_PROTOTYPE]) return;
+  const app = (req as IncomingMessage & { app?: { request?: object; response?: object } & { [APP_LAYERED]?: true } }).app;
+  if (app?.request && app.response && !app[APP_LAYERED] && Object.getPrototypeOf(req) === app.request && Object.getPrototypeOf(res) === app.response) {
+    app[APP_LAYERED] = true;
+    countBodyBytesOfApp(app as { request: object; response: object });
+    if ((req as IncomingMessage & Counted)[COUNTED_BY_PROTOTYPE]) return;
+  }
+  countBodyBytes(req, res);
 }
 
 /**

@@ -11,7 +11,7 @@ import type { NextFunction, Request, Response } from 'express';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { OspMiddlewareHooks } from '../osp-middleware';
 import type { OspError } from '../errors';
-import { countBodyBytes, requestBytesRead, responseBytesWritten } from './body-bytes';
+import { countBodyBytes, countBodyBytesOfRequest, requestBytesRead, responseBytesWritten } from './body-bytes';
 
 export { countBodyBytes, requestBytesRead, responseBytesWritten };
 
@@ -197,15 +197,9 @@ export function createMetrics(options: OspMetricsOptions): OspMetrics {
 
   const middleware = (req: Request, res: Response, next: NextFunction): void => {
     const started = performance.now();
-    countBodyBytes(req, res);
-    let done = false;
-    const finish = () => {
-      if (done) return;
-      done = true;
-      observeRequest(req, res.statusCode, requestBytesRead(req), responseBytesWritten(res), started);
-    };
-    res.once('finish', finish);
-    res.once('close', finish);
+    countBodyBytesOfRequest(req, res);
+    // 'close' alone: Node emits it once on every response, after 'finish' or on an early disconnect.
+    res.on('close', () => observeRequest(req, res.statusCode, requestBytesRead(req), responseBytesWritten(res), started));
     next();
   };
 
