@@ -72,6 +72,16 @@ if (process.env.BENCH_EXTRA) {
 if (process.env.BENCH_METRICS) {
   VARIANTS.push({ key: 'u', name: 'osp-user-bundle', label: "f behind the user's express-prom-bundle" }, { key: 'm', name: 'osp-user-bundle-metrics', label: 'u + ospMetrics on the same registry' });
 }
+/**
+ * BENCH_NODE_FLAGS='--max-semi-space-size=4|--max-semi-space-size=16': also measures f in processes
+ * started with these Node flags, one variant per `|`-separated set (fx1, fx2, …), e.g. the CPU cost
+ * of a smaller young generation, which bench:memory shows lowers peak RSS under large transfers.
+ */
+const NODE_FLAG_SETS = (process.env.BENCH_NODE_FLAGS ?? '')
+  .split('|')
+  .map((set) => set.split(' ').filter(Boolean))
+  .filter((set) => set.length > 0);
+NODE_FLAG_SETS.forEach((set, i) => VARIANTS.push({ key: `fx${i + 1}`, name: `osp-flags-${i}`, label: `f with ${set.join(' ')}` }));
 if (BASELINE) VARIANTS.push({ key: 'f0', name: 'osp-base', label: `f from ${BASELINE}` }, { key: 'e0', name: 'server-base', label: `e from ${BASELINE}` });
 const CLIENT = BENCH_CLIENT;
 
@@ -246,7 +256,8 @@ function child(args: string[]): Promise<{ proc: ChildProcess; port: number }> {
   const profile = args[0] === 'proxy' && process.env.BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`] : [];
   // The server logs every request to stdout, as it does by default: here into /dev/null.
   const stdout = args[1]?.startsWith('server') ? openSync('/dev/null', 'w') : 'inherit';
-  const proc = fork(__filename, args, { execArgv: ['-r', require.resolve('./register.js'), ...profile], stdio: ['ignore', stdout, 'inherit', 'ipc'] });
+  const flags = args[1]?.startsWith('osp-flags-') ? (NODE_FLAG_SETS[Number(args[1].slice('osp-flags-'.length))] ?? []) : [];
+  const proc = fork(__filename, args, { execArgv: ['-r', require.resolve('./register.js'), ...flags, ...profile], stdio: ['ignore', stdout, 'inherit', 'ipc'] });
   pin(proc.pid, args[0] === 'proxy' ? '1' : '0');
   return new Promise((resolve, reject) => {
     proc.once('message', (m: Msg) => resolve({ proc, port: m.port as number }));
@@ -320,6 +331,8 @@ async function interleaved(backendPort: number): Promise<void> {
     );
   }
   console.log(`ratios (median of per-round ratios): f/d ${ratio('f', 'd')} (target <= 1.15), f/c ${ratio('f', 'c')} (target <= 2), e/f ${ratio('e', 'f')} (target <= 1.15), d/c ${ratio('d', 'c')}`);
+  // The osp_* metrics of a middleware user stay inside the server's budget (issue [12]).
+  if (cpu.m && cpu.u) console.log(`metrics of a middleware user: m/u ${ratio('m', 'u')} (target <= 1.15, as e/f)`);
 }
 
 async function main(): Promise<void> {
@@ -330,8 +343,9 @@ async function main(): Promise<void> {
   const backend = await child(['backend']);
   try {
     if (process.env.BENCH_ONLY) {
-      // Profiling aid: measure two named variants only.
-      const [x, y] = process.env.BENCH_ONLY.split(',') as [string, string];
+      // Profiling aid: measure two variants only, named by key (d,f) or by name (passthrough,osp).
+      const named = (k: string) => VARIANTS.find((v) => v.key === k)?.name ?? k;
+      const [x, y] = process.env.BENCH_ONLY.split(',').map(named) as [string, string];
       const a = await measure(x, backend.port);
       const b = await measure(y, backend.port);
       console.log(`${x}: ${a.cpuUsPerReq.toFixed(1)} µs, ${y}: ${b.cpuUsPerReq.toFixed(1)} µs`);

@@ -4,7 +4,9 @@
  *
  * Processes: a sink/source backend (discards uploads after counting them, generates downloads; no
  * disk, no S3 logic), the proxy f (ospMiddleware on Express, signature verification and
- * re-signing on), then for comparison d (express + http-proxy-middleware pass-through; BENCH_D=0
+ * re-signing on), first as f16 (started with `--max-semi-space-size=16`, the young-generation cap
+ * the README recommends and the osp server gives its workers), then as f with V8's default
+ * sizing, then for comparison d (express + http-proxy-middleware pass-through; BENCH_D=0
  * leaves it out), and this client. The proxy runs as plain JavaScript transpiled beforehand (see
  * `transpile-tree.ts`), as in production: with the TypeScript compiler loaded its idle RSS alone is
  * over 200 MiB.
@@ -34,6 +36,7 @@ import { ospMiddleware } from '../lib/osp-middleware';
 import { AwsChunkedEncoder, encodedLength } from '../lib/body/aws-chunked-encoder';
 import { getSigningKey } from '../lib/sigv4/signing-key';
 import { signRequest } from '../lib/sigv4/sign-request';
+import { YOUNG_GENERATION_FLAG } from '../lib/server/node-flags';
 
 const MIB = 1024 * 1024;
 const BYTES = Number(process.env.BENCH_BYTES ?? 1024 ** 3);
@@ -109,8 +112,8 @@ async function runProxy(backendPort: number, variant: string): Promise<void> {
   process.send?.({ port });
 }
 
-function child(file: string, args: string[], nodePath: string): Promise<{ proc: ChildProcess; port: number }> {
-  const proc = fork(file, args, { execArgv: [], env: { ...process.env, NODE_PATH: nodePath } });
+function child(file: string, args: string[], nodePath: string, execArgv: string[] = []): Promise<{ proc: ChildProcess; port: number }> {
+  const proc = fork(file, args, { execArgv, env: { ...process.env, NODE_PATH: nodePath } });
   return new Promise((resolve, reject) => {
     proc.once('message', (m: { port: number }) => resolve({ proc, port: m.port }));
     proc.once('error', reject);
@@ -228,16 +231,22 @@ async function main(): Promise<void> {
       .map((l) => l.toFixed(2))
       .join(' ')}`,
   );
-  const variants: Array<[name: string, phases: Phase[]]> = [['f', PHASES]];
+  // f16: f in a process started with the young-generation cap the README recommends (and the osp
+  // server gives its workers); f: the same with V8's default sizing.
+  const variants: Array<[name: string, phases: Phase[], execArgv: string[]]> = [
+    ['f16', PHASES, [YOUNG_GENERATION_FLAG]],
+    ['f', PHASES, []],
+  ];
   // d cannot decode aws-chunked bodies: plain PUT and GET only.
-  if (process.env.BENCH_D !== '0') variants.push(['d', PHASES.filter((p) => p !== 'chunked')]);
-  let worst = 0;
-  for (const [variant, phases] of variants) {
-    const proxy = await child(script, ['proxy', String(backend.port), variant], NODE_MODULES);
+  if (process.env.BENCH_D !== '0') variants.push(['d', PHASES.filter((p) => p !== 'chunked'), []]);
+  const worst: Record<string, number> = {};
+  for (const [variant, phases, execArgv] of variants) {
+    const proxy = await child(script, ['proxy', String(backend.port), variant === 'd' ? 'd' : 'f'], NODE_MODULES, execArgv);
     children.push(proxy.proc);
     const pid = proxy.proc.pid as number;
     const idle = await stats(proxy.proc);
-    console.log(`${variant === 'f' ? 'f ospMiddleware' : 'd express + http-proxy-middleware'}: idle RSS ${mib(idle.rssKiB)}, VmHWM ${mib(idle.hwmKiB)} (start-up included)`);
+    const label = variant === 'd' ? 'd express + http-proxy-middleware' : `${variant} ospMiddleware${execArgv.length > 0 ? ` (node ${execArgv.join(' ')})` : ' (V8 defaults)'}`;
+    console.log(`${label}: idle RSS ${mib(idle.rssKiB)}, VmHWM ${mib(idle.hwmKiB)} (start-up included)`);
     for (const phase of phases) {
       writeFileSync(`/proc/${pid}/clear_refs`, '5'); // resets VmHWM to the current RSS (Linux >= 4.0)
       let sampled = 0;
@@ -249,7 +258,7 @@ async function main(): Promise<void> {
       const bad = counts.filter((n) => n !== BYTES);
       if (bad.length > 0) throw new Error(`${variant} ${phase}: ${bad.length} transfers did not carry ${BYTES} bytes (${bad.join(', ')})`);
       const s = await stats(proxy.proc);
-      if (variant === 'f') worst = Math.max(worst, s.hwmKiB);
+      worst[variant] = Math.max(worst[variant] ?? 0, s.hwmKiB);
       console.log(
         `${variant} ${phase.padEnd(8)} ${((PARALLEL * BYTES) / MIB / seconds).toFixed(0).padStart(5)} MiB/s total  peak RSS ${mib(s.hwmKiB).padStart(8)} (sampled ${mib(sampled)})  after: RSS ${mib(s.rssKiB)}, heap ${(s.heapUsed / MIB).toFixed(0)} of ${(s.heapTotal / MIB).toFixed(0)} MiB, external ${(s.external / MIB).toFixed(0)} MiB, array buffers ${(s.arrayBuffers / MIB).toFixed(0)} MiB`,
       );
@@ -257,7 +266,11 @@ async function main(): Promise<void> {
     if (process.env.BENCH_SMAPS) printMappings(pid);
     proxy.proc.kill();
   }
-  console.log(`f peak RSS over all phases: ${mib(worst)} (target < ${TARGET_MIB} MiB: ${worst / 1024 < TARGET_MIB ? 'met' : 'NOT met'}), load average ${loadavg()[0]!.toFixed(2)}`);
+  for (const v of ['f16', 'f']) {
+    const kib = worst[v] ?? 0;
+    console.log(`${v} peak RSS over all phases: ${mib(kib)} (target < ${TARGET_MIB} MiB: ${kib / 1024 < TARGET_MIB ? 'met' : 'NOT met'})`);
+  }
+  console.log(`load average ${loadavg()[0]!.toFixed(2)}`);
 }
 
 const [role, arg, arg2] = process.argv.slice(2);

@@ -10,6 +10,7 @@ import { urlOf, type RunningServer } from './server-types';
 import { startMetricsListener, WORKER_ENV } from './listeners';
 import { flushLogger } from './create-app';
 import { isInvalidateMessage, type InvalidateMessage } from './cluster-messages';
+import { workerExecArgv } from './node-flags';
 
 export async function startPrimary(settings: ResolvedServerSettings, logger: Logger): Promise<RunningServer> {
   const store = createMemoryUsageStore();
@@ -30,6 +31,8 @@ export async function startPrimary(settings: ResolvedServerSettings, logger: Log
     return workers.length > 0;
   };
   let startupFailure: ((err: Error) => void) | undefined;
+  // Workers start with a capped young generation unless the user sized it (see node-flags.ts).
+  cluster.setupPrimary({ execArgv: workerExecArgv() });
   const fork = (): Worker => {
     const w = cluster.fork({ [WORKER_ENV]: '1' });
     w.on('message', (message: unknown) => {

@@ -1,15 +1,17 @@
 /**
- * threads: 2 through the real CLI (ts-node): both workers serve, metrics are summed over workers,
+ * threads: 2 through the real CLI (ts-node): both workers serve (started with the young-generation
+ * cap of node-flags.ts), metrics are summed over workers,
  * presigned usage limits hold exactly across workers, a killed worker is replaced, and SIGTERM
  * drains an in-flight 100 MB download without truncation before exiting 0.
  */
 import type { ChildProcess } from 'node:child_process';
 import http from 'node:http';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import { YOUNG_GENERATION_FLAG } from '../../lib/server/node-flags';
 import { freePort, metric, parseMetrics, raw, s3Client, requestPids, spawnTs, startMoto, uniqueName, waitFor, type Moto } from './server-helpers';
 
 const AK = 'cluster-ak';
@@ -74,6 +76,8 @@ test('both workers serve, presigned limits are exact across them, metrics are su
   for (let i = 0; i < 6; i++) await raw(`${httpUrl}/${bucket}/small.txt`);
   await waitFor(async () => pidsOf(from).size === 2, 5000, 'log lines of both workers');
   expect(pidsOf(from).has(child.pid!)).toBe(false);
+  // Workers run with the young-generation cap (lib/server/node-flags.ts); the primary was started without it.
+  for (const pid of pidsOf(from)) expect(readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')).toContain(YOUNG_GENERATION_FLAG);
 
   const m = parseMetrics((await raw(`${metricsUrl}/metrics`)).body.toString());
   let total = 0;
