@@ -1,20 +1,26 @@
-/** The frontend key the CPU benchmarks sign with, and the one GET they replay (a signature is valid for 15 minutes). */
+/** The frontend key the benchmarks sign with, and the SigV4 signing of their requests (a signature is valid for 15 minutes). */
 import { signRequest } from '../lib/sigv4/sign-request';
 
 export const BENCH_CLIENT = { accessKey: 'benchclient', secretKey: 'bench-client-secret-000000000000' };
 
-/** Headers of `GET /bench/some/object.txt` to `host`, signed with SigV4 by {@link BENCH_CLIENT}. */
+/** A request signed by {@link BENCH_CLIENT}: its headers with `x-amz-date` and `authorization` added, and the seed of aws-chunked chunk signatures. */
+export interface SignedBenchRequest {
+  headers: Record<string, string>;
+  amzDate: string;
+  signature: string;
+}
+
+/**
+ * Signs `method canonicalUri` (no query, region us-east-1) with SigV4 over every header in
+ * `headers` (which must hold `host` and `x-amz-content-sha256`). Headers added afterwards (say
+ * `content-length`) go out unsigned.
+ */
+export function signBenchRequest(method: string, canonicalUri: string, headers: Record<string, string>): SignedBenchRequest {
+  const s = signRequest({ method, canonicalUri, canonicalQuery: '', headers, accessKeyId: BENCH_CLIENT.accessKey, secretKey: BENCH_CLIENT.secretKey, region: 'us-east-1', now: new Date() });
+  return { headers: { ...headers, 'x-amz-date': s.amzDate, authorization: s.authorization }, amzDate: s.amzDate, signature: s.signature };
+}
+
+/** Headers of `GET /bench/some/object.txt` to `host`, signed by {@link BENCH_CLIENT}. */
 export function signedBenchGet(host: string): Record<string, string> {
-  const headers: Record<string, string> = { host, 'x-amz-content-sha256': 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855' };
-  const s = signRequest({
-    method: 'GET',
-    canonicalUri: '/bench/some/object.txt',
-    canonicalQuery: '',
-    headers,
-    accessKeyId: BENCH_CLIENT.accessKey,
-    secretKey: BENCH_CLIENT.secretKey,
-    region: 'us-east-1',
-    now: new Date(),
-  });
-  return { ...headers, 'x-amz-date': s.amzDate, authorization: s.authorization };
+  return signBenchRequest('GET', '/bench/some/object.txt', { host, 'x-amz-content-sha256': 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855' }).headers;
 }

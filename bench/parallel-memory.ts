@@ -27,24 +27,18 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { loadavg } from 'node:os';
-import { Readable } from 'node:stream';
-import express from 'express';
-import { createProxyMiddleware } from 'http-proxy-middleware';
-import { ospMiddleware } from '../lib/osp-middleware';
+import type { Readable } from 'node:stream';
 import { AwsChunkedEncoder, encodedLength } from '../lib/body/aws-chunked-encoder';
 import { getSigningKey } from '../lib/sigv4/signing-key';
-import { signRequest } from '../lib/sigv4/sign-request';
 import { YOUNG_GENERATION_FLAG } from '../lib/server/node-flags';
+import { BENCH_CLIENT as CLIENT, signBenchRequest } from './bench-client';
+import { largeBodyProxy, listen, MIB, patternSource as source, sinkSourceBackend } from './large-body-fixtures';
 
-const MIB = 1024 * 1024;
 const BYTES = Number(process.env.BENCH_BYTES ?? 1024 ** 3);
 const PARALLEL = Number(process.env.BENCH_PARALLEL ?? 8);
 const PHASES = (process.env.BENCH_PHASES ?? 'put,get,chunked').split(',') as Phase[];
 const TARGET_MIB = 256;
-const CLIENT = { accessKey: 'benchclient', secretKey: 'bench-client-secret-000000000000' };
-const BLOCK = Buffer.alloc(MIB, 'abcdefghijklmnopqrstuvwxyz0123456789');
 
 type Phase = 'put' | 'chunked' | 'get';
 interface Stats {
@@ -56,23 +50,6 @@ interface Stats {
   arrayBuffers: number;
 }
 
-function listen(server: http.Server): Promise<number> {
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)));
-}
-
-/** `n` bytes of a repeating pattern, produced lazily. */
-function source(n: number): Readable {
-  let left = n;
-  return new Readable({
-    read() {
-      if (left <= 0) return void this.push(null);
-      const chunk = left >= BLOCK.length ? BLOCK : BLOCK.subarray(0, left);
-      left -= chunk.length;
-      this.push(chunk);
-    },
-  });
-}
-
 /** VmHWM / VmRSS of a process in KiB. */
 function procStatus(pid: number | 'self'): { hwmKiB: number; rssKiB: number } {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
@@ -81,30 +58,11 @@ function procStatus(pid: number | 'self'): { hwmKiB: number; rssKiB: number } {
 }
 
 async function runBackend(): Promise<void> {
-  const server = http.createServer((req, res) => {
-    if (req.method === 'PUT') {
-      let size = 0;
-      req.on('data', (c: Buffer) => (size += c.length));
-      req.on('end', () => res.writeHead(200, { etag: `"${size}"`, 'x-bytes': String(size), 'content-length': 0 }).end());
-      return;
-    }
-    res.writeHead(200, { 'content-length': BYTES, 'content-type': 'application/octet-stream' });
-    source(BYTES).pipe(res);
-  });
-  process.send?.({ port: await listen(server) });
+  process.send?.({ port: await listen(sinkSourceBackend(BYTES)) });
 }
 
-async function runProxy(backendPort: number, variant: string): Promise<void> {
-  const app = express();
-  if (variant === 'd') app.use(createProxyMiddleware({ target: `http://127.0.0.1:${backendPort}`, changeOrigin: true, agent: new http.Agent({ keepAlive: true }) }));
-  else
-    app.use(
-      ospMiddleware({
-        buckets: { big: { host: '127.0.0.1', port: backendPort, addressingStyle: 'path', accessKey: 'backend', secretKey: 'backend-secret', profile: 'aws' } },
-        hmacKeystore: [CLIENT],
-      }),
-    );
-  const port = await listen(http.createServer(app));
+async function runProxy(backendPort: number, variant: 'f' | 'd'): Promise<void> {
+  const port = await listen(largeBodyProxy(variant, backendPort));
   process.on('message', () => {
     const m = process.memoryUsage();
     process.send?.({ ...procStatus('self'), heapTotal: m.heapTotal, heapUsed: m.heapUsed, external: m.external, arrayBuffers: m.arrayBuffers } satisfies Stats);
@@ -129,9 +87,7 @@ function stats(proc: ChildProcess): Promise<Stats> {
 }
 
 function signedHeaders(method: string, port: number, key: string, extra: Record<string, string>): Record<string, string> {
-  const headers: Record<string, string> = { host: `127.0.0.1:${port}`, 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD', ...extra };
-  const s = signRequest({ method, canonicalUri: `/big/${key}`, canonicalQuery: '', headers, accessKeyId: CLIENT.accessKey, secretKey: CLIENT.secretKey, region: 'us-east-1', now: new Date() });
-  return { ...headers, 'x-amz-date': s.amzDate, authorization: s.authorization };
+  return signBenchRequest(method, `/big/${key}`, { host: `127.0.0.1:${port}`, 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD', ...extra }).headers;
 }
 
 /** One transfer of the phase; resolves with the bytes the backend (PUT) or the client (GET) saw. */
@@ -159,24 +115,9 @@ function transfer(phase: Phase, port: number, key: string): Promise<number> {
         'content-encoding': 'aws-chunked',
         'x-amz-decoded-content-length': String(BYTES),
       };
-      const signed = signRequest({
-        method: 'PUT',
-        canonicalUri: `/big/${key}`,
-        canonicalQuery: '',
-        headers: { host: `127.0.0.1:${port}`, ...extra },
-        accessKeyId: CLIENT.accessKey,
-        secretKey: CLIENT.secretKey,
-        region: 'us-east-1',
-        now: new Date(),
-      });
+      const signed = signBenchRequest('PUT', `/big/${key}`, { host: `127.0.0.1:${port}`, ...extra });
       const date = signed.amzDate.slice(0, 8);
-      headers = {
-        host: `127.0.0.1:${port}`,
-        ...extra,
-        'x-amz-date': signed.amzDate,
-        authorization: signed.authorization,
-        'content-length': String(encodedLength(BYTES, { signed: true })),
-      };
+      headers = { ...signed.headers, 'content-length': String(encodedLength(BYTES, { signed: true })) };
       const signing = { signingKey: getSigningKey(CLIENT.secretKey, date, 'us-east-1', 's3'), seedSignature: signed.signature, amzDate: signed.amzDate, scope: `${date}/us-east-1/s3/aws4_request` };
       body = source(BYTES).pipe(new AwsChunkedEncoder({ signing }));
     }
@@ -217,7 +158,7 @@ const mib = (kib: number) => `${(kib / 1024).toFixed(0)} MiB`;
 
 async function main(): Promise<void> {
   const { transpileForBench, NODE_MODULES } = await import('./transpile-tree');
-  const out = transpileForBench([__filename]);
+  const out = transpileForBench([__filename, require.resolve('./large-body-fixtures'), require.resolve('./bench-client')]);
   const script = `${out}/bench/parallel-memory.js`;
   const children: ChildProcess[] = [];
   process.on('exit', () => {
@@ -275,7 +216,7 @@ async function main(): Promise<void> {
 
 const [role, arg, arg2] = process.argv.slice(2);
 if (role === 'backend') void runBackend();
-else if (role === 'proxy') void runProxy(Number(arg), arg2 ?? 'f');
+else if (role === 'proxy') void runProxy(Number(arg), arg2 === 'd' ? 'd' : 'f');
 else
   main().then(
     () => process.exit(0), // the children's IPC channels would keep this process alive

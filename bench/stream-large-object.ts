@@ -13,64 +13,18 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { Readable } from 'node:stream';
-import express from 'express';
-import { createProxyMiddleware } from 'http-proxy-middleware';
-import { ospMiddleware } from '../lib/osp-middleware';
-import { signRequest } from '../lib/sigv4/sign-request';
+import { signBenchRequest } from './bench-client';
+import { BLOCK, largeBodyProxy, listen, patternSource as source, sinkSourceBackend } from './large-body-fixtures';
 
 const BYTES = Number(process.env.BENCH_BYTES ?? 1024 ** 3);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
-const CLIENT = { accessKey: 'benchclient', secretKey: 'bench-client-secret-000000000000' };
-const BLOCK = Buffer.alloc(1024 * 1024, 'abcdefghijklmnopqrstuvwxyz0123456789');
-
-function listen(server: http.Server): Promise<number> {
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)));
-}
-
-/** `n` bytes of a repeating pattern, produced lazily. */
-function source(n: number): Readable {
-  let left = n;
-  return new Readable({
-    read() {
-      if (left <= 0) return this.push(null);
-      const chunk = left >= BLOCK.length ? BLOCK : BLOCK.subarray(0, left);
-      left -= chunk.length;
-      this.push(chunk);
-    },
-  });
-}
 
 async function runBackend(): Promise<void> {
-  const server = http.createServer((req, res) => {
-    if (req.method === 'PUT') {
-      const hash = createHash('sha256');
-      let size = 0;
-      req.on('data', (c: Buffer) => {
-        size += c.length;
-        hash.update(c);
-      });
-      req.on('end', () => res.writeHead(200, { etag: `"${size}"`, 'x-sha256': hash.digest('hex') }).end());
-      return;
-    }
-    res.writeHead(200, { 'content-length': BYTES, 'content-type': 'application/octet-stream' });
-    source(BYTES).pipe(res);
-  });
-  process.send?.({ port: await listen(server) });
+  process.send?.({ port: await listen(sinkSourceBackend(BYTES, { sha256: true })) });
 }
 
 async function runProxy(variant: string, backendPort: number): Promise<void> {
-  const app = express();
-  if (variant === 'passthrough') app.use(createProxyMiddleware({ target: `http://127.0.0.1:${backendPort}`, changeOrigin: true, agent: new http.Agent({ keepAlive: true }) }));
-  else
-    app.use(
-      ospMiddleware({
-        buckets: { big: { host: '127.0.0.1', port: backendPort, addressingStyle: 'path', accessKey: 'backend', secretKey: 'backend-secret', profile: 'aws' } },
-        hmacKeystore: [CLIENT],
-      }),
-    );
-  const port = await listen(http.createServer(app));
+  const port = await listen(largeBodyProxy(variant === 'passthrough' ? 'd' : 'f', backendPort));
   process.on('message', () => process.send?.({ maxRssBytes: process.resourceUsage().maxRSS * 1024 }));
   process.send?.({ port });
 }
@@ -81,9 +35,7 @@ function child(args: string[]): Promise<{ proc: ChildProcess; port: number }> {
 }
 
 function signed(method: string, port: number, extra: Record<string, string> = {}): Record<string, string> {
-  const headers: Record<string, string> = { host: `127.0.0.1:${port}`, 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD', ...extra };
-  const s = signRequest({ method, canonicalUri: '/big/object.bin', canonicalQuery: '', headers, accessKeyId: CLIENT.accessKey, secretKey: CLIENT.secretKey, region: 'us-east-1', now: new Date() });
-  return { ...headers, 'x-amz-date': s.amzDate, authorization: s.authorization };
+  return signBenchRequest(method, '/big/object.bin', { host: `127.0.0.1:${port}`, 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD', ...extra }).headers;
 }
 
 async function upload(port: number): Promise<{ seconds: number; sha256: string }> {

@@ -37,7 +37,7 @@ import type { BackendProfileName, BackendProfileOption } from '../lib/backends/p
 import { EMPTY_SHA256, canonicalTrailers, chunkSignature, trailerSignature, type ChunkSigningContext } from '../lib/body/chunk-signature';
 import { createChecksum, type ChecksumAlgorithm } from '../lib/body/checksums';
 import { getSigningKey, sha256Hex } from '../lib/sigv4/signing-key';
-import { signRequest } from '../lib/sigv4/sign-request';
+import { BENCH_CLIENT as CLIENT, signBenchRequest } from './bench-client';
 
 const MIB = 1024 * 1024;
 const TOTAL = Number(process.env.BENCH_MIB ?? 256) * MIB;
@@ -45,7 +45,6 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const PROFILE_DIR = process.env.BENCH_PROFILE_DIR;
 const BASELINE = process.env.BENCH_BASELINE;
 const CHUNK = 64 * 1024;
-const CLIENT = { accessKey: 'benchclient', secretKey: 'bench-client-secret-000000000000' };
 const BUCKET = process.env.BENCH_BUCKET ?? 'bench';
 
 type Mode = 'hex' | 'hex-checked' | 'unsigned' | 'signed' | 'signed-trailer' | 'unsigned-trailer';
@@ -154,8 +153,8 @@ function buildRequest(mode: Mode, port: number, key: string): { headers: Record<
     headers['x-amz-decoded-content-length'] = String(TOTAL);
     if (alg) headers['x-amz-trailer'] = `x-amz-checksum-${alg}`;
   }
-  const signed = signRequest({ method: 'PUT', canonicalUri: urlPath, canonicalQuery: '', headers, accessKeyId: CLIENT.accessKey, secretKey: CLIENT.secretKey, region: 'us-east-1', now: new Date() });
-  Object.assign(headers, { 'x-amz-date': signed.amzDate, authorization: signed.authorization });
+  const signed = signBenchRequest('PUT', urlPath, headers);
+  Object.assign(headers, signed.headers);
   if (!streaming) {
     headers['content-length'] = String(TOTAL);
     return {
