@@ -93,25 +93,19 @@ export function countBodyBytesOfApp(app: { request: object; response: object }):
   Object.setPrototypeOf(app.response, responseLayer);
 }
 
-const APP_LAYERED = Symbol('osp.bodyBytes.appLayered');
-
 /**
  * Makes `req`/`res` count their body bytes, at the cheapest place available: when they carry the
  * prototypes of an Express app (`req.app.request`/`req.app.response`, as Express sets them before
- * the first middleware), that app gets the prototype layer of {@link countBodyBytesOfApp} once and
- * this request and all later ones are counted by it; otherwise (no Express app, or prototypes
- * swapped by something else) the instances are wrapped ({@link countBodyBytes}).
- * For middleware users' apps (`ospMetrics`), where we do not build the app (issue [12]: the
- * per-request wrappers cost CPU on every request).
+ * the first middleware), that app gets the prototype layer of {@link countBodyBytesOfApp}, which
+ * counts this request and every later one (they then arrive counted and return at once);
+ * otherwise (no Express app, or prototypes swapped by something else) the instances are wrapped
+ * ({@link countBodyBytes}). For middleware users' apps (`ospMetrics`), where we do not build the
+ * app (issue [12]: the per-request wrappers cost CPU on every request).
  */
 export function countBodyBytesOfRequest(req: IncomingMessage, res: ServerResponse): void {
   if ((req as IncomingMessage & Counted)[COUNTED_BY_PROTOTYPE]) return;
-  const app = (req as IncomingMessage & { app?: { request?: object; response?: object } & { [APP_LAYERED]?: true } }).app;
-  if (app?.request && app.response && !app[APP_LAYERED] && Object.getPrototypeOf(req) === app.request && Object.getPrototypeOf(res) === app.response) {
-    app[APP_LAYERED] = true;
-    countBodyBytesOfApp(app as { request: object; response: object });
-    if ((req as IncomingMessage & Counted)[COUNTED_BY_PROTOTYPE]) return;
-  }
+  const app = (req as IncomingMessage & { app?: { request: object; response: object } }).app;
+  if (app && Object.getPrototypeOf(req) === app.request && Object.getPrototypeOf(res) === app.response) return countBodyBytesOfApp(app);
   countBodyBytes(req, res);
 }
 

@@ -14,7 +14,7 @@ import { sendS3Error, toOspError } from '../middleware/s3-error-handler';
 import { createAccessLog } from './access-log';
 import { redactUrl } from './redact';
 import { createMetrics, type OspMetrics } from './metrics';
-import { countBodyBytes, countBodyBytesOfApp } from './body-bytes';
+import { countBodyBytesOfApp } from './body-bytes';
 import { requestEnd } from './request-end';
 import type { RequestCounter } from './request-counts';
 import { packageVersion } from '../package-version';
@@ -239,5 +239,3 @@ export function createApp(options: OspOptions, extras: CreateAppExtras = {}): Os
   const reload = (next: OspOptions) => osp.update({ ...next, logger: next.logger ?? ospLogger });
   return Object.assign(app, { osp, metrics, logger, reload });
 }
-
-export { countBodyBytes };

@@ -11,9 +11,7 @@ import type { NextFunction, Request, Response } from 'express';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { OspMiddlewareHooks } from '../osp-middleware';
 import type { OspError } from '../errors';
-import { countBodyBytes, countBodyBytesOfRequest, requestBytesRead, responseBytesWritten } from './body-bytes';
-
-export { countBodyBytes, requestBytesRead, responseBytesWritten };
+import { countBodyBytesOfRequest, requestBytesRead, responseBytesWritten } from './body-bytes';
 
 /** The fixed `bucket` label value for anything that is not a configured bucket. */
 export const OTHER_BUCKET = 'other';
