@@ -1,4 +1,6 @@
 /** The frontend key the benchmarks sign with, and the SigV4 signing of their requests (a signature is valid for 15 minutes). */
+import type { ChunkSigningContext } from '../lib/body/chunk-signature';
+import { getSigningKey } from '../lib/sigv4/signing-key';
 import { signRequest } from '../lib/sigv4/sign-request';
 
 export const BENCH_CLIENT = { accessKey: 'benchclient', secretKey: 'bench-client-secret-000000000000' };
@@ -18,6 +20,12 @@ export interface SignedBenchRequest {
 export function signBenchRequest(method: string, canonicalUri: string, headers: Record<string, string>): SignedBenchRequest {
   const s = signRequest({ method, canonicalUri, canonicalQuery: '', headers, accessKeyId: BENCH_CLIENT.accessKey, secretKey: BENCH_CLIENT.secretKey, region: 'us-east-1', now: new Date() });
   return { headers: { ...headers, 'x-amz-date': s.amzDate, authorization: s.authorization }, amzDate: s.amzDate, signature: s.signature };
+}
+
+/** The chunk-signing context of an aws-chunked upload whose headers `signed` holds (its signature seeds the chunk chain). */
+export function benchChunkSigning(signed: SignedBenchRequest): ChunkSigningContext {
+  const date = signed.amzDate.slice(0, 8);
+  return { signingKey: getSigningKey(BENCH_CLIENT.secretKey, date, 'us-east-1', 's3'), seedSignature: signed.signature, amzDate: signed.amzDate, scope: `${date}/us-east-1/s3/aws4_request` };
 }
 
 /** Headers of `GET /bench/some/object.txt` to `host`, signed by {@link BENCH_CLIENT}. */

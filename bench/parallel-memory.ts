@@ -30,9 +30,8 @@ import http from 'node:http';
 import { loadavg } from 'node:os';
 import type { Readable } from 'node:stream';
 import { AwsChunkedEncoder, encodedLength } from '../lib/body/aws-chunked-encoder';
-import { getSigningKey } from '../lib/sigv4/signing-key';
 import { YOUNG_GENERATION_FLAG } from '../lib/server/node-flags';
-import { BENCH_CLIENT as CLIENT, signBenchRequest } from './bench-client';
+import { benchChunkSigning, signBenchRequest } from './bench-client';
 import { largeBodyProxy, listen, MIB, patternSource as source, sinkSourceBackend } from './large-body-fixtures';
 
 const BYTES = Number(process.env.BENCH_BYTES ?? 1024 ** 3);
@@ -116,10 +115,8 @@ function transfer(phase: Phase, port: number, key: string): Promise<number> {
         'x-amz-decoded-content-length': String(BYTES),
       };
       const signed = signBenchRequest('PUT', `/big/${key}`, { host: `127.0.0.1:${port}`, ...extra });
-      const date = signed.amzDate.slice(0, 8);
       headers = { ...signed.headers, 'content-length': String(encodedLength(BYTES, { signed: true })) };
-      const signing = { signingKey: getSigningKey(CLIENT.secretKey, date, 'us-east-1', 's3'), seedSignature: signed.signature, amzDate: signed.amzDate, scope: `${date}/us-east-1/s3/aws4_request` };
-      body = source(BYTES).pipe(new AwsChunkedEncoder({ signing }));
+      body = source(BYTES).pipe(new AwsChunkedEncoder({ signing: benchChunkSigning(signed) }));
     }
     const req = http.request({ host: '127.0.0.1', port, method: 'PUT', path: `/big/${key}`, headers, agent }, (res) => {
       let text = '';

@@ -34,10 +34,10 @@ import express from 'express';
 import { join } from 'node:path';
 import type { ospMiddleware as OspMiddleware } from '../lib/osp-middleware';
 import type { BackendProfileName, BackendProfileOption } from '../lib/backends/profiles';
-import { EMPTY_SHA256, canonicalTrailers, chunkSignature, trailerSignature, type ChunkSigningContext } from '../lib/body/chunk-signature';
+import { EMPTY_SHA256, canonicalTrailers, chunkSignature, trailerSignature } from '../lib/body/chunk-signature';
 import { createChecksum, type ChecksumAlgorithm } from '../lib/body/checksums';
-import { getSigningKey, sha256Hex } from '../lib/sigv4/signing-key';
-import { BENCH_CLIENT as CLIENT, signBenchRequest } from './bench-client';
+import { sha256Hex } from '../lib/sigv4/signing-key';
+import { BENCH_CLIENT as CLIENT, benchChunkSigning, signBenchRequest } from './bench-client';
 
 const MIB = 1024 * 1024;
 const TOTAL = Number(process.env.BENCH_MIB ?? 256) * MIB;
@@ -168,13 +168,7 @@ function buildRequest(mode: Mode, port: number, key: string): { headers: Record<
         ),
     };
   }
-  const date = signed.amzDate.slice(0, 8);
-  const ctx: ChunkSigningContext = {
-    signingKey: getSigningKey(CLIENT.secretKey, date, 'us-east-1', 's3'),
-    seedSignature: signed.signature,
-    amzDate: signed.amzDate,
-    scope: `${date}/us-east-1/s3/aws4_request`,
-  };
+  const ctx = benchChunkSigning(signed);
   const signedChunks = mode !== 'unsigned-trailer';
   const chunkHeaders: Buffer[] = [];
   let prev = ctx.seedSignature;
