@@ -83,6 +83,8 @@ const NODE_FLAG_SETS = (process.env.BENCH_NODE_FLAGS ?? '')
   .filter((set) => set.length > 0);
 NODE_FLAG_SETS.forEach((set, i) => VARIANTS.push({ key: `fx${i + 1}`, name: `osp-flags-${i}`, label: `f with ${set.join(' ')}` }));
 if (BASELINE) VARIANTS.push({ key: 'f0', name: 'osp-base', label: `f from ${BASELINE}` }, { key: 'e0', name: 'server-base', label: `e from ${BASELINE}` });
+// With both: m0 is u + the baseline checkout's ospMetrics (on this checkout's middleware), so m/m0 is the metrics change alone.
+if (BASELINE && process.env.BENCH_METRICS) VARIANTS.push({ key: 'm0', name: 'osp-user-bundle-metrics-base', label: `u + ospMetrics from ${BASELINE}` });
 const CLIENT = BENCH_CLIENT;
 
 type Msg = { port?: number; cpuUs?: number; sysUs?: number };
@@ -158,10 +160,11 @@ async function runProxy(variant: string, backendPort: number): Promise<void> {
   const app = express();
   if (variant === 'passthrough') {
     app.use(createProxyMiddleware({ target: `http://127.0.0.1:${backendPort}`, changeOrigin: true, agent: new http.Agent({ keepAlive: true }) }));
-  } else if (variant === 'osp-user-bundle' || variant === 'osp-user-bundle-metrics') {
+  } else if (variant === 'osp-user-bundle' || variant === 'osp-user-bundle-metrics' || variant === 'osp-user-bundle-metrics-base') {
     const registry = new Registry();
     app.use(promBundle({ promRegistry: registry, autoregister: false, includeMethod: true }));
-    const hooks = variant === 'osp-user-bundle-metrics' ? ospMetrics(registry, { bucketNames: ['bench'] }) : {};
+    const metricsOf: typeof ospMetrics = variant === 'osp-user-bundle-metrics-base' ? baseline('lib/metrics').ospMetrics : ospMetrics;
+    const hooks = variant === 'osp-user-bundle' ? {} : metricsOf(registry, { bucketNames: ['bench'] });
     app.use(ospMiddleware({ buckets: BENCH_BUCKETS(backendPort), hmacKeystore: [CLIENT], authorize: benchAuthorize }, hooks));
   } else if (variant === 'passthrough-busy') {
     const busy = () => {
@@ -332,7 +335,7 @@ async function interleaved(backendPort: number): Promise<void> {
   }
   console.log(`ratios (median of per-round ratios): f/d ${ratio('f', 'd')} (target <= 1.15), f/c ${ratio('f', 'c')} (target <= 2), e/f ${ratio('e', 'f')} (target <= 1.15), d/c ${ratio('d', 'c')}`);
   // The osp_* metrics of a middleware user stay inside the server's budget (issue [12]).
-  if (cpu.m && cpu.u) console.log(`metrics of a middleware user: m/u ${ratio('m', 'u')} (target <= 1.15, as e/f)`);
+  if (cpu.m && cpu.u) console.log(`metrics of a middleware user: m/u ${ratio('m', 'u')} (target <= 1.15, as e/f)${cpu.m0 ? `, m0/u ${ratio('m0', 'u')}, m/m0 ${ratio('m', 'm0')}` : ''}`);
 }
 
 async function main(): Promise<void> {
