@@ -19,6 +19,7 @@ import { requestEnd } from './request-end';
 import type { RequestCounter } from './request-counts';
 import { packageVersion } from '../package-version';
 import { ospPromBundle, REQUEST_DURATION_METRIC } from './prom-bundle';
+import { batchedDestination } from './log-destination';
 
 /** Marks requests that reached the app over TLS (directly or through the HTTP/2 bridge). */
 export const VIA_TLS = Symbol('osp.viaTls');
@@ -45,20 +46,12 @@ export const LOG_REDACT_PATHS = [
 ];
 
 /**
- * The server's JSON logger (pino) with secret redaction, to `destination` or else to stdout.
- *
- * Stdout is written asynchronously (pino.destination with `sync: false`): lines logged while a
- * write is under way go out together in the next one, instead of one blocking write(2) per line
- * (issue [11]: that write was the largest single cost of the access log). Nothing is held back
- * on an idle server, since a write starts as soon as the previous one is done. Buffered lines are
- * flushed by `RunningServer.close()` ({@link flushLogger}) and, synchronously, when the process
- * exits (pino registers that); only a kill -9 can lose the last lines.
+ * The server's JSON logger (pino) with secret redaction, to `destination` or else to stdout,
+ * written asynchronously in batches ({@link batchedDestination}: a line waits at most 100 ms).
  */
 export function createLogger(options: { level?: string; destination?: pino.DestinationStream } = {}): Logger {
   const opts: pino.LoggerOptions = { level: options.level ?? 'info', redact: { paths: LOG_REDACT_PATHS, censor: '[REDACTED]' } };
-  // minLength 1 writes as soon as there is anything, like 0, but makes flush(cb) wait for the write
-  // under way (with 0, sonic-boom calls back at once).
-  return pino(opts, options.destination ?? pino.destination({ dest: 1, sync: false, minLength: 1 }));
+  return pino(opts, options.destination ?? batchedDestination(1));
 }
 
 /** Resolves once the lines `logger` buffered have been written (at once for synchronous destinations). */

@@ -105,6 +105,8 @@ test('a killed worker is replaced', async () => {
     async () => {
       const before = lines.length;
       for (let i = 0; i < 4; i++) await raw(`${httpUrl}/${bucket}/x`);
+      // Access-log lines go out in batches, up to 100 ms after their request (lib/server/log-destination.ts).
+      await new Promise((r) => setTimeout(r, 300));
       const pids = pidsOf(before);
       return pids.size === 2 && !pids.has(victim!);
     },

@@ -1,0 +1,110 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import pino from 'pino';
+import { BATCH_BYTES, MAX_DELAY_MS, batchedDestination } from '../../../lib/server/log-destination';
+import { createLogger, flushLogger } from '../../../lib/server/create-app';
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('batchedDestination (issue [11]: one write per batch of log lines, not per line)', () => {
+  let dir: string;
+  let file: string;
+  let fd: number;
+  let opened: ReturnType<typeof batchedDestination>[];
+  const open = () => {
+    const destination = batchedDestination(fd);
+    opened.push(destination);
+    return destination;
+  };
+  beforeEach(() => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'osp-log-'));
+    file = path.join(dir, 'log');
+    fd = openSync(file, 'w');
+    opened = [];
+  });
+  afterEach(async () => {
+    // end() writes what is left and closes the descriptor.
+    for (const destination of opened) await new Promise((resolve) => (destination.once('close', resolve), destination.end()));
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const written = () => readFileSync(file, 'utf8');
+  const lines = () => written().split('\n').filter(Boolean);
+
+  it('holds a small line back, then writes it within MAX_DELAY_MS', async () => {
+    const destination = open();
+    const log = pino({ base: null }, destination);
+    log.info('first');
+    log.info('second');
+    await sleep(MAX_DELAY_MS / 5);
+    expect(written()).toBe('');
+    await sleep(MAX_DELAY_MS * 3);
+    expect(lines().map((l) => JSON.parse(l).msg)).toEqual(['first', 'second']);
+    // A later line gets its own delay (the timer is started again by the next batch's first line).
+    log.info('third');
+    await sleep(MAX_DELAY_MS * 3);
+    expect(lines().map((l) => JSON.parse(l).msg)).toEqual(['first', 'second', 'third']);
+  });
+
+  it('writes at once when a batch is full, in order and complete', async () => {
+    const destination = open();
+    const log = pino({ base: null }, destination);
+    const filler = 'x'.repeat(200);
+    const count = Math.ceil((BATCH_BYTES * 3) / filler.length);
+    for (let i = 0; i < count; i++) log.info({ i, filler }, 'line');
+    // Full batches start writing before the timer fires.
+    await sleep(MAX_DELAY_MS / 5);
+    expect(written().length).toBeGreaterThanOrEqual(BATCH_BYTES);
+    await sleep(MAX_DELAY_MS * 3);
+    expect(lines().map((l) => JSON.parse(l).i)).toEqual(Array.from({ length: count }, (_, i) => i));
+  });
+
+  it('flushLogger writes the waiting lines without waiting for the timer', async () => {
+    const logger = createLogger({ destination: open() });
+    logger.info('waiting');
+    await flushLogger(logger);
+    expect(lines().map((l) => JSON.parse(l).msg)).toEqual(['waiting']);
+  });
+
+  it('writes the waiting lines synchronously on flushSync (what pino does at process exit)', () => {
+    const destination = open();
+    pino({ base: null }, destination).info('at exit');
+    destination.flushSync();
+    expect(lines().map((l) => JSON.parse(l).msg)).toEqual(['at exit']);
+  });
+
+  it('stops its timer when closed: a line logged just before end() is written once, no write after', async () => {
+    const destination = batchedDestination(fd);
+    pino({ base: null }, destination).info('then closed');
+    await new Promise((resolve) => (destination.once('close', resolve), destination.end()));
+    expect(lines().map((l) => JSON.parse(l).msg)).toEqual(['then closed']);
+    const errors: Error[] = [];
+    destination.on('error', (e: Error) => errors.push(e));
+    await sleep(MAX_DELAY_MS * 2); // a timer still armed would flush a destroyed stream and throw
+    expect(errors).toEqual([]);
+  });
+
+  it('neither keeps a process alive nor loses its last lines when the process exits on its own', () => {
+    // The child logs and returns: the unref'd timer must not hold it for MAX_DELAY_MS, and pino's
+    // exit hook must write the line that was still waiting.
+    const probe = `
+      const pino = require('pino');
+      const { batchedDestination } = require(${JSON.stringify(path.join(__dirname, '../../../lib/server/log-destination.ts'))});
+      const destination = batchedDestination(1);
+      pino({ base: null }, destination).info('last words');
+      globalThis.startedExit = Date.now();
+      process.on('exit', () => process.stderr.write(String(Date.now() - globalThis.startedExit)));
+    `;
+    const child = spawnSync(process.execPath, ['-r', 'ts-node/register/transpile-only', '-e', probe], { encoding: 'utf8' });
+    expect(child.status).toBe(0);
+    expect(
+      child.stdout
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l).msg),
+    ).toEqual(['last words']);
+    // Exited at once, not when the batch timer fired (a referenced timer holds the loop MAX_DELAY_MS).
+    expect(Number(child.stderr)).toBeLessThan(MAX_DELAY_MS);
+  });
+});
