@@ -3,7 +3,7 @@
  * turn (as requests end on a busy server), written to /dev/null:
  * - `line`: asynchronous, one write per line as soon as the previous write is done (the server's
  *   destination before 2026-12-01: `pino.destination({ sync: false, minLength: 1 })`);
- * - `batched`: the server's destination now ({@link batchedDestination}: 8 KiB batches, a line waits
+ * - `batched`: the server's destination now ({@link batchedDestination}: batches of up to 4 KiB, a line waits
  *   at most 100 ms);
  * - `sync`: one blocking write(2) per line (pino's default destination).
  * The CPU is the whole process's (`process.cpuUsage`): the libuv thread-pool threads that do the

@@ -1,26 +1,30 @@
 /**
  * The server's default log destination: stdout, written asynchronously in batches.
  *
- * One write per log line costs the server a write(2) on the libuv thread pool and two thread
- * wake-ups per request (issue [11]: about 4 % of a small request's CPU, the largest single cost of
- * the access log). Lines are gathered up to {@link BATCH_BYTES} and written together; a line never
- * waits longer than {@link MAX_DELAY_MS} (a timer started by the first line of a batch), so an idle
- * server's log is still current within a fraction of a second. Buffered lines are flushed by
- * `RunningServer.close()` and, synchronously, when the process exits (pino registers that); only a
- * kill -9 can lose the last {@link MAX_DELAY_MS} of lines.
+ * One write per log line costs the server a write(2) on the libuv thread pool and the wake-ups of
+ * a pool thread and of the event loop, per request (issue [11]). Lines are gathered into writes of
+ * up to {@link PIPE_BUF} bytes; a line never waits longer than {@link MAX_DELAY_MS} (a timer
+ * started by the first line of a batch), so an idle server's log is still current within a fraction
+ * of a second. Buffered lines are flushed by `RunningServer.close()` and, synchronously, when the
+ * process exits (pino registers that); only a kill -9 can lose the last {@link MAX_DELAY_MS} of
+ * lines.
  */
 import pino from 'pino';
 
-/** Bytes gathered before a write starts at once (below sonic-boom's 16 KiB maximum write). */
-export const BATCH_BYTES = 8 * 1024;
+/**
+ * The largest write a pipe takes atomically (POSIX `PIPE_BUF`, 4096 on Linux): the workers of a
+ * cluster share one stdout, and a longer write to a full pipe can be interleaved with another
+ * worker's, splitting lines. No write is longer unless a single line is (as before batching).
+ */
+export const PIPE_BUF = 4096;
 /** The longest a line waits in the batch. */
 export const MAX_DELAY_MS = 100;
 
 type Destination = ReturnType<typeof pino.destination>;
 
 /**
- * An asynchronous pino destination on `fd` that writes in batches of {@link BATCH_BYTES}, or
- * {@link MAX_DELAY_MS} after the first line of a batch, whichever comes first.
+ * An asynchronous pino destination on `fd` that writes whole lines in batches of up to
+ * {@link PIPE_BUF} bytes, {@link MAX_DELAY_MS} after the first line of a batch at the latest.
  *
  * The lines of a batch are gathered here, in an array joined once per batch: sonic-boom's own
  * buffering (`minLength`) appends each line to one growing string and measures that string's
@@ -28,10 +32,11 @@ type Destination = ReturnType<typeof pino.destination>;
  */
 export function batchedDestination(fd = 1): Destination {
   // minLength 1: flush(cb) waits for the write under way (with 0, sonic-boom calls back at once).
-  const destination = pino.destination({ dest: fd, sync: false, minLength: 1 });
+  // maxWrite: batches handed over while a write is under way are not joined past PIPE_BUF.
+  const destination = pino.destination({ dest: fd, sync: false, minLength: 1, maxWrite: PIPE_BUF });
   const writeNow = destination.write.bind(destination);
   let batch: string[] = [];
-  let batchLength = 0;
+  let batchBytes = 0;
   let timer: NodeJS.Timeout | undefined;
   const handOver = () => {
     clearTimeout(timer);
@@ -39,15 +44,16 @@ export function batchedDestination(fd = 1): Destination {
     if (batch.length === 0) return;
     const lines = batch.length === 1 ? (batch[0] as string) : batch.join('');
     batch = [];
-    batchLength = 0;
+    batchBytes = 0;
     writeNow(lines);
   };
   destination.write = (line: string) => {
+    const bytes = Buffer.byteLength(line, 'utf8');
+    if (batchBytes + bytes > PIPE_BUF) handOver();
     batch.push(line);
-    batchLength += line.length; // UTF-16 units: close enough to bytes for a batch threshold
-    if (batchLength >= BATCH_BYTES) handOver();
+    batchBytes += bytes;
     // unref: a waiting batch does not keep the process alive; the exit hook writes it (flushSync).
-    else if (timer === undefined) timer = setTimeout(handOver, MAX_DELAY_MS).unref();
+    if (timer === undefined) timer = setTimeout(handOver, MAX_DELAY_MS).unref();
     return true;
   };
   // Whatever flushes or ends the destination (flushLogger, pino's exit hook) takes the batch along.

@@ -3,7 +3,7 @@ import { mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
-import { BATCH_BYTES, MAX_DELAY_MS, batchedDestination } from '../../../lib/server/log-destination';
+import { MAX_DELAY_MS, PIPE_BUF, batchedDestination } from '../../../lib/server/log-destination';
 import { createLogger, flushLogger } from '../../../lib/server/create-app';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -47,17 +47,38 @@ describe('batchedDestination (issue [11]: one write per batch of log lines, not 
     expect(lines().map((l) => JSON.parse(l).msg)).toEqual(['first', 'second', 'third']);
   });
 
-  it('writes at once when a batch is full, in order and complete', async () => {
+  it('writes a full batch at once, whole lines in writes of at most PIPE_BUF bytes, in order and complete', async () => {
     const destination = open();
+    const writes: number[] = [];
+    destination.on('write', (n: number) => writes.push(n));
     const log = pino({ base: null }, destination);
-    const filler = 'x'.repeat(200);
-    const count = Math.ceil((BATCH_BYTES * 3) / filler.length);
+    const filler = 'é'.repeat(150); // 300 bytes in UTF-8: a byte count by string length would overshoot PIPE_BUF
+    const count = Math.ceil((PIPE_BUF * 4) / filler.length);
     for (let i = 0; i < count; i++) log.info({ i, filler }, 'line');
     // Full batches start writing before the timer fires.
     await sleep(MAX_DELAY_MS / 5);
-    expect(written().length).toBeGreaterThanOrEqual(BATCH_BYTES);
+    expect(written().length).toBeGreaterThan(PIPE_BUF);
     await sleep(MAX_DELAY_MS * 3);
     expect(lines().map((l) => JSON.parse(l).i)).toEqual(Array.from({ length: count }, (_, i) => i));
+    expect(Math.max(...writes)).toBeLessThanOrEqual(PIPE_BUF);
+    expect(writes.length).toBeLessThan(count / 5); // batched: many lines per write
+    // Each write ends with a whole line.
+    let offset = 0;
+    const bytes = readFileSync(file);
+    for (const n of writes) expect(bytes[(offset += n) - 1]).toBe(0x0a);
+  });
+
+  it('writes a line longer than PIPE_BUF whole, in a write of its own', async () => {
+    const destination = open();
+    const writes: number[] = [];
+    destination.on('write', (n: number) => writes.push(n));
+    const log = pino({ base: null }, destination);
+    log.info('short');
+    log.info({ long: 'x'.repeat(PIPE_BUF * 2) }, 'long');
+    log.info('after');
+    await sleep(MAX_DELAY_MS * 3);
+    expect(lines().map((l) => JSON.parse(l).msg)).toEqual(['short', 'long', 'after']);
+    expect(writes.filter((n) => n > PIPE_BUF)).toHaveLength(1);
   });
 
   it('flushLogger writes the waiting lines without waiting for the timer', async () => {
