@@ -61,7 +61,21 @@ export function batchedDestination(fd = 1): Destination {
   const flushSync = destination.flushSync.bind(destination);
   const end = destination.end.bind(destination);
   destination.flush = (cb?: (err?: Error) => void) => (handOver(), flush(cb));
-  destination.flushSync = () => (handOver(), flushSync());
+  destination.flushSync = () => {
+    // The batch must go out in this synchronous write, not in an asynchronous one started now
+    // (the process is exiting: that write would be lost). sonic-boom starts a write only when its
+    // buffer holds minLength bytes: raised for the hand-over, the batch is only queued, behind any
+    // lines queued before it, and flushSync() writes the whole queue in order.
+    const queue = destination as unknown as { minLength: number };
+    const minLength = queue.minLength;
+    queue.minLength = Infinity;
+    try {
+      handOver();
+    } finally {
+      queue.minLength = minLength;
+    }
+    flushSync();
+  };
   destination.end = () => (handOver(), end());
   return destination;
 }

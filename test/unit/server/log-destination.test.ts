@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { pbkdf2 } from 'node:crypto';
 import { mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -88,11 +89,17 @@ describe('batchedDestination (issue [11]: one write per batch of log lines, not 
     expect(lines().map((l) => JSON.parse(l).msg)).toEqual(['waiting']);
   });
 
-  it('writes the waiting lines synchronously on flushSync (what pino does at process exit)', () => {
+  it('writes the waiting lines synchronously on flushSync (what pino does at process exit), not in an asynchronous write', async () => {
     const destination = open();
-    pino({ base: null }, destination).info('at exit');
+    const log = pino({ base: null }, destination);
+    log.info('at exit');
+    // Every thread of libuv's pool busy: an asynchronous write started now could not finish before
+    // the process ends (at exit it is lost); a synchronous one is done when flushSync returns.
+    const poolSize = Number(process.env.UV_THREADPOOL_SIZE ?? 4);
+    const busy = Array.from({ length: poolSize }, () => new Promise((resolve) => pbkdf2('x', 'y', 300_000, 32, 'sha256', resolve)));
     destination.flushSync();
     expect(lines().map((l) => JSON.parse(l).msg)).toEqual(['at exit']);
+    await Promise.all(busy);
   });
 
   it('stops its timer when closed: a line logged just before end() is written once, no write after', async () => {
