@@ -47,7 +47,11 @@ export function batchedDestination(fd = 1): Destination {
     batchBytes = 0;
     writeNow(lines);
   };
+  let ended = false;
   destination.write = (line: string) => {
+    // After end(): straight through, as without batching (queued while closing, an error once
+    // closed), and no timer that would fire on a closed destination.
+    if (ended) return writeNow(line);
     const bytes = Buffer.byteLength(line, 'utf8');
     if (batchBytes + bytes > PIPE_BUF) handOver();
     batch.push(line);
@@ -76,6 +80,10 @@ export function batchedDestination(fd = 1): Destination {
     }
     flushSync();
   };
-  destination.end = () => (handOver(), end());
+  destination.end = () => {
+    ended = true;
+    handOver();
+    end();
+  };
   return destination;
 }
