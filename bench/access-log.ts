@@ -15,6 +15,7 @@
 import { openSync } from 'node:fs';
 import pino from 'pino';
 import { batchedDestination } from '../lib/server/log-destination';
+import { medianRound } from './stats';
 
 const LINES = Number(process.env.BENCH_LINES ?? 20_000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
@@ -68,11 +69,10 @@ async function main(): Promise<void> {
   const cpu: Record<string, number[]> = {};
   for (const v of variants) await runRound(v); // warm-up
   for (let round = 0; round < ROUNDS; round++) for (const v of variants) (cpu[v] ??= []).push(await runRound(v));
-  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
   console.log(`node ${process.version}: access-log lines to /dev/null, ${LINES} per round, ${ROUNDS} interleaved rounds, one line per event-loop turn`);
   for (const v of variants) {
-    const ratio = median((cpu[v] as number[]).map((x, i) => x / (cpu.line as number[])[i]!));
-    console.log(`  ${v}: ${median(cpu[v] as number[]).toFixed(2)} µs CPU/line, ${ratio.toFixed(2)}× line (rounds: ${(cpu[v] as number[]).map((x) => x.toFixed(1)).join(' ')})`);
+    const ratio = medianRound((cpu[v] as number[]).map((x, i) => x / (cpu.line as number[])[i]!));
+    console.log(`  ${v}: ${medianRound(cpu[v] as number[]).toFixed(2)} µs CPU/line, ${ratio.toFixed(2)}× line (rounds: ${(cpu[v] as number[]).map((x) => x.toFixed(1)).join(' ')})`);
   }
 }
 

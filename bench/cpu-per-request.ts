@@ -38,6 +38,7 @@ import { startServer } from '../lib/server/start-server';
 import promBundle from 'express-prom-bundle';
 import { Registry } from 'prom-client';
 import { ospMetrics } from '../lib/metrics';
+import { medianRound } from './stats';
 
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 6_000);
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 3_000);
@@ -314,7 +315,6 @@ async function interleaved(backendPort: number): Promise<void> {
   } finally {
     for (const p of procs) p.proc.kill('SIGINT');
   }
-  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
   const m: Record<string, number> = {};
   console.log(
     `node ${process.version}, ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'}), load average ${os
@@ -325,12 +325,12 @@ async function interleaved(backendPort: number): Promise<void> {
   console.log(`1 KiB GET, ${REQUESTS} requests per round, ${ROUNDS} interleaved rounds (c d f e, …), concurrency ${CONCURRENCY}; median round:`);
   // Each ratio is taken within a round (its variants ran back to back, under the same machine
   // load) and the median over rounds is reported: steadier than a ratio of medians on a busy machine.
-  const ratio = (a: string, b: string) => median((cpu[a] as number[]).map((x, i) => x / ((cpu[b] as number[])[i] as number))).toFixed(2);
+  const ratio = (a: string, b: string) => medianRound((cpu[a] as number[]).map((x, i) => x / ((cpu[b] as number[])[i] as number))).toFixed(2);
   for (const v of VARIANTS) {
-    m[v.key] = median(cpu[v.key] as number[]);
+    m[v.key] = medianRound(cpu[v.key] as number[]);
     const all = (cpu[v.key] as number[]).map((x) => x.toFixed(0)).join(' ');
     console.log(
-      `  ${v.key} ${v.label}: ${(m[v.key] as number).toFixed(1)} µs CPU/request (${median(sys[v.key] as number[]).toFixed(0)} in the kernel), ${median(rps[v.key] as number[]).toFixed(0)} req/s, ${ratio(v.key, 'd')}× d (rounds: ${all})`,
+      `  ${v.key} ${v.label}: ${(m[v.key] as number).toFixed(1)} µs CPU/request (${medianRound(sys[v.key] as number[]).toFixed(0)} in the kernel), ${medianRound(rps[v.key] as number[]).toFixed(0)} req/s, ${ratio(v.key, 'd')}× d (rounds: ${all})`,
     );
   }
   console.log(`ratios (median of per-round ratios): f/d ${ratio('f', 'd')} (target <= 1.15), f/c ${ratio('f', 'c')} (target <= 2), e/f ${ratio('e', 'f')} (target <= 1.15), d/c ${ratio('d', 'c')}`);

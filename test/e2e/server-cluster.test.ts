@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { YOUNG_GENERATION_FLAG } from '../../lib/server/node-flags';
+import { MAX_DELAY_MS } from '../../lib/server/log-destination';
 import { freePort, metric, parseMetrics, raw, s3Client, requestPids, spawnTs, startMoto, uniqueName, waitFor, type Moto } from './server-helpers';
 
 const AK = 'cluster-ak';
@@ -105,8 +106,8 @@ test('a killed worker is replaced', async () => {
     async () => {
       const before = lines.length;
       for (let i = 0; i < 4; i++) await raw(`${httpUrl}/${bucket}/x`);
-      // Access-log lines go out in batches, up to 100 ms after their request (lib/server/log-destination.ts).
-      await new Promise((r) => setTimeout(r, 300));
+      // Access-log lines go out in batches, up to MAX_DELAY_MS after their request.
+      await new Promise((r) => setTimeout(r, MAX_DELAY_MS * 3));
       const pids = pidsOf(before);
       return pids.size === 2 && !pids.has(victim!);
     },
