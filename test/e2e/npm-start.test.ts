@@ -97,6 +97,39 @@ test('kill <pid of npm start> stops everything it started', async () => {
   expect(await waitGone(started)).toEqual([]);
 }, 120_000);
 
+/** The environment of the demo's node process (the descendant running dist/server/cli.js). */
+function demoProcessEnv(npmPid: number): Record<string, string> {
+  const pid = descendants(npmPid).find((p) => readFileSync(`/proc/${p}/cmdline`, 'utf8').includes('dist/server/cli.js'));
+  if (pid === undefined) throw new Error('no demo process');
+  return Object.fromEntries(
+    readFileSync(`/proc/${pid}/environ`, 'utf8')
+      .split('\0')
+      .filter(Boolean)
+      .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+  );
+}
+
+// The young-generation cap (lib/server/node-flags.ts) goes first in NODE_OPTIONS: V8 takes the
+// last value of a flag, so a size the user sets in NODE_OPTIONS wins (a command-line flag would not let it).
+test.each([
+  ['', '--max-semi-space-size=16 '],
+  ['--max-semi-space-size=4', '--max-semi-space-size=16 --max-semi-space-size=4'],
+])(
+  'npm start with NODE_OPTIONS=%j runs the demo with NODE_OPTIONS=%j',
+  async (userOptions, expected) => {
+    const s = await npmStart({ PORT: String(await freePort()), METRICS_PORT: String(await freePort()), NODE_OPTIONS: userOptions });
+    try {
+      expect(s.output()).toContain('Stop with Ctrl-C');
+      for (const p of descendants(s.proc.pid!)) tracked.add(p);
+      expect(demoProcessEnv(s.proc.pid!).NODE_OPTIONS).toBe(expected);
+    } finally {
+      process.kill(s.proc.pid!, 'SIGTERM');
+      await s.exit;
+    }
+  },
+  120_000,
+);
+
 test('Ctrl-C stops everything; a second start does not rebuild a current dist/', async () => {
   const before = statSync(CLI).mtimeMs; // built by the first test's start at the latest
   const s = await npmStart({ PORT: String(await freePort()), METRICS_PORT: String(await freePort()) });
