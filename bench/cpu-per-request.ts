@@ -15,7 +15,8 @@
  * BENCH_EXTRA=1 adds, in the same rounds, the variants that split f's cost (where it goes):
  * `r` pass-through with a per-request router and the backend agent, `n` resolveBackend + s3Proxy
  * only (routing and re-signing, no SigV4 check), `s` f without the SigV4 check
- * (skipSignatureValidation), `a` f without an authorize callback, and `k` d plus 50 µs of plain
+ * (skipSignatureValidation), `a` f without an authorize callback, `eq` e with its access log off
+ * (logLevel warn: what the access-log line costs, in situ), and `k` d plus 50 µs of plain
  * JavaScript per request (a calibration: how much CPU per request 50 µs of added work shows as
  * here; more than 50, because a slower proxy leaves its peers idle more often and each wake-up
  * through the loopback costs the proxy kernel time).
@@ -64,6 +65,7 @@ if (process.env.BENCH_EXTRA) {
     { key: 's', name: 'osp-skip-signature', label: 'f without the SigV4 check' },
     { key: 'a', name: 'osp-no-authorize', label: 'f without an authorize callback' },
     { key: 'k', name: 'passthrough-busy', label: 'd + 50 µs of JavaScript per request (calibration)' },
+    { key: 'eq', name: 'server-quiet', label: 'e with logLevel warn (no access-log line)' },
   );
 }
 /**
@@ -143,9 +145,10 @@ function reportCpu(): void {
 
 async function runProxy(variant: string, backendPort: number): Promise<void> {
   process.on('SIGINT', () => process.exit(0)); // lets --cpu-prof write its profile
-  if (variant === 'server' || variant === 'server-base') {
-    const start: typeof startServer = variant === 'server' ? startServer : baseline('lib/server/start-server').startServer;
-    const running = await start({ httpPort: 0, host: '127.0.0.1', metricsPort: 0, buckets: BENCH_BUCKETS(backendPort), hmacKeystore: [CLIENT], authorize: benchAuthorize });
+  if (variant === 'server' || variant === 'server-base' || variant === 'server-quiet') {
+    const start: typeof startServer = variant === 'server-base' ? baseline('lib/server/start-server').startServer : startServer;
+    const logLevel = variant === 'server-quiet' ? ('warn' as const) : undefined;
+    const running = await start({ httpPort: 0, host: '127.0.0.1', metricsPort: 0, buckets: BENCH_BUCKETS(backendPort), hmacKeystore: [CLIENT], authorize: benchAuthorize, logLevel });
     reportCpu();
     process.send?.({ port: running.httpPort });
     return;
