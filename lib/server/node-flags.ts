@@ -4,11 +4,13 @@
  * Under large parallel transfers the proxy's resident memory is not in its streams (those hold a
  * few buffers each) but in V8's young generation, which V8 sizes from the machine's memory (it
  * grew to 64 MiB per semi-space here), and in the socket buffers that wait there for the next
- * scavenge. Capping a semi-space at 16 MiB kept the peak RSS of 8 parallel 1 GiB transfers under
- * 256 MiB without a measurable CPU cost on small requests (`npm run bench:memory`,
- * `BENCH_NODE_FLAGS=... npm run bench:cpu`; numbers in the README). V8 reads the flag only at
- * start-up, so a running process cannot apply it to itself: the primary passes it to the workers
- * it forks, `npm start` passes it to the demo, and the README tells everyone else.
+ * scavenge. Capping a semi-space at 16 MiB lowers the peak RSS of 8 parallel 1 GiB transfers
+ * (240–247 MiB for PUTs, 233–302 MiB for GETs, against up to 340 MiB) without a measurable CPU
+ * cost on small requests; 1 MiB keeps GETs near 218 MiB but costs 1.12× the CPU per small request
+ * (`npm run bench:memory`, `BENCH_NODE_FLAGS=... npm run bench:cpu`; numbers in the README, issue
+ * [11]). V8 reads the flag only at start-up, so a running process cannot apply it to itself: the
+ * primary passes it to the workers it forks, `npm start` to the demo (in NODE_OPTIONS), and the
+ * README tells everyone else.
  */
 
 /** The young-generation cap applied by default. */
