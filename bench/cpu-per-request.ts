@@ -337,9 +337,9 @@ async function interleaved(backendPort: number): Promise<void> {
     );
   }
   console.log(`ratios (median of per-round ratios): f/d ${ratio('f', 'd')} (target <= 1.15), f/c ${ratio('f', 'c')} (target <= 2), e/f ${ratio('e', 'f')} (target <= 1.15), d/c ${ratio('d', 'c')}`);
-  // The osp_* metrics of a middleware user stay inside the server's budget (issue [12]).
   if (cpu.eq) console.log(`server without its access log: eq/f ${ratio('eq', 'f')}, e/eq ${ratio('e', 'eq')}`);
   if (cpu.f0) console.log(`against ${BASELINE}: f/f0 ${ratio('f', 'f0')}, e/e0 ${ratio('e', 'e0')}`);
+  // The osp_* metrics of a middleware user stay inside the server's budget (issue [12]).
   if (cpu.m && cpu.u) console.log(`metrics of a middleware user: m/u ${ratio('m', 'u')} (target <= 1.15, as e/f)${cpu.m0 ? `, m0/u ${ratio('m0', 'u')}, m/m0 ${ratio('m', 'm0')}` : ''}`);
 }
 
