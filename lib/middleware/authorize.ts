@@ -13,6 +13,7 @@ import { decisionKeyOf } from '../cache/shared-keys';
 import { withDeadline } from '../deadline';
 import { checkKeyPolicy, firstDenial, keyPolicyOf, requestConditionKeys } from '../auth/key-policies';
 import { mayUseBucket } from '../policy/evaluate';
+import { refuseAnonymous } from '../auth/anonymous-requests';
 
 /** Cache TTL for a bucket's decisions: the static entry's `ttl`, else the default. */
 function ttlOf(o: ResolvedOptions, bucket: string): number {
@@ -160,6 +161,9 @@ export function authorize(options: OspOptions): AuthorizeHandler {
     }
     const identity = ctx.identity;
     const bucket = ctx.bucket;
+    // What S3 never serves anonymously (ListBuckets, response-* overrides): refused before any callback.
+    const refused = refuseAnonymous(ctx);
+    if (refused) return next(refused);
     // An unsigned CORS preflight reads no data: the backend's bucket CORS rules decide (issue 10).
     if (ctx.authMethod === 'preflight' && bucket !== undefined) return next();
     // IAM-style policies of the key (issue [13]): checked before the callback; both must allow.

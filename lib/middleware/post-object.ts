@@ -165,13 +165,13 @@ export function postObject(options: OspOptions, stages: PostObjectStages = {}): 
 
   /** The caller's identity from the form; throws the S3 error for a bad or missing signature. */
   /** The caller's identity from the form (and the policies of a key found by `hmacFetcher`); throws the S3 error for a bad or missing signature. */
-  const authenticate = async (ctx: OspRequestContext, fields: ReadonlyMap<string, string>): Promise<{ identity: string | null; keyPolicy?: KeyPolicy }> => {
+  const authenticate = async (ctx: OspRequestContext, fields: ReadonlyMap<string, string>): Promise<{ identity: string | null; keyPolicy?: KeyPolicy; anonymous?: true }> => {
     const creds = parsePostCredentials(fields);
     if (ctx.authMethod === 'external') return { identity: ctx.identity ?? null };
     if (o.skipSignatureValidation) return { identity: creds?.accessKeyId ?? null };
     if (!creds) {
       if (!o.allowAnonymous) throw s3Errors.accessDenied('Anonymous access is not allowed; sign the POST policy.');
-      return { identity: null };
+      return { identity: null, anonymous: true };
     }
     const fromKeystore = secrets.fromKeystore(creds.accessKeyId);
     const fetched = fromKeystore === undefined ? await secrets.fetch(creds.accessKeyId) : null;
@@ -265,7 +265,7 @@ export function postObject(options: OspOptions, stages: PostObjectStages = {}): 
       checkKey(key, o.allowDotSegmentsInKeys); // the same rules as keys in URLs (length, dot segments)
       fields.set('key', key);
 
-      const { identity, keyPolicy } = await authenticate(ctx, fields);
+      const { identity, keyPolicy, anonymous } = await authenticate(ctx, fields);
       let range: LengthRange = { min: 0, max: MAX_PUT_OBJECT_BYTES };
       const policy = fields.get('policy');
       if (policy !== undefined) range = checkPostPolicy(decodePostPolicy(policy), fields, ctx.bucket, Date.now());
@@ -281,7 +281,8 @@ export function postObject(options: OspOptions, stages: PostObjectStages = {}): 
         queryParams: new Set(),
         operation: 'PutObject',
         identity,
-        authMethod: 'post-policy',
+        // An unsigned form is anonymous: it goes upstream unsigned unless the bucket sets signAnonymousRequests.
+        authMethod: anonymous ? 'anonymous' : 'post-policy',
         payloadHash: UNSIGNED_PAYLOAD,
         ...(keyPolicy ? { keyPolicy } : {}),
       };

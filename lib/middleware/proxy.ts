@@ -92,9 +92,9 @@ export function backendFailureToS3Error(err: NodeJS.ErrnoException): OspError {
 }
 
 /**
- * `Expect: 100-continue`, the one expectation the proxy answers (after auth). Other values are
- * ignored, as RGW and moto do directly (issue 10; Node would answer 417 unless the server routes
- * `checkExpectation` to the app); `Expect` is never forwarded upstream.
+ * `Expect: 100-continue`, the one expectation the proxy answers (after auth), or lets an unsigned
+ * request's backend answer. Other values are ignored, as RGW and moto do directly (issue 10; Node
+ * would answer 417 unless the server routes `checkExpectation` to the app) and not forwarded.
  */
 function isExpectContinue(value: string | undefined): boolean {
   return value !== undefined && value.trim().toLowerCase() === '100-continue';
@@ -192,7 +192,8 @@ export function watchUpstream(proxyReq: ClientRequest, req: Request, hooks: S3Pr
  * found visible. Backend responses, errors included, pass through unchanged; connection failures
  * become 502 BackendUnreachable / 504 BackendTimeout S3 errors.
  *
- * `Expect: 100-continue` is answered here, after verification and authorization passed. For a
+ * `Expect: 100-continue` is answered here, after verification and authorization passed; a request
+ * going upstream unsigned (anonymous) carries it to the backend, which answers it. For a
  * server of your own, route `checkContinue` to the app so Node does not send 100 before that:
  * `server.on('checkContinue', (req, res) => app(req, res))`.
  */
@@ -204,7 +205,9 @@ export function s3Proxy(options: OspOptions, positionalHooks: S3ProxyHooks = {})
   };
   const agent = createBackendAgent({ rejectUnauthorized: o.verify, lookup: o.upstreamLookup, connectTimeoutMs: o.upstreamConnectTimeoutMs, idleTimeoutMs: o.upstreamIdleTimeoutMs });
 
-  const onProxyReq = (proxyReq: ClientRequest, req: IncomingMessage) => {
+  /** Requests whose `Expect: 100-continue` goes to the backend (see the handler). */
+  const backendAnswersContinue = new WeakSet<IncomingMessage>();
+  const onProxyReq = (proxyReq: ClientRequest, req: IncomingMessage, res: ServerResponse) => {
     const ctx = (req as Request).osp as OspRequestContext;
     const body = ctx.upstreamBody ?? { setHeaders: {}, removeHeaders: [], payloadHash: ctx.payloadHash ?? UNSIGNED_PAYLOAD };
     try {
@@ -215,6 +218,17 @@ export function s3Proxy(options: OspOptions, positionalHooks: S3ProxyHooks = {})
       return;
     }
     watchUpstream(proxyReq, req as Request, hooks);
+    if (backendAnswersContinue.has(req)) {
+      // Added only now: with Expect among the constructor's headers, httpxy would skip this hook and
+      // Node would freeze the headers before the rewrite above. Flushed at once, so the backend can
+      // answer (100 is relayed, a final answer is the response) before the client sends its body.
+      // https://www.rfc-editor.org/rfc/rfc9110#section-10.1.1
+      proxyReq.setHeader('expect', '100-continue');
+      proxyReq.once('continue', () => {
+        if (!res.headersSent) res.writeContinue();
+      });
+      proxyReq.flushHeaders();
+    }
   };
 
   const onProxyRes = (proxyRes: IncomingMessage, req: IncomingMessage) => {
@@ -282,7 +296,13 @@ export function s3Proxy(options: OspOptions, positionalHooks: S3ProxyHooks = {})
     }
     if (req.headers.expect !== undefined) {
       // Node sends 100 itself unless the server routes 'checkContinue' to us; never send it twice.
-      if (isExpectContinue(req.headers.expect) && !(res as Response & { _sent100?: boolean })._sent100) res.writeContinue();
+      if (isExpectContinue(req.headers.expect) && !(res as Response & { _sent100?: boolean })._sent100) {
+        // Unsigned upstream (anonymous, issue [1/5]): the backend's ACLs decide, so the backend
+        // answers the expectation (a 403 before the body); unless the proxy must read the body first.
+        const readsBody = plan.addContentMd5 || (ctx.operation === 'DeleteObjects' && ctx.authorizeDeleteKeys !== undefined);
+        if (ctx.backend.credentials.kind === 'none' && !readsBody) backendAnswersContinue.add(req);
+        else res.writeContinue();
+      }
       // Always removed here, not only in proxyReq: Node's ClientRequest writes its headers at
       // construction when they include Expect, before the proxyReq hook could re-sign them.
       delete req.headers.expect;

@@ -65,9 +65,11 @@ const UNSIGNED: BackendCredentials = Object.freeze({ kind: 'none' });
  * Anonymous requests go upstream unsigned, so the backend's own ACLs and policies decide, unless
  * the bucket opts in to lending its credentials (`signAnonymousRequests`). Issue [9]: with
  * `allowAnonymous` an unsigned PUT was stored and a private object read with the bucket's keys.
+ * CORS preflights always go unsigned. Either way no credentials are looked up: a
+ * `bucketCredsFetcher` that refuses the `null` token must not turn them into 503s (issue [1/5]).
  */
 function isUnsignedUpstream(ctx: OspRequestContext, config: Readonly<BucketConfig>): boolean {
-  return ctx.authMethod === 'anonymous' && config.signAnonymousRequests !== true;
+  return ctx.authMethod === 'preflight' || (ctx.authMethod === 'anonymous' && config.signAnonymousRequests !== true);
 }
 
 /** Same backend endpoint and same backend identity: a server-side copy between them is safe. */
@@ -169,6 +171,8 @@ export function resolveBackend(options: OspOptions, hooks: { onIamTokenRefresh?(
     }
     const bucket = ctx.bucket;
     if (bucket === undefined) {
+      // Anonymous ListBuckets never fans out with the backends' keys (authorize refuses it first).
+      if (ctx.authMethod === 'anonymous') return next(s3Errors.accessDenied());
       // Service level (ListBuckets): s3Proxy answers it with what authorize and the backends allow.
       listPatternBuckets(ctx)
         .then(() => addBackendDates(ctx))

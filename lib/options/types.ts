@@ -57,7 +57,9 @@ export interface BucketConfig {
    * credentials instead of being forwarded unsigned. Off by default: then the backend's own ACLs
    * and bucket policies decide what anonymous callers may do, and the proxy never lends its keys
    * to a caller it could not identify. Turn it on only for a bucket whose every object anyone
-   * may read (and, if `authorize` allows it, write). @default false
+   * may read (and, if `authorize` allows it, write). It covers plain requests and unsigned POST
+   * forms; never ListBuckets or `response-*` overrides, which anonymous callers cannot use.
+   * @default false
    */
   signAnonymousRequests?: boolean;
 }
@@ -227,7 +229,13 @@ export interface OspOptions {
    * even then. @default false
    */
   allowDotSegmentsInKeys?: boolean;
-  /** Accept requests without any signature; `authorize` then receives `null` as token. @default false */
+  /**
+   * Accept requests (and browser POST forms) without any signature; `authorize` then receives
+   * `null` as token. They go to the backend unsigned, so its ACLs and bucket policies decide, unless
+   * the bucket sets `signAnonymousRequests`; no backend credentials are looked up for them. As S3,
+   * anonymous ListBuckets is refused (403 AccessDenied) and so are `response-*` query overrides
+   * (400 InvalidRequest). @default false
+   */
   allowAnonymous?: boolean;
   /** DEVELOPMENT ONLY: skip SigV4 verification entirely. Logs a loud warning. @default false */
   skipSignatureValidation?: boolean;

@@ -1,8 +1,9 @@
 /**
  * A recording relay between the proxy and a real backend: every request the proxy sends is
  * recorded (method, raw path, headers, body digest) and passed on byte for byte, Host included,
- * so the backend still verifies the proxy's signature. Tests assert on what reached the backend
- * ("nothing", or "exactly this") instead of assuming it.
+ * so the backend still verifies the proxy's signature (and answers an `Expect: 100-continue`
+ * itself). Tests assert on what reached the backend ("nothing", or "exactly this") instead of
+ * assuming it.
  */
 import http from 'node:http';
 import net from 'node:net';
@@ -46,6 +47,8 @@ export async function startRelay(target: { host: string; port: number }): Promis
       res.writeHead(up.statusCode ?? 502, up.rawHeaders as unknown as http.OutgoingHttpHeaders);
       up.pipe(res);
     });
+    // An `Expect: 100-continue` passed on is the backend's to answer: its 100 is relayed.
+    upstream.on('continue', () => res.writeContinue());
     upstream.on('error', () => res.destroy());
     req.on('data', (chunk: Buffer) => {
       record.bodyBytes += chunk.length;
@@ -59,10 +62,8 @@ export async function startRelay(target: { host: string; port: number }): Promis
     req.on('error', () => upstream.destroy());
     req.pipe(upstream);
   });
-  server.on('checkContinue', (req, res) => {
-    res.writeContinue();
-    server.emit('request', req, res);
-  });
+  // Node would answer 100 itself: the backend answers it (or refuses before the body) instead.
+  server.on('checkContinue', (req, res) => server.emit('request', req, res));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {

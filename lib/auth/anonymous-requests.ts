@@ -1,0 +1,35 @@
+/**
+ * What S3 refuses to anonymous callers whatever the bucket's ACLs say. The proxy refuses the same
+ * before any callback or backend is asked: an anonymous request never gets the bucket's keys for
+ * them (`signAnonymousRequests` included).
+ */
+import type { OspRequestContext } from '../context';
+import { OspError, s3Errors } from '../errors';
+
+/**
+ * The query parameters that override response headers (GetObject, HeadObject).
+ * @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html#API_GetObject_RequestSyntax
+ */
+const RESPONSE_OVERRIDES: ReadonlySet<string> = new Set([
+  'response-cache-control',
+  'response-content-disposition',
+  'response-content-encoding',
+  'response-content-language',
+  'response-content-type',
+  'response-expires',
+]);
+
+/**
+ * The S3 error for an anonymous request (`authMethod: 'anonymous'`) that S3 never serves, or
+ * undefined. ListBuckets: 403 AccessDenied (S3 lists buckets only for an identity; the proxy would
+ * otherwise list with the backends' keys). `response-*` overrides: 400 InvalidRequest, as S3 ("Request specific
+ * response headers cannot be used for anonymous GET requests.").
+ */
+export function refuseAnonymous(ctx: Pick<OspRequestContext, 'authMethod' | 'bucket' | 'query'>): OspError | undefined {
+  if (ctx.authMethod !== 'anonymous') return undefined;
+  if (ctx.bucket === undefined) return s3Errors.accessDenied();
+  for (const p of ctx.query) {
+    if (RESPONSE_OVERRIDES.has(p.name)) return new OspError(400, 'InvalidRequest', 'Request specific response headers cannot be used for anonymous GET requests.');
+  }
+  return undefined;
+}
