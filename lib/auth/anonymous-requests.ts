@@ -22,8 +22,8 @@ const RESPONSE_OVERRIDES: ReadonlySet<string> = new Set([
 /**
  * The S3 error for an anonymous request (`authMethod: 'anonymous'`) that S3 never serves, or
  * undefined. ListBuckets: 403 AccessDenied (S3 lists buckets only for an identity; the proxy would
- * otherwise list with the backends' keys). `response-*` overrides: 400 InvalidRequest, as S3 ("Request specific
- * response headers cannot be used for anonymous GET requests.").
+ * otherwise list with the backends' keys). `response-*` overrides: 400 InvalidRequest, as S3
+ * ("Request specific response headers cannot be used for anonymous GET requests.").
  */
 export function refuseAnonymous(ctx: Pick<OspRequestContext, 'authMethod' | 'bucket' | 'query'>): OspError | undefined {
   if (ctx.authMethod !== 'anonymous') return undefined;

@@ -298,7 +298,7 @@ export function s3Proxy(options: OspOptions, positionalHooks: S3ProxyHooks = {})
       // Node sends 100 itself unless the server routes 'checkContinue' to us; never send it twice.
       if (isExpectContinue(req.headers.expect) && !(res as Response & { _sent100?: boolean })._sent100) {
         // Unsigned upstream (anonymous, issue [1/5]): the backend's ACLs decide, so the backend
-        // answers the expectation (a 403 before the body); unless the proxy must read the body first.
+        // answers the expectation (RGW: 403 before the body), unless the proxy must read the body first.
         const readsBody = plan.addContentMd5 || (ctx.operation === 'DeleteObjects' && ctx.authorizeDeleteKeys !== undefined);
         if (ctx.backend.credentials.kind === 'none' && !readsBody) backendAnswersContinue.add(req);
         else res.writeContinue();
