@@ -20,13 +20,22 @@ const RESPONSE_OVERRIDES: ReadonlySet<string> = new Set([
 ]);
 
 /**
- * The S3 error for an anonymous request (`authMethod: 'anonymous'`) that S3 never serves, or
+ * Whether nobody was identified: an unsigned request (`allowAnonymous`), or one your own auth marked
+ * anonymous with `setOspIdentity(req, null)`. Such a request never borrows the bucket's keys unless
+ * the bucket sets `signAnonymousRequests`, whichever way it came in.
+ */
+export function isAnonymous(ctx: Pick<OspRequestContext, 'authMethod' | 'identity'>): boolean {
+  return ctx.authMethod === 'anonymous' || (ctx.authMethod === 'external' && ctx.identity === null);
+}
+
+/**
+ * The S3 error for an anonymous request (see {@link isAnonymous}) that S3 never serves, or
  * undefined. ListBuckets: 403 AccessDenied (S3 lists buckets only for an identity; the proxy would
  * otherwise list with the backends' keys). `response-*` overrides: 400 InvalidRequest, as S3
  * ("Request specific response headers cannot be used for anonymous GET requests.").
  */
-export function refuseAnonymous(ctx: Pick<OspRequestContext, 'authMethod' | 'bucket' | 'query'>): OspError | undefined {
-  if (ctx.authMethod !== 'anonymous') return undefined;
+export function refuseAnonymous(ctx: Pick<OspRequestContext, 'authMethod' | 'identity' | 'bucket' | 'query'>): OspError | undefined {
+  if (!isAnonymous(ctx)) return undefined;
   if (ctx.bucket === undefined) return s3Errors.accessDenied();
   for (const p of ctx.query) {
     if (RESPONSE_OVERRIDES.has(p.name)) return new OspError(400, 'InvalidRequest', 'Request specific response headers cannot be used for anonymous GET requests.');

@@ -5,6 +5,7 @@ import { resolveBucketConfig, resolveOptions, type BucketConfig, type OspOptions
 import { createBackendCredentialSource, staticHmacCredentials, type BackendCredentialSource } from '../backends/backend-credentials';
 import { listBackendBuckets, listBackendBucketsWithDates, type BackendBucketList } from '../backends/list-backend-buckets';
 import { keystoreAllows } from '../auth/keystore-policy';
+import { isAnonymous } from '../auth/anonymous-requests';
 import { formatCopySource, parseCopySource } from '../s3/copy-source';
 import { buildBackendQuery, isClientAuthParam } from '../s3/query';
 import { withDeadline } from '../deadline';
@@ -69,7 +70,7 @@ const UNSIGNED: BackendCredentials = Object.freeze({ kind: 'none' });
  * `bucketCredsFetcher` that refuses the `null` token must not turn them into 503s (issue [1/5]).
  */
 function isUnsignedUpstream(ctx: OspRequestContext, config: Readonly<BucketConfig>): boolean {
-  return ctx.authMethod === 'preflight' || (ctx.authMethod === 'anonymous' && config.signAnonymousRequests !== true);
+  return ctx.authMethod === 'preflight' || (isAnonymous(ctx) && config.signAnonymousRequests !== true);
 }
 
 /** Same backend endpoint and same backend identity: a server-side copy between them is safe. */
@@ -172,7 +173,7 @@ export function resolveBackend(options: OspOptions, hooks: { onIamTokenRefresh?(
     const bucket = ctx.bucket;
     if (bucket === undefined) {
       // Anonymous ListBuckets never fans out with the backends' keys (authorize refuses it first).
-      if (ctx.authMethod === 'anonymous') return next(s3Errors.accessDenied());
+      if (isAnonymous(ctx)) return next(s3Errors.accessDenied());
       // Service level (ListBuckets): s3Proxy answers it with what authorize and the backends allow.
       listPatternBuckets(ctx)
         .then(() => addBackendDates(ctx))

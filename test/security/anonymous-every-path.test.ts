@@ -13,9 +13,11 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { randomBytes } from 'node:crypto';
 import { HeadObjectCommand, PutBucketAclCommand, PutBucketCorsCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { NextFunction, Request, Response } from 'express';
 import type { BucketConfig } from '../../lib/options';
 import { backend, backendClient, createTestBucket } from '../helpers/backends';
 import { startProxy, type RunningProxy } from '../helpers/proxy-server';
+import { authorize, resolveBackend, s3ErrorHandler, s3Proxy, setOspIdentity, type OspOptions } from '../../lib';
 import { startRelay, sendRaw, type Relay } from '../helpers/recording-relay';
 import { signHeaders } from '../helpers/independent-signer';
 
@@ -51,6 +53,8 @@ describe('anonymous requests on every path (RGW behind a recording relay)', () =
   let keyed: RunningProxy;
   /** No keys in the config: a bucketCredsFetcher that (reasonably) refuses the null token. */
   let fetched: RunningProxy;
+  /** Your own auth in front of the stages, marking every caller anonymous (`setOspIdentity(req, null)`). */
+  let ownAuth: RunningProxy;
   const fetcherTokens: (string | null)[] = [];
 
   const stored = async (bucket: string, key: string): Promise<boolean> =>
@@ -93,6 +97,19 @@ describe('anonymous requests on every path (RGW behind a recording relay)', () =
         return keys;
       },
     });
+    const ownAuthOptions: OspOptions = { buckets: { open: { ...at, ...keys, backendBucket: privateBucket } }, allowAnonymous: true };
+    ownAuth = await startProxy(ownAuthOptions, {
+      handler: [
+        (req: Request, _res: Response, next: NextFunction) => {
+          setOspIdentity(req, null);
+          next();
+        },
+        authorize(ownAuthOptions),
+        resolveBackend(ownAuthOptions),
+        s3Proxy(ownAuthOptions),
+        s3ErrorHandler(),
+      ],
+    });
     dir = await mkdtemp(path.join(tmpdir(), 'osp-anon-'));
     bigFile = path.join(dir, 'big.bin');
     await writeFile(bigFile, randomBytes(256 * 1024));
@@ -100,6 +117,7 @@ describe('anonymous requests on every path (RGW behind a recording relay)', () =
   afterAll(async () => {
     await keyed?.close();
     await fetched?.close();
+    await ownAuth?.close();
     await relay?.close();
     direct?.destroy();
     if (dir) await rm(dir, { recursive: true, force: true });
@@ -133,6 +151,21 @@ describe('anonymous requests on every path (RGW behind a recording relay)', () =
       expect(fetcherTokens).toEqual([]);
       expect(relay.requests.map((r) => r.headers.authorization)).toEqual([undefined]);
       expect(await stored(privateBucket, key)).toBe(false);
+    });
+  });
+
+  describe('your own auth marking the caller anonymous (setOspIdentity(req, null))', () => {
+    it('a PUT goes upstream unsigned: RGW refuses it and nothing is stored', async () => {
+      const key = `own-auth-${randomBytes(4).toString('hex')}.txt`;
+      const res = await sendRaw(ownAuth.port, { method: 'PUT', target: `/open/${key}`, headers: { 'content-length': '7' }, body: 'planted' });
+      expect([res.status, res.code]).toEqual([403, 'AccessDenied']);
+      expect(relay.requests.map((r) => [r.method, r.headers.authorization])).toEqual([['PUT', undefined]]);
+      expect(await stored(privateBucket, key)).toBe(false);
+    });
+    it('ListBuckets is refused and no backend is asked', async () => {
+      const res = await sendRaw(ownAuth.port, { method: 'GET', target: '/' });
+      expect([res.status, res.code]).toEqual([403, 'AccessDenied']);
+      expect(relay.requests).toHaveLength(0);
     });
   });
 
