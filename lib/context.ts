@@ -176,7 +176,9 @@ export function getContext(req: Request, options: ContextOptions): OspRequestCon
 /**
  * Marks the request as authenticated by your own middleware (session, OIDC, mTLS…), so that
  * `authorize`, `resolveBackend` and `s3Proxy` can run without `verifySignature`. `identity` is
- * what `authorize` and `bucketCredsFetcher` receive as `token`.
+ * what `authorize` and `bucketCredsFetcher` receive as `token`. `null` marks the caller anonymous:
+ * the request then goes upstream unsigned unless the bucket sets `signAnonymousRequests`, and
+ * ListBuckets and `response-*` overrides are refused, as for unsigned requests (`allowAnonymous`).
  *
  * @example
  * app.use('/s3', sessionAuth, (req, _res, next) => { setOspIdentity(req, req.user.id); next(); },
