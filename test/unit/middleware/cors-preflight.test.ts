@@ -24,7 +24,8 @@ describe('isCorsPreflight', () => {
 
 describe('incompletePreflight', () => {
   it('refuses an OPTIONS on a bucket without Origin or without Access-Control-Request-Method: 400 InvalidArgument, signed or not', () => {
-    for (const headers of [{}, { origin: 'https://app.example' }, { 'access-control-request-method': 'GET' }, { authorization: 'AWS4-HMAC-SHA256 …' }]) {
+    const cases: Record<string, string>[] = [{}, { origin: 'https://app.example' }, { 'access-control-request-method': 'GET' }, { authorization: 'AWS4-HMAC-SHA256 …' }];
+    for (const headers of cases) {
       const error = incompletePreflight(request('OPTIONS', headers), 'bucket');
       expect([error?.status, error?.s3Code]).toEqual([400, 'InvalidArgument']);
     }
