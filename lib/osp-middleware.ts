@@ -16,6 +16,8 @@ import type { ResolvedOptions } from './options';
 import { getContext, type OspRequestContext } from './context';
 import { combineHooks, guardHooks } from './guard-hooks';
 import { traceChain, traceRequest } from './tracing/request-tracing';
+import { createBackendCors } from './cors/backend-cors';
+import { createWithCors, type WithCors } from './cors/own-responses';
 
 /** Options of {@link OspMiddleware.revokeAccessKey} and {@link OspMiddleware.invalidateBucket}. */
 export interface InvalidateOptions {
@@ -125,6 +127,8 @@ interface Generation {
   readonly stages: OspMiddleware['stages'];
   readonly chain: readonly RequestHandler[];
   readonly onError: ReturnType<typeof s3ErrorHandler>;
+  /** The bucket's CORS headers on the proxy's own errors, so a page can read them. */
+  readonly withCors: WithCors;
   readonly reportError: ((req: Request, error: OspError) => void) | undefined;
   /** Requests running on this generation; once replaced and idle, its backend connections close. */
   inflight: number;
@@ -150,14 +154,17 @@ export function ospMiddleware(options: OspOptions, userHooks: OspMiddlewareHooks
     const stageOptions: OspOptions = { ...rest, ...(shared ? { sharedStore: shared } : {}), ...(usageStore ? { usageStore } : {}) };
     const authorizeStage = authorize(stageOptions);
     const resolveBackendStage = resolveBackend(stageOptions, { onIamTokenRefresh: hooks.onIamTokenRefresh });
+    const proxyStage = s3Proxy(stageOptions, hooks.proxy);
+    // The buckets' CORS answers for the responses the proxy makes itself (issue [1/5]), over the proxy's backend connections.
+    const cors = createBackendCors({ agent: proxyStage.agent });
     const stages = {
       verifySignature: verifySignature(stageOptions),
       authorize: authorizeStage,
       limitPresignedUrlUsage: limitPresignedUrlUsage(stageOptions, hooks.presigned),
       resolveBackend: resolveBackendStage,
-      s3Proxy: s3Proxy(stageOptions, hooks.proxy),
+      s3Proxy: proxyStage,
       // Shares the caches of authorize and resolveBackend, so revocation reaches POST uploads too.
-      postObject: postObject(stageOptions, { authorize: authorizeStage, resolveBackend: resolveBackendStage }),
+      postObject: postObject(stageOptions, { authorize: authorizeStage, resolveBackend: resolveBackendStage, cors }),
     };
     usageStore ??= stages.limitPresignedUrlUsage.store;
     return {
@@ -167,6 +174,7 @@ export function ospMiddleware(options: OspOptions, userHooks: OspMiddlewareHooks
       // straight on: no span of its own).
       chain: [stages.postObject, ...traceChain(stages, [stages.verifySignature, stages.authorize, stages.limitPresignedUrlUsage, stages.resolveBackend, stages.s3Proxy])],
       onError: s3ErrorHandler({ logger: o.logger, serverName: o.serverName }),
+      withCors: createWithCors(o, cors),
       reportError: combineHooks(o.logger, 'on.error', o.on.error, hooks.onError),
       inflight: 0,
       retired: false,
@@ -234,7 +242,7 @@ export function ospMiddleware(options: OspOptions, userHooks: OspMiddlewareHooks
       if (err !== undefined && err !== null && err !== 'route' && err !== 'router') {
         const error = toOspError(err, g.o.logger);
         g.reportError?.(req, error);
-        g.onError(error, req, res, next);
+        g.withCors(req, res, () => g.onError(error, req, res, next));
         return;
       }
       const stage = g.chain[i++];

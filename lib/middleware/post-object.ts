@@ -41,6 +41,8 @@ import { resolveBackend as createResolveBackend } from './resolve-backend';
 import { createBackendAgent } from './backend-agent';
 import { backendFailureToS3Error, prepareUpstreamRequest, watchUpstream } from './proxy';
 import type { KeyPolicy } from '../policy/key-policy';
+import { createBackendCors, type BackendCors } from '../cors/backend-cors';
+import { createWithCors } from '../cors/own-responses';
 
 /** S3 accepts at most 20 KB of form fields before the file. */
 const MAX_PRE_DATA_BYTES = 20 * 1024;
@@ -62,6 +64,8 @@ export interface PostObjectHandler extends RequestHandler {
 export interface PostObjectStages {
   authorize?: RequestHandler;
   resolveBackend?: RequestHandler;
+  /** Where the buckets' CORS answers come from (default: its own, over this stage's backend connections). */
+  cors?: BackendCors;
 }
 
 const malformedPost = () => new OspError(400, 'MalformedPOSTRequest', 'The body of your POST request is not well-formed multipart/form-data.');
@@ -162,6 +166,9 @@ export function postObject(options: OspOptions, stages: PostObjectStages = {}): 
   const authorizeStage = stages.authorize ?? createAuthorize(options);
   const resolveStage = stages.resolveBackend ?? createResolveBackend(options);
   const agent = createBackendAgent({ rejectUnauthorized: o.verify, lookup: o.upstreamLookup, connectTimeoutMs: o.upstreamConnectTimeoutMs, idleTimeoutMs: o.upstreamIdleTimeoutMs });
+  // The answer is the proxy's own, never seen by the backend: it gets the bucket's CORS headers
+  // here, or a page's fetch() sees an error although the object was stored (issue [1/5]).
+  const withCors = createWithCors(o, stages.cors ?? createBackendCors({ agent }));
 
   /** The caller's identity from the form; throws the S3 error for a bad or missing signature. */
   /** The caller's identity from the form (and the policies of a key found by `hmacFetcher`); throws the S3 error for a bad or missing signature. */
@@ -234,22 +241,25 @@ export function postObject(options: OspOptions, stages: PostObjectStages = {}): 
           cleanup();
           const status = r.statusCode ?? 502;
           if (status < 200 || status >= 300) {
-            // Backend errors pass through unchanged, as for every other request.
-            res.status(status);
-            for (const [name, value] of Object.entries(r.headers)) if (value !== undefined && !HOP_BY_HOP.has(name)) res.setHeader(name, value);
-            if (o.serverName) res.setHeader('Server', o.serverName);
-            res.end(body);
             u.destroy();
             drain(); // the backend refused early: the rest of the file goes nowhere
-            return;
+            // Backend errors pass through unchanged, as for every other request.
+            return withCors(req, res, () => {
+              res.status(status);
+              for (const [name, value] of Object.entries(r.headers)) if (value !== undefined && !HOP_BY_HOP.has(name)) res.setHeader(name, value);
+              if (o.serverName) res.setHeader('Server', o.serverName);
+              res.end(body);
+            });
           }
           const answer = buildPostSuccess({ fields, bucket: ctx.bucket, key, etag: r.headers.etag, location: locationOf(req, o.trustForwardedHost, key) });
-          res.status(answer.status);
-          for (const [name, value] of Object.entries(r.headers)) if (value !== undefined && PASSED_RESPONSE_HEADERS.test(name)) res.setHeader(name, value);
-          res.set(answer.headers);
-          res.setHeader('x-amz-request-id', ctx.requestId);
-          if (o.serverName) res.setHeader('Server', o.serverName);
-          res.end(answer.body);
+          withCors(req, res, () => {
+            res.status(answer.status);
+            for (const [name, value] of Object.entries(r.headers)) if (value !== undefined && PASSED_RESPONSE_HEADERS.test(name)) res.setHeader(name, value);
+            res.set(answer.headers);
+            res.setHeader('x-amz-request-id', ctx.requestId);
+            if (o.serverName) res.setHeader('Server', o.serverName);
+            res.end(answer.body);
+          });
         }, fail);
       });
       send(u);

@@ -47,8 +47,9 @@ export function buildResolvedBackend(o: ResolvedOptions, ctx: OspRequestContext,
     backendBucket: config.backendBucket ?? bucket,
     key: ctx.key,
   });
-  // Forwarded exactly as parsed (and as authorize saw it), less the presigned URL's own auth parameters.
-  const query = buildBackendQuery(ctx.query, ctx.authMethod === 'query' ? isClientAuthParam : undefined);
+  // Forwarded exactly as parsed (and as authorize saw it), less the presigned URL's own auth
+  // parameters: also on a preflight sent to a presigned URL, as they are the proxy's, not the backend's.
+  const query = buildBackendQuery(ctx.query, ctx.authMethod === 'query' || ctx.authMethod === 'preflight' ? isClientAuthParam : undefined);
   return {
     config,
     ...address,

@@ -11,7 +11,7 @@ import { getSigningKey } from '../sigv4/signing-key';
 import { missingRequestDate, parseAmzDate } from '../sigv4/amz-date';
 import { parsePresignedQuery, isSigV2Authorization, type SigV4Presigned } from '../sigv4/parse-presigned';
 import { completeSigV2, parseSigV2Credentials, type PendingSigV2 } from './sigv2-auth';
-import { isCorsPreflight } from './cors-preflight';
+import { incompletePreflight, isCorsPreflight } from './cors-preflight';
 import { checkPresignedValidity, checkRequestTime, checkScope, parseHttpDate, verifySignature as verifySigV4 } from '../sigv4/verify-signature';
 
 let skipWarningShown = false;
@@ -235,8 +235,11 @@ export function verifySignature(options: OspOptions): VerifySignatureHandler {
     try {
       ctx = getContext(req, o);
       if (ctx.authMethod === 'external') return next();
-      if (isCorsPreflight(req, rawQuery)) {
-        // Browsers never sign preflights: the bucket's own CORS rules answer it (issue 10).
+      const incomplete = incompletePreflight(req, ctx.bucket);
+      if (incomplete) return next(incomplete);
+      if (isCorsPreflight(req)) {
+        // Browsers never sign preflights, not even one sent to a presigned URL: the bucket's own
+        // CORS rules answer it (issue 10; issue [1/5]: Chromium's preflight of a presigned PUT).
         ctx.identity = null;
         ctx.authMethod = 'preflight';
         ctx.payloadHash = UNSIGNED_PAYLOAD;
