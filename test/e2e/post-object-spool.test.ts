@@ -52,10 +52,13 @@ describe('browser POST uploads to RGW with a full spool directory (tmpfs)', () =
     });
   });
   afterAll(async () => {
-    direct?.destroy();
-    await proxy?.close();
-    if (mounted) execFileSync('umount', [spool]);
-    if (work) rmSync(work, { recursive: true, force: true });
+    try {
+      direct?.destroy();
+      await proxy?.close();
+    } finally {
+      if (mounted) execFileSync('umount', [spool]);
+      if (work) rmSync(work, { recursive: true, force: true });
+    }
   });
 
   /** Mints a form for `key` with boto3 and posts `data` with requests; status, S3 error code and body. */
