@@ -25,6 +25,7 @@ import { resolveBuckets } from './options/buckets';
 import { resolveKeystore, withPolicyPath } from './options/keystore';
 import { resolveRedis, resolveSharedCache } from './options/shared-state';
 import { resolveEventHooks, resolveRegions } from './options/hooks-and-regions';
+import { resolvePostSpoolDirectory } from './options/post-spool';
 import type { AuthorizeCallback, OspLogger, OspOptions, ResolvedOptions } from './options/types';
 
 export type {
@@ -84,6 +85,7 @@ const KNOWN_OPTIONS: ReadonlySet<string> = new Set<keyof OspOptions>([
   'presignedOnStoreError',
   'region',
   'iamEndpoint',
+  'postSpoolDirectory',
   'logger',
 ]);
 
@@ -186,6 +188,7 @@ export function resolveOptions(options: OspOptions): ResolvedOptions {
     presignedOnStoreError,
     region: o.region === undefined ? DEFAULT_REGION : nonEmptyString(o.region, 'region', `region: 'eu-de'`),
     iamEndpoint: iamEndpoint.replace(/\/+$/, ''),
+    postSpoolDirectory: resolvePostSpoolDirectory(o.postSpoolDirectory),
     logger: logger ?? silentLogger,
   };
   if (resolved.hmacKeystore.size === 0 && !resolved.hmacFetcher && !resolved.skipSignatureValidation && !resolved.allowAnonymous) {

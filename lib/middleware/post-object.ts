@@ -18,10 +18,10 @@
 import http, { type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
 import https from 'node:https';
 import { createReadStream, createWriteStream, unlink } from 'node:fs';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { Readable, Writable } from 'node:stream';
+import { finished } from 'node:stream/promises';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import Busboy, { type BusboyHeaders, type BusboyInstance } from '@fastify/busboy';
 import { clientHost, getContext, type OspRequestContext, type ResolvedBackend } from '../context';
@@ -36,6 +36,7 @@ import { checkPostPolicy, decodePostPolicy, MAX_PUT_OBJECT_BYTES, type LengthRan
 import { parsePostCredentials, verifyPostSignature } from '../post-object/post-signature';
 import { buildUpstreamHeaders, streamsWithoutLength } from '../post-object/upstream-headers';
 import { buildPostSuccess } from '../post-object/post-response';
+import { spoolFailure } from '../post-object/spool-error';
 import { authorize as createAuthorize } from './authorize';
 import { resolveBackend as createResolveBackend } from './resolve-backend';
 import { createBackendAgent } from './backend-agent';
@@ -313,10 +314,17 @@ export function postObject(options: OspOptions, stages: PostObjectStages = {}): 
         return;
       }
       // The backend needs Content-Length: learn it by spooling to a private temporary file.
-      spoolPath = path.join(tmpdir(), `osp-post-${randomBytes(12).toString('hex')}`);
+      spoolPath = path.join(o.postSpoolDirectory, `osp-post-${randomBytes(12).toString('hex')}`);
       const spool = createWriteStream(spoolPath, { flags: 'wx', mode: 0o600 });
-      const size = await copyLimited(file, spool, range.max).finally(() => spool.end());
-      await new Promise<void>((resolve, reject) => (spool.writableFinished ? resolve() : spool.once('finish', resolve).once('error', reject)));
+      spool.on('error', () => undefined); // read as spool.errored below; a late write error must not crash the process
+      let size: number;
+      try {
+        size = await copyLimited(file, spool, range.max).finally(() => spool.end());
+        await finished(spool); // also when it already finished or failed
+      } catch (err) {
+        // A full disk is the proxy's trouble, not the backend's (was 502 BackendUnreachable); fail() unlinks the partial file.
+        throw spool.errored ? spoolFailure(spool.errored, o.logger, ctx.requestId, o.postSpoolDirectory) : err;
+      }
       if (size < range.min) throw tooSmall(size, range.min);
       if (done || !spoolPath) return;
       const from = spoolPath;

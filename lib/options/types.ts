@@ -301,6 +301,13 @@ export interface OspOptions {
   region?: string;
   /** IBM Cloud IAM endpoint used to exchange API keys for tokens. @default 'https://iam.cloud.ibm.com' */
   iamEndpoint?: string;
+  /**
+   * Directory of the temporary files that browser POST uploads are spooled to for backends that
+   * need a Content-Length (Ceph RGW, AWS, backends without a profile): an existing directory on a
+   * volume with room for the largest upload you allow. A full one answers 503 ServiceUnavailable.
+   * @default os.tmpdir()
+   */
+  postSpoolDirectory?: string;
   /** Logger for warnings and errors. @default silent */
   logger?: OspLogger;
 }
@@ -351,5 +358,6 @@ export interface ResolvedOptions {
   readonly presignedOnStoreError: 'reject' | 'allow';
   readonly region: string;
   readonly iamEndpoint: string;
+  readonly postSpoolDirectory: string;
   readonly logger: OspLogger;
 }

@@ -25,8 +25,11 @@ const USAGE = `usage: osp --config FILE | osp --demo
   --demo          run against an embedded S3 backend (s3rver, in-process); PORT and METRICS_PORT
                   set the proxy and metrics ports (8080, 9091), OSP_DEMO_LOG the request log file
                   (osp-demo.log; - for stdout)
-env: TLS_CERT_PATH, TLS_KEY_PATH, OSP_ENABLE_REQUEST_COUNTING, COS_API_KEY, AWS_ACCESS_KEY, AWS_SECRET_KEY, OSP_CONFIG,
-     OTEL_EXPORTER_OTLP_ENDPOINT and the other OTEL_* variables (tracing, see README)`;
+env: TLS_CERT_PATH, TLS_KEY_PATH, OSP_ENABLE_REQUEST_COUNTING, OSP_METRICS_TOKEN, COS_API_KEY, AWS_ACCESS_KEY, AWS_SECRET_KEY,
+     OSP_CONFIG, OTEL_EXPORTER_OTLP_ENDPOINT and the other OTEL_* variables (tracing, see README)
+metrics: metricsPort opens /metrics, /healthz, /readyz, /request-counts on metricsHost (default 127.0.0.1,
+     this machine only); metricsBearerToken (env OSP_METRICS_TOKEN) makes /metrics and /request-counts
+     require "Authorization: Bearer TOKEN"`;
 
 /** Loads options from a JSON file or a JS module (`module.exports = {…}`, a default export, or a (async) function returning options). */
 export async function loadConfig(file: string, opts: { fresh?: boolean } = {}): Promise<ServerOptions> {

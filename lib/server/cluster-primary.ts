@@ -6,7 +6,7 @@ import { mergeRequestCounts } from './request-counts';
 import { answerUsageRequest } from './cluster-ipc';
 import type { ResolvedServerSettings } from './options';
 import { createMemoryUsageStore } from '../cache/memory-usage-store';
-import { urlOf, type RunningServer } from './server-types';
+import { listenerSummary, urlOf, type RunningServer } from './server-types';
 import { startMetricsListener, WORKER_ENV } from './listeners';
 import { flushLogger } from './create-app';
 import { isInvalidateMessage, type InvalidateMessage } from './cluster-messages';
@@ -113,19 +113,24 @@ export async function startPrimary(settings: ResolvedServerSettings, logger: Log
         if (countsPending.delete(id)) resolve(mergeRequestCounts(entry.got));
       }, 5000).unref();
     });
-  const m = await startMetricsListener(settings, {
-    metrics: () => aggregator.clusterMetrics(),
-    contentType: aggregator.contentType,
-    isReady: () => ready && !shuttingDown && listening.size > 0,
-    requestCounts: settings.enableRequestCounting ? requestCounts : undefined,
-  });
+  const m = await startMetricsListener(
+    settings,
+    {
+      metrics: () => aggregator.clusterMetrics(),
+      contentType: aggregator.contentType,
+      isReady: () => ready && !shuttingDown && listening.size > 0,
+      requestCounts: settings.enableRequestCounting ? requestCounts : undefined,
+    },
+    logger,
+  );
   const p = ports as { httpPort: number; httpsPort?: number };
   const addresses = {
     http: urlOf('http', settings.host, p.httpPort),
     ...(p.httpsPort !== undefined ? { https: urlOf('https', settings.host, p.httpsPort) } : {}),
-    ...(m.port !== undefined ? { metrics: urlOf('http', settings.host, m.port) } : {}),
+    ...(m.port !== undefined ? { metrics: urlOf('http', settings.metricsHost, m.port) } : {}),
   };
-  logger.info({ addresses, role: 'primary', workers: settings.threads, pid: process.pid }, 'object-storage-proxy listening');
+  const listeners = listenerSummary(settings, { http: p.httpPort, https: p.httpsPort, metrics: m.port });
+  logger.info({ addresses, listeners, role: 'primary', workers: settings.threads, pid: process.pid }, 'object-storage-proxy listening');
 
   let closing: Promise<void> | undefined;
   return {

@@ -22,7 +22,7 @@ export interface ConfigApplier {
 }
 
 /** Server settings that need new listeners or processes: a reload keeps the running ones. */
-const RESTART_ONLY: readonly (keyof ResolvedServerSettings)[] = ['host', 'httpPort', 'httpsPort', 'metricsPort', 'threads'];
+const RESTART_ONLY: readonly (keyof ResolvedServerSettings)[] = ['host', 'httpPort', 'httpsPort', 'metricsPort', 'metricsHost', 'metricsBearerToken', 'threads'];
 
 /**
  * @param o.apply - applies middleware options to new requests (`OspApp.reload`), throwing

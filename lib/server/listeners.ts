@@ -20,7 +20,7 @@ import { createConfigApplier, type ConfigApplier } from './config-reload';
 import type { OspOptions } from '../options';
 import { DEFAULT_UPSTREAM_IDLE_TIMEOUT_MS } from '../constants';
 import { startTracingFromEnv } from './tracing';
-import { listen, type StartServerExtras } from './server-types';
+import { isLoopback, listen, type StartServerExtras } from './server-types';
 
 export const WORKER_ENV = 'OSP_CLUSTER_WORKER';
 /** How long startup waits for Redis before listening anyway (presigned requests get 503 until it is up). */
@@ -200,11 +200,26 @@ export async function startListeners(settings: ResolvedServerSettings, ospOption
   return { httpPort, httpsPort, counter, registry: metrics.registry, osp: app.osp, config, reloadCertificates, drain };
 }
 
-export async function startMetricsListener(settings: ResolvedServerSettings, o: Parameters<typeof createMetricsApp>[0]): Promise<{ port?: number; close(): Promise<void> }> {
+/**
+ * Starts the metrics/health listener on `metricsHost` (loopback unless configured), with the bearer
+ * token of the settings on `/metrics` and `/request-counts`. Warns when it is reachable from other
+ * hosts without a token: bucket names and object paths are then open to anyone who can connect.
+ */
+export async function startMetricsListener(
+  settings: ResolvedServerSettings,
+  o: Omit<Parameters<typeof createMetricsApp>[0], 'bearerToken'>,
+  logger: Logger,
+): Promise<{ port?: number; close(): Promise<void> }> {
   if (settings.metricsPort === undefined) return { close: async () => {} };
-  const server = http.createServer(createMetricsApp(o));
+  const server = http.createServer(createMetricsApp({ ...o, bearerToken: settings.metricsBearerToken }));
   server.keepAliveTimeout = 5_000;
-  const port = await listen(server, settings.metricsPort, settings.host);
+  const port = await listen(server, settings.metricsPort, settings.metricsHost);
+  if (settings.metricsBearerToken === undefined && !isLoopback(settings.metricsHost)) {
+    logger.warn(
+      { metricsHost: settings.metricsHost },
+      'the metrics listener is reachable from other hosts without metricsBearerToken: /metrics and /request-counts show bucket names and object paths',
+    );
+  }
   return {
     port,
     close: () =>

@@ -15,8 +15,22 @@ export interface ServerOptions extends OspOptions {
   httpsPort?: number;
   /** Port of the metrics/health listener (`/metrics`, `/healthz`, `/readyz`, `/request-counts`). @default none */
   metricsPort?: number;
-  /** Address to listen on. @default '0.0.0.0' */
+  /** Address the S3 listeners (HTTP, HTTPS) listen on. @default '0.0.0.0' */
   host?: string;
+  /**
+   * Address the metrics listener listens on. Loopback by default: `/metrics` names buckets and
+   * `/request-counts` object paths, so they stay on the machine unless you open them on purpose
+   * (`'0.0.0.0'` for a Prometheus or a probe on another host; set `metricsBearerToken` then).
+   * @default '127.0.0.1'
+   */
+  metricsHost?: string;
+  /**
+   * Bearer token required on `/metrics` and `/request-counts` (`Authorization: Bearer TOKEN`;
+   * 401 otherwise). `/healthz` and `/readyz` stay open for probes. At least 16 characters of
+   * `A-Z a-z 0-9 - . _ ~ + /` (RFC 6750 b64token), e.g. `openssl rand -hex 32`. Never logged.
+   * Env: OSP_METRICS_TOKEN. @default none (no authentication)
+   */
+  metricsBearerToken?: string;
   /** Worker processes (node:cluster). 1 serves in this process. @default 1 */
   threads?: number;
   /** PEM certificate (chain) for HTTPS. Env: TLS_CERT_PATH */
@@ -38,6 +52,8 @@ export const SERVER_OPTION_KEYS = [
   'httpsPort',
   'metricsPort',
   'host',
+  'metricsHost',
+  'metricsBearerToken',
   'threads',
   'tlsCertPath',
   'tlsKeyPath',
@@ -54,6 +70,9 @@ export interface ResolvedServerSettings {
   httpsPort?: number;
   metricsPort?: number;
   host: string;
+  metricsHost: string;
+  /** Required on `/metrics` and `/request-counts` when set. A secret: never log it. */
+  metricsBearerToken?: string;
   threads: number;
   tls?: { certPath: string; keyPath: string; cert: Buffer; key: Buffer };
   enableRequestCounting: boolean;
@@ -77,9 +96,14 @@ function envBool(v: string | undefined): boolean | undefined {
   throw invalid('OSP_ENABLE_REQUEST_COUNTING', 'must be true or false', 'OSP_ENABLE_REQUEST_COUNTING=true');
 }
 
+/** The default of `metricsHost`: loopback, see {@link ServerOptions.metricsHost}. */
+export const DEFAULT_METRICS_HOST = '127.0.0.1';
+/** RFC 6750 section 2.1 b64token, at least 16 characters (a guessable token is no protection). */
+const BEARER_TOKEN = /^[A-Za-z0-9\-._~+/]{16,}=*$/;
+
 /**
  * Applies environment defaults (never overriding explicit options):
- * TLS_CERT_PATH, TLS_KEY_PATH, OSP_ENABLE_REQUEST_COUNTING, OSP_REDIS_URL (→ `redis`), and AWS_ACCESS_KEY/AWS_SECRET_KEY as
+ * TLS_CERT_PATH, TLS_KEY_PATH, OSP_ENABLE_REQUEST_COUNTING, OSP_METRICS_TOKEN (→ `metricsBearerToken`), OSP_REDIS_URL (→ `redis`), and AWS_ACCESS_KEY/AWS_SECRET_KEY as
  * backend credentials for static buckets that name none (skipped when `bucketCredsFetcher` is set,
  * which is then the source for such buckets). COS_API_KEY is read by the middleware itself.
  */
@@ -91,6 +115,7 @@ export function applyEnvironment(options: ServerOptions, env: NodeJS.ProcessEnv 
     const b = envBool(env.OSP_ENABLE_REQUEST_COUNTING);
     if (b !== undefined) out.enableRequestCounting = b;
   }
+  if (out.metricsBearerToken === undefined && env.OSP_METRICS_TOKEN) out.metricsBearerToken = env.OSP_METRICS_TOKEN;
   if (out.redis === undefined && out.sharedStore === undefined && env.OSP_REDIS_URL) out.redis = env.OSP_REDIS_URL;
   const ak = env.AWS_ACCESS_KEY;
   const sk = env.AWS_SECRET_KEY;
@@ -125,6 +150,12 @@ export function resolveServerOptions(options: ServerOptions): { settings: Resolv
   }
   const host = server.host ?? '0.0.0.0';
   if (typeof host !== 'string' || host === '') throw invalid('host', 'must be an address string', `host: '127.0.0.1'`);
+  const metricsHost = server.metricsHost ?? DEFAULT_METRICS_HOST;
+  if (typeof metricsHost !== 'string' || metricsHost === '') throw invalid('metricsHost', 'must be an address string', `metricsHost: '127.0.0.1'`);
+  const token = server.metricsBearerToken;
+  // The rule only, never the value: the message is logged (e.g. by a refused reload).
+  if (token !== undefined && (typeof token !== 'string' || !BEARER_TOKEN.test(token)))
+    throw invalid('metricsBearerToken', 'must be at least 16 characters of A-Z a-z 0-9 - . _ ~ + / (env OSP_METRICS_TOKEN)', 'the output of `openssl rand -hex 32`');
   const threads = server.threads ?? 1;
   if (typeof threads !== 'number' || !Number.isInteger(threads) || threads < 1 || threads > 256) throw invalid('threads', 'must be a whole number 1..256', 'threads: 4');
   const shutdownTimeoutMs = server.shutdownTimeoutMs ?? 30_000;
@@ -153,6 +184,8 @@ export function resolveServerOptions(options: ServerOptions): { settings: Resolv
       httpsPort,
       metricsPort: port(server.metricsPort, 'metricsPort'),
       host,
+      metricsHost,
+      ...(token !== undefined ? { metricsBearerToken: token as string } : {}),
       threads,
       tls,
       enableRequestCounting,

@@ -46,6 +46,27 @@ export interface StartServerExtras {
   loadConfig?: ConfigLoader;
 }
 
+/** Whether `host` is a loopback address or name (only this machine can connect). */
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
+
+/**
+ * Where each listener of a started server listens, for the startup log line: the bound address (not
+ * a URL: `0.0.0.0` says "every interface") and port, and whether the metrics listener requires a
+ * bearer token (never the token).
+ */
+export function listenerSummary(
+  settings: { host: string; metricsHost: string; metricsBearerToken?: string },
+  ports: { http: number; https?: number; metrics?: number },
+): Record<string, { address: string; port: number; bearerToken?: 'required' | 'none' }> {
+  return {
+    http: { address: settings.host, port: ports.http },
+    ...(ports.https !== undefined ? { https: { address: settings.host, port: ports.https } } : {}),
+    ...(ports.metrics !== undefined ? { metrics: { address: settings.metricsHost, port: ports.metrics, bearerToken: settings.metricsBearerToken !== undefined ? 'required' : 'none' } } : {}),
+  };
+}
+
 export function urlOf(scheme: string, host: string, port: number): string {
   const h = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
   return `${scheme}://${h}:${port}`;

@@ -2,7 +2,7 @@
 import type { Logger } from 'pino';
 import type { ResolvedServerSettings } from './options';
 import type { OspOptions } from '../options';
-import { urlOf, type RunningServer, type StartServerExtras } from './server-types';
+import { listenerSummary, urlOf, type RunningServer, type StartServerExtras } from './server-types';
 import { reloadWith, startListeners, startMetricsListener } from './listeners';
 import { flushLogger } from './create-app';
 
@@ -10,18 +10,23 @@ export async function startSingle(settings: ResolvedServerSettings, ospOptions: 
   const l = await startListeners(settings, ospOptions, logger, ospOptions.usageStore);
   let ready = true;
   const requestCounts = async () => l.counter?.snapshot() ?? {};
-  const m = await startMetricsListener(settings, {
-    metrics: () => l.registry.metrics(),
-    contentType: l.registry.contentType,
-    isReady: () => ready,
-    requestCounts: l.counter ? requestCounts : undefined,
-  });
+  const m = await startMetricsListener(
+    settings,
+    {
+      metrics: () => l.registry.metrics(),
+      contentType: l.registry.contentType,
+      isReady: () => ready,
+      requestCounts: l.counter ? requestCounts : undefined,
+    },
+    logger,
+  );
   const addresses = {
     http: urlOf('http', settings.host, l.httpPort),
     ...(l.httpsPort !== undefined ? { https: urlOf('https', settings.host, l.httpsPort) } : {}),
-    ...(m.port !== undefined ? { metrics: urlOf('http', settings.host, m.port) } : {}),
+    ...(m.port !== undefined ? { metrics: urlOf('http', settings.metricsHost, m.port) } : {}),
   };
-  logger.info({ addresses, role, pid: process.pid }, 'object-storage-proxy listening');
+  const listeners = listenerSummary(settings, { http: l.httpPort, https: l.httpsPort, metrics: m.port });
+  logger.info({ addresses, listeners, role, pid: process.pid }, 'object-storage-proxy listening');
   let closing: Promise<void> | undefined;
   return {
     role,

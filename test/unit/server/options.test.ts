@@ -43,3 +43,25 @@ test('environment: TLS paths, request counting, default backend credentials for 
   expect(() => applyEnvironment(base, { AWS_ACCESS_KEY: 'x' })).toThrow(OspConfigError);
   expect(() => applyEnvironment(base, { OSP_ENABLE_REQUEST_COUNTING: 'maybe' })).toThrow(OspConfigError);
 });
+
+test('metricsHost: loopback by default whatever host is; metricsBearerToken from OSP_METRICS_TOKEN, checked without echoing it', () => {
+  expect(resolveServerOptions({ ...base, host: '0.0.0.0' }).settings).toMatchObject({ host: '0.0.0.0', metricsHost: '127.0.0.1' });
+  expect(resolveServerOptions({ ...base, metricsHost: '0.0.0.0' }).settings.metricsHost).toBe('0.0.0.0');
+  expect(resolveServerOptions(base).settings.metricsBearerToken).toBeUndefined();
+  const token = 'a-long-enough-token_0123456789';
+  expect(applyEnvironment(base, { OSP_METRICS_TOKEN: token }).metricsBearerToken).toBe(token);
+  expect(applyEnvironment({ ...base, metricsBearerToken: `${token}x` }, { OSP_METRICS_TOKEN: token }).metricsBearerToken).toBe(`${token}x`); // explicit wins
+  expect(resolveServerOptions({ ...base, metricsBearerToken: token }).settings.metricsBearerToken).toBe(token);
+  for (const bad of ['short-secret', 'has spaces in the token value', 'x'.repeat(20) + '\n', 42]) {
+    let err: unknown;
+    try {
+      resolveServerOptions({ ...base, metricsBearerToken: bad as string });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(OspConfigError);
+    expect(err).toMatchObject({ code: 'ERR_OSP_INVALID_OPTION', option: 'metricsBearerToken' });
+    expect((err as Error).message).not.toContain(String(bad));
+  }
+  expect(() => resolveServerOptions({ ...base, metricsHost: '' })).toThrow(/ERR_OSP_INVALID_OPTION metricsHost/);
+});
