@@ -13,7 +13,8 @@ import { queryRecord } from '../s3/query';
 import { parseCopySource } from '../s3/copy-source';
 import { checkKey } from '../s3/parse-request';
 import { decodeUriComponentStrict } from '../sigv4/uri-encode';
-import { checksOf, deleteObjectCheck } from '../policy/checks';
+import { checksOf, deleteObjectChecks } from '../policy/checks';
+import { requestsGovernanceBypass } from '../s3/forwarded-headers';
 
 /**
  * The policies that apply to the caller: those `verifySignature` found with an `hmacFetcher`
@@ -84,13 +85,14 @@ export function checkKeyPolicy(req: Request, ctx: OspRequestContext, policy: Key
     return err instanceof OspError ? err : new OspError(400, 'InvalidArgument', 'Invalid x-amz-copy-source.');
   }
   const keys = requestConditionKeys(req, ctx, policy, copySource ? `${copySource.bucket}/${copySource.key}` : undefined);
-  const checks = checksOf({ operation: ctx.operation, bucket, key: ctx.key, hasVersionId: ctx.queryParams.has('versionId'), copySource });
+  const bypassGovernanceRetention = requestsGovernanceBypass(req.headers, queryRecord(ctx.query));
+  const checks = checksOf({ operation: ctx.operation, bucket, key: ctx.key, hasVersionId: ctx.queryParams.has('versionId'), copySource, bypassGovernanceRetention });
   const denied = firstDenial(policy, checks, keys);
   if (denied || ctx.operation !== 'DeleteObjects') return denied;
   ctx.authorizeDeleteKeys = (entries) =>
     firstDenial(
       policy,
-      entries.map((e) => deleteObjectCheck(bucket, e.key, e.versionId !== undefined)),
+      entries.flatMap((e) => deleteObjectChecks(bucket, e.key, e.versionId !== undefined, bypassGovernanceRetention)),
       keys,
     );
   return undefined;

@@ -137,6 +137,15 @@ export interface AuthorizeRequest {
   headers: Readonly<Record<string, string | string[] | undefined>>;
   /** S3 operation name such as `GetObject`, `PutObject`, `ListObjectsV2`, or `Unknown`. */
   operation: string;
+  /**
+   * The request asks to bypass governance-mode Object Lock retention: `x-amz-bypass-governance-retention`
+   * is present (header, or query parameter of a presigned URL) with any value but `false`. The
+   * backend checks it against the proxy's credentials, not the caller's: a callback that allows
+   * `DeleteObject`, `DeleteObjects` or `PutObjectRetention` should refuse it unless the caller may
+   * delete or shorten locked versions (key policies require `s3:BypassGovernanceRetention`).
+   * Decisions are cached per `x-amz-*` headers, so one made without it never serves one with it.
+   */
+  bypassGovernanceRetention: boolean;
   req: Request;
 }
 
