@@ -28,8 +28,8 @@ export interface BucketConfig {
   /** IBM Cloud IAM API key: the backend is reached with a bearer token instead of SigV4. */
   apiKey?: string;
   /**
-   * IBM COS service instance id, sent as `ibm-service-instance-id` when the client sends none
-   * (COS needs it to create and list buckets).
+   * IBM COS service instance id, sent as `ibm-service-instance-id` when none of the client's is
+   * forwarded (COS needs it to create and list buckets; the `ibm-cos` profile forwards a signed one).
    */
   serviceInstanceId?: string;
   /**
