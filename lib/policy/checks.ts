@@ -16,7 +16,18 @@ export interface CheckedRequest {
   copySource?: { bucket: string; key: string; hasVersionId: boolean };
   /** `x-amz-bypass-governance-retention` asks to bypass governance-mode Object Lock (see requestsGovernanceBypass). */
   bypassGovernanceRetention?: boolean;
+  /** `x-amz-acl` or an `x-amz-grant-*` header sets the new object's ACL. */
+  setsAcl?: boolean;
+  /** `x-amz-tagging` sets the new object's tags. */
+  setsTagging?: boolean;
 }
+
+/**
+ * Operations that create an object and apply its ACL and tagging headers. S3 then also requires
+ * `s3:PutObjectAcl` / `s3:PutObjectTagging` (PutObject API reference, "Permissions":
+ * https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutObject.html).
+ */
+const OBJECT_CREATING: ReadonlySet<string> = new Set(['PutObject', 'CopyObject', 'CreateMultipartUpload']);
 
 /**
  * S3 honours `x-amz-bypass-governance-retention` on these, and then also requires
@@ -39,6 +50,10 @@ export function checksOf(r: CheckedRequest): PolicyCheck[] {
   if (actions === undefined) return [{ action: null, resource }];
   const checks: PolicyCheck[] = actions.map((action) => ({ action, resource }));
   if (r.bypassGovernanceRetention && BYPASS_CHECKED.has(r.operation)) checks.push({ action: BYPASS_ACTION, resource });
+  if (OBJECT_CREATING.has(r.operation)) {
+    if (r.setsAcl) checks.push({ action: 's3:PutObjectAcl', resource });
+    if (r.setsTagging) checks.push({ action: 's3:PutObjectTagging', resource });
+  }
   if (r.copySource) {
     checks.push({ action: r.copySource.hasVersionId ? 's3:GetObjectVersion' : 's3:GetObject', resource: resourceArn(r.copySource.bucket, r.copySource.key) });
   }

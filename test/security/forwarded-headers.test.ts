@@ -135,6 +135,43 @@ describe('governance-mode Object Lock bypass needs s3:BypassGovernanceRetention 
   });
 });
 
+describe('ACL and tagging headers on PutObject need s3:PutObjectAcl / s3:PutObjectTagging, as in S3 (Ceph RGW)', () => {
+  const rgw = backend('rgw');
+  let real: string;
+  let proxy: RunningProxy;
+  let writer: S3Client;
+  let direct: S3Client;
+  const PUT_ONLY: PolicyDocument = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:PutObject', Resource: 'arn:aws:s3:::box/*' }] };
+
+  beforeAll(async () => {
+    real = await createTestBucket('osp-acl', 'rgw');
+    direct = backendClient('rgw');
+    proxy = await startProxy({
+      buckets: { box: { host: rgw.host, port: rgw.port, tls: false, addressingStyle: 'path', backendBucket: real, accessKey: rgw.accessKey, secretKey: rgw.secretKey, profile: 'ceph-rgw' } },
+      hmacKeystore: [{ accessKey: 'acl-writer', secretKey: secret('acl-writer'), policies: [PUT_ONLY] }],
+    });
+    writer = proxyClient(proxy.endpoint, 'acl-writer', secret('acl-writer'));
+  });
+  afterAll(async () => {
+    writer?.destroy();
+    direct?.destroy();
+    await proxy?.close();
+  });
+
+  it('a key allowed only s3:PutObject cannot upload a public-read or tagged object; nothing is stored', async () => {
+    await writer.send(new PutObjectCommand({ Bucket: 'box', Key: 'plain.txt', Body: 'ok' }));
+    for (const [key, extra, action] of [
+      ['public.txt', { ACL: 'public-read' as const }, 's3:PutObjectAcl'],
+      ['tagged.txt', { Tagging: 'a=b' }, 's3:PutObjectTagging'],
+    ] as const) {
+      const err = await writer.send(new PutObjectCommand({ Bucket: 'box', Key: key, Body: 'x', ...extra })).catch((e: unknown) => e);
+      expect(err).toMatchObject({ name: 'AccessDenied', $metadata: { httpStatusCode: 403 } });
+      expect((err as Error).message).toContain(action);
+      await expect(direct.send(new HeadObjectCommand({ Bucket: real, Key: key }))).rejects.toMatchObject({ $metadata: { httpStatusCode: 404 } });
+    }
+  });
+});
+
 describe('headers a client sends that the backend must never act on (Ceph RGW behind a recording relay)', () => {
   const rgw = backend('rgw');
   let relay: Relay;

@@ -118,3 +118,19 @@ describe('key policies', () => {
     expect(await run(handler, request('DELETE', '/photos/a.txt?versionId=v1', BYPASS), options, 'static')).toBeUndefined();
   });
 });
+
+describe('key policies: ACL and tagging headers need their own actions, as in S3', () => {
+  const putOnly: PolicyDocument = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:PutObject', Resource: 'arn:aws:s3:::photos/*' }] };
+  const options: OspOptions = { buckets: BUCKETS, hmacKeystore: [{ accessKey: 'writer', secretKey: 's', policies: [putOnly] }] };
+  const handler = authorize(options);
+
+  it.each([
+    [{ 'x-amz-acl': 'public-read' }, '', 's3:PutObjectAcl'],
+    [{ 'x-amz-grant-read': 'uri="http://acs.amazonaws.com/groups/global/AllUsers"' }, '', 's3:PutObjectAcl'],
+    [{ 'x-amz-tagging': 'a=b' }, '', 's3:PutObjectTagging'],
+    [{}, '?x-amz-acl=public-read', 's3:PutObjectAcl'], // presigned URL
+  ])('PutObject with %j%s needs %s', async (headers, query, action) => {
+    expect(await run(handler, request('PUT', '/photos/a.txt'), options, 'writer')).toBeUndefined();
+    expect(await run(handler, request('PUT', `/photos/a.txt${query}`, headers), options, 'writer')).toMatchObject({ status: 403, message: expect.stringContaining(action) });
+  });
+});

@@ -120,3 +120,17 @@ describe('x-amz-bypass-governance-retention (issue [1/5])', () => {
     expect(deleteObjectChecks('b', 'k', false, false).map((c) => c.action)).toEqual(['s3:DeleteObject']);
   });
 });
+
+describe('ACL and tagging headers on object-creating operations (PutObject API reference, Permissions)', () => {
+  it.each([
+    ['PutObject', { setsAcl: true }, ['s3:PutObject', 's3:PutObjectAcl']],
+    ['PutObject', { setsTagging: true }, ['s3:PutObject', 's3:PutObjectTagging']],
+    ['CopyObject', { setsAcl: true, setsTagging: true }, ['s3:PutObject', 's3:PutObjectAcl', 's3:PutObjectTagging']],
+    ['CreateMultipartUpload', { setsAcl: true }, ['s3:PutObject', 's3:PutObjectAcl']],
+    ['PutObject', {}, ['s3:PutObject']],
+    // UploadPart and the like do not apply them
+    ['UploadPart', { setsAcl: true, setsTagging: true }, ['s3:PutObject']],
+  ] as const)('%s %j needs %j', (operation, flags, expected) => {
+    expect(checksOf({ operation, bucket: 'b', key: 'k', hasVersionId: false, ...flags }).map((c) => c.action)).toEqual(expected);
+  });
+});
