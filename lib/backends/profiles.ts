@@ -29,9 +29,9 @@ export interface BackendCapabilities {
    * from clients: exact lowercase names or prefixes ending in `*`. Forwarded only when the client
    * signed them (SigV4); every other vendor header is dropped (lib/s3/forwarded-headers.ts).
    * Headers a backend reserves for its own components (`x-minio-internal-*`, `x-backend-*`, …)
-   * are never forwarded.
+   * are never forwarded. @default none (`ibm-cos`: COS's client headers)
    */
-  forwardHeaders: readonly string[];
+  forwardHeaders?: readonly string[];
 }
 
 /**

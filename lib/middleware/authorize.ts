@@ -63,7 +63,7 @@ const PER_REQUEST_HEADERS: ReadonlySet<string> = new Set([
 function vendorHeadersOf(o: ResolvedOptions, bucket: string): readonly string[] | undefined {
   if (typeof o.buckets === 'function') return undefined;
   const config = o.buckets.lookup(bucket)?.config;
-  return config ? resolveProfile(config.profile).forwardHeaders : [];
+  return (config && resolveProfile(config.profile).forwardHeaders) ?? [];
 }
 
 /**

@@ -126,7 +126,7 @@ export function prepareUpstreamRequest(
   signedByClient: (name: string) => boolean = () => false,
 ): void {
   const toSign: Record<string, string | string[]> = {};
-  const vendorHeaders = resolveProfile(b.config.profile).forwardHeaders;
+  const vendorHeaders = resolveProfile(b.config.profile).forwardHeaders ?? [];
   for (const name in source) {
     if (body.removeHeaders.includes(name) || !forwardsRequestHeader(name, vendorHeaders, signedByClient)) {
       proxyReq.removeHeader(name);

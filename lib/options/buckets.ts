@@ -35,6 +35,7 @@ function validateProfile(value: unknown, option: string): void {
     if (field === 'preset') {
       if (!isProfileName(v)) throw invalid(`${option}.preset`, `must be one of ${presets}`, `preset: 'minio'`);
     } else if (field === 'forwardHeaders') {
+      if (v === undefined) continue;
       if (!Array.isArray(v)) throw invalid(`${option}.forwardHeaders`, 'must be an array of header names or prefixes ending in *', `forwardHeaders: ['x-minio-extract']`);
       v.forEach((pattern: unknown, i) => {
         const problem = forwardHeaderPatternProblem(pattern);

@@ -24,13 +24,7 @@ const BACKEND_KEY = 'S3RVER';
 const S3RVER_PACKAGE = '@20minutes/s3rver';
 
 /** Decode every aws-chunked form, verify hashes/checksums in the proxy (s3rver does neither). */
-export const DEMO_BACKEND_PROFILE: BackendCapabilities = {
-  unsignedPayloadTrailer: false,
-  deleteObjectsRequiresContentMd5: true,
-  verifiesPayloadHash: false,
-  verifiesChecksumHeaders: false,
-  forwardHeaders: [],
-};
+export const DEMO_BACKEND_PROFILE: BackendCapabilities = { unsignedPayloadTrailer: false, deleteObjectsRequiresContentMd5: true, verifiesPayloadHash: false, verifiesChecksumHeaders: false };
 
 export interface DemoBackend {
   port: number;

@@ -94,11 +94,11 @@ describe('forwardsRequestHeader', () => {
   });
 
   it('ibm-cos forwards the COS client headers (service instance, Key Protect), no other ibm-* header', () => {
-    const ibm = resolveProfile('ibm-cos').forwardHeaders;
+    const ibm = resolveProfile('ibm-cos').forwardHeaders ?? [];
     for (const name of ['ibm-service-instance-id', 'ibm-sse-kp-encryption-algorithm', 'ibm-sse-kp-customer-root-key-crn']) expect(forwardsRequestHeader(name, ibm, all)).toBe(true);
     expect(forwardsRequestHeader('ibm-other', ibm, all)).toBe(false);
-    expect(forwardsRequestHeader('ibm-service-instance-id', resolveProfile('ceph-rgw').forwardHeaders, all)).toBe(false);
-    expect(forwardsRequestHeader('ibm-service-instance-id', resolveProfile(undefined).forwardHeaders, all)).toBe(false);
+    expect(forwardsRequestHeader('ibm-service-instance-id', resolveProfile('ceph-rgw').forwardHeaders ?? [], all)).toBe(false);
+    expect(forwardsRequestHeader('ibm-service-instance-id', resolveProfile(undefined).forwardHeaders ?? [], all)).toBe(false);
   });
 });
 
