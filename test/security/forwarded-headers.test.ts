@@ -9,6 +9,7 @@
  *   recording relay; the signed, allowed ones do.
  */
 import { CreateBucketCommand, DeleteObjectCommand, DeleteObjectsCommand, HeadObjectCommand, PutObjectCommand, PutObjectRetentionCommand, type S3Client } from '@aws-sdk/client-s3';
+import { createPresignedPost } from '@aws-sdk/s3-presigned-post';
 import type { PolicyDocument } from '../../lib/policy/types';
 import { backend, backendClient, createTestBucket, uniqueName } from '../helpers/backends';
 import { proxyClient, startProxy, type RunningProxy } from '../helpers/proxy-server';
@@ -169,6 +170,28 @@ describe('ACL and tagging headers on PutObject need s3:PutObjectAcl / s3:PutObje
       const err = await writer.send(new PutObjectCommand({ Bucket: 'box', Key: key, Body: 'x', ...extra })).catch((e: unknown) => e);
       expect(err).toMatchObject({ name: 'AccessDenied', $metadata: { httpStatusCode: 403 } });
       expect((err as Error).message).toContain(action);
+      await expect(direct.send(new HeadObjectCommand({ Bucket: real, Key: key }))).rejects.toMatchObject({ $metadata: { httpStatusCode: 404 } });
+    }
+  });
+
+  it('a browser POST upload whose form sets acl or tagging is held to the same rule', async () => {
+    const post = async (key: string, fields: Record<string, string>) => {
+      const presigned = await createPresignedPost(writer, { Bucket: 'box', Key: key, Fields: fields, Conditions: Object.entries(fields).map(([k, v]) => ({ [k]: v })), Expires: 60 });
+      const form = new FormData();
+      for (const [k, v] of Object.entries(presigned.fields)) form.append(k, v);
+      form.append('file', new Blob(['posted']), 'f.txt');
+      const r = await fetch(presigned.url, { method: 'POST', body: form, redirect: 'manual' });
+      return { status: r.status, body: await r.text() };
+    };
+    expect((await post('posted-plain.txt', {})).status).toBe(204);
+    const tagging = '<Tagging><TagSet><Tag><Key>a</Key><Value>b</Value></Tag></TagSet></Tagging>';
+    for (const [key, fields, action] of [
+      ['posted-public.txt', { acl: 'public-read' }, 's3:PutObjectAcl'],
+      ['posted-tagged.txt', { tagging }, 's3:PutObjectTagging'],
+    ] as const) {
+      const refused = await post(key, fields);
+      expect(refused.status).toBe(403);
+      expect(refused.body).toContain(action);
       await expect(direct.send(new HeadObjectCommand({ Bucket: real, Key: key }))).rejects.toMatchObject({ $metadata: { httpStatusCode: 404 } });
     }
   });
