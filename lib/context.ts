@@ -73,6 +73,11 @@ export interface OspRequestContext {
   keyPolicy?: KeyPolicy;
   /** DeleteObjects of a key with policies: checks the keys of the body (set by authorize, run by s3Proxy). Returns the error to answer, if any. */
   authorizeDeleteKeys?: (entries: readonly { key: string; versionId?: string }[]) => OspError | undefined;
+  /**
+   * The headers the client's verified SigV4 signature covers (lowercase). Unset for SigV2,
+   * anonymous and preflight requests. Vendor headers a profile allows are forwarded only when listed here.
+   */
+  signedHeaders?: readonly string[];
   /** The client's `x-amz-content-sha256` value (or UNSIGNED-PAYLOAD for presigned URLs). */
   payloadHash?: string;
   /** Header-signed aws-chunked uploads: what verifies the chunk signatures (derived key; never log it). */

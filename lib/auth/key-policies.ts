@@ -13,7 +13,8 @@ import { queryRecord } from '../s3/query';
 import { parseCopySource } from '../s3/copy-source';
 import { checkKey } from '../s3/parse-request';
 import { decodeUriComponentStrict } from '../sigv4/uri-encode';
-import { checksOf, deleteObjectCheck } from '../policy/checks';
+import { checksOf, deleteObjectChecks } from '../policy/checks';
+import { requestsGovernanceBypass } from '../s3/forwarded-headers';
 
 /**
  * The policies that apply to the caller: those `verifySignature` found with an `hmacFetcher`
@@ -60,6 +61,17 @@ export function firstDenial(policy: KeyPolicy, checks: readonly PolicyCheck[], k
   return undefined;
 }
 
+/** Whether the request sets an ACL (`x-amz-acl`, `x-amz-grant-*`) or tags (`x-amz-tagging`); a presigned URL may carry them in its query. */
+function aclAndTaggingOf(headers: Request['headers'], query: Readonly<Record<string, string>>): { setsAcl: boolean; setsTagging: boolean } {
+  let setsAcl = false;
+  let setsTagging = false;
+  for (const name of [...Object.keys(headers), ...Object.keys(query).map((n) => n.toLowerCase())]) {
+    if (name === 'x-amz-acl' || name.startsWith('x-amz-grant-')) setsAcl = true;
+    else if (name === 'x-amz-tagging') setsTagging = true;
+  }
+  return { setsAcl, setsTagging };
+}
+
 /** The decoded source of a copy, or undefined for other requests. @throws OspError 400 on a malformed header. */
 function copySourceOf(req: Request, allowDotSegments: boolean): { bucket: string; key: string; hasVersionId: boolean } | undefined {
   const header = req.headers['x-amz-copy-source'];
@@ -84,13 +96,23 @@ export function checkKeyPolicy(req: Request, ctx: OspRequestContext, policy: Key
     return err instanceof OspError ? err : new OspError(400, 'InvalidArgument', 'Invalid x-amz-copy-source.');
   }
   const keys = requestConditionKeys(req, ctx, policy, copySource ? `${copySource.bucket}/${copySource.key}` : undefined);
-  const checks = checksOf({ operation: ctx.operation, bucket, key: ctx.key, hasVersionId: ctx.queryParams.has('versionId'), copySource });
+  const query = queryRecord(ctx.query);
+  const bypassGovernanceRetention = requestsGovernanceBypass(req.headers, query);
+  const checks = checksOf({
+    operation: ctx.operation,
+    bucket,
+    key: ctx.key,
+    hasVersionId: ctx.queryParams.has('versionId'),
+    copySource,
+    bypassGovernanceRetention,
+    ...aclAndTaggingOf(req.headers, query),
+  });
   const denied = firstDenial(policy, checks, keys);
   if (denied || ctx.operation !== 'DeleteObjects') return denied;
   ctx.authorizeDeleteKeys = (entries) =>
     firstDenial(
       policy,
-      entries.map((e) => deleteObjectCheck(bucket, e.key, e.versionId !== undefined)),
+      entries.flatMap((e) => deleteObjectChecks(bucket, e.key, e.versionId !== undefined, bypassGovernanceRetention)),
       keys,
     );
   return undefined;

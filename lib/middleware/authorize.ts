@@ -14,6 +14,8 @@ import { withDeadline } from '../deadline';
 import { checkKeyPolicy, firstDenial, keyPolicyOf, requestConditionKeys } from '../auth/key-policies';
 import { mayUseBucket } from '../policy/evaluate';
 import { refuseAnonymous } from '../auth/anonymous-requests';
+import { classifyRequestHeader, matchesHeaderPattern, requestsGovernanceBypass } from '../s3/forwarded-headers';
+import { resolveProfile } from '../backends/profiles';
 
 /** Cache TTL for a bucket's decisions: the static entry's `ttl`, else the default. */
 function ttlOf(o: ResolvedOptions, bucket: string): number {
@@ -35,6 +37,7 @@ function buildAuthorizeRequest(req: Request, ctx: OspRequestContext, bucket: str
     query: queryRecord(ctx.query),
     headers: req.headers,
     operation,
+    bypassGovernanceRetention: requestsGovernanceBypass(req.headers, queryRecord(ctx.query)),
     req,
   };
 }
@@ -48,16 +51,31 @@ const PER_REQUEST_HEADERS: ReadonlySet<string> = new Set([
   'x-amz-sdk-checksum-algorithm',
   'x-amz-user-agent',
   'x-amz-security-token',
+  // Not x-amz-*, but per request too (the JS SDK's retry bookkeeping, X-Ray).
+  'amz-sdk-invocation-id',
+  'amz-sdk-request',
+  'x-amzn-trace-id',
 ]);
+
+/**
+ * The vendor headers a profile may forward to this bucket's backend (lib/s3/forwarded-headers.ts):
+ * those of the static entry's profile; undefined with a resolver (not known yet: all count).
+ */
+function vendorHeadersOf(o: ResolvedOptions, bucket: string): readonly string[] | undefined {
+  if (typeof o.buckets === 'function') return undefined;
+  const config = o.buckets.lookup(bucket)?.config;
+  return (config && resolveProfile(config.profile).forwardHeaders) ?? [];
+}
 
 /**
  * What else `authorize` can see and decide on, as one cache-key part: the decoded query (without
  * the parameters that authenticate a presigned URL) and the x-amz-* headers (`x-amz-acl`,
  * metadata, tagging, …) but the per-request ones. Without it, a decision cached for a plain
  * PutObject would also serve one with `x-amz-acl: public-read`, and a listing allowed for one
- * prefix every other prefix. Names and values are length-prefixed: unambiguous.
+ * prefix every other prefix. Vendor headers count too when the bucket's profile may forward them
+ * (`ibm-service-instance-id` on CreateBucket). Names and values are length-prefixed: unambiguous.
  */
-function variantKeyOf(ctx: OspRequestContext, headers: Request['headers']): string {
+function variantKeyOf(ctx: OspRequestContext, headers: Request['headers'], vendorHeaders: readonly string[] | undefined): string {
   let out = '';
   for (const p of ctx.query) {
     if (isClientAuthParam(p.name)) continue;
@@ -65,7 +83,9 @@ function variantKeyOf(ctx: OspRequestContext, headers: Request['headers']): stri
   }
   out += '|';
   for (const name in headers) {
-    if (!name.startsWith('x-amz-') || PER_REQUEST_HEADERS.has(name) || name.startsWith('x-amz-checksum-')) continue;
+    const cls = classifyRequestHeader(name);
+    if (cls === 'standard' || cls === 'drop' || PER_REQUEST_HEADERS.has(name) || name.startsWith('x-amz-checksum-')) continue;
+    if (cls === 'vendor' && vendorHeaders !== undefined && !matchesHeaderPattern(name, vendorHeaders)) continue;
     const v = String(headers[name]);
     out += `${name.length}:${name}${v.length}:${v}`;
   }
@@ -129,7 +149,7 @@ export function authorize(options: OspOptions): AuthorizeHandler {
     if (!keystoreAllows(o, identity, bucket)) return false;
     const callback = o.authorize;
     if (!callback) return true;
-    const variant = variantKeyOf(ctx, req.headers);
+    const variant = variantKeyOf(ctx, req.headers, vendorHeadersOf(o, bucket));
     const cacheKey = cacheKeyOf(variant, method, key, identity, bucket, operation);
     const ttl = ttlOf(o, bucket);
     // Single flight: concurrent first requests of one caller share one callback call (issue [9]).
@@ -223,7 +243,7 @@ export function authorize(options: OspOptions): AuthorizeHandler {
       );
       return;
     }
-    const cached = decisions.get(cacheKeyOf(variantKeyOf(ctx, req.headers), req.method, ctx.key, identity, bucket, ctx.operation));
+    const cached = decisions.get(cacheKeyOf(variantKeyOf(ctx, req.headers, vendorHeadersOf(o, bucket)), req.method, ctx.key, identity, bucket, ctx.operation));
     if (cached !== undefined) return cached ? next() : next(s3Errors.accessDenied());
     decide(req, ctx, identity, bucket, ctx.operation).then(
       (allowed) => (allowed ? next() : next(s3Errors.accessDenied())),

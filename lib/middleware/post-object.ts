@@ -284,6 +284,9 @@ export function postObject(options: OspOptions, stages: PostObjectStages = {}): 
 
       // From here on the request is a PutObject of `key`: that is what authorize and the backend see.
       delete req.headers['x-amz-copy-source'];
+      // The form's x-amz-* headers (acl, tagging, metadata, SSE, object lock) too: key policies
+      // check them (s3:PutObjectAcl, s3:PutObjectTagging) and decisions are cached per them.
+      for (const name in headers) if (name.startsWith('x-amz-')) req.headers[name] = headers[name];
       req.osp = {
         ...ctx,
         key,

@@ -9,7 +9,8 @@ import { resolveProfile } from '../backends/profiles';
 import { getContext, type OspRequestContext, type ResolvedBackend } from '../context';
 import { OspError, s3Errors } from '../errors';
 import { resolveOptions, type OspOptions } from '../options';
-import { DROPPED_REQUEST_HEADERS, UNSIGNED_PAYLOAD } from '../constants';
+import { UNSIGNED_PAYLOAD } from '../constants';
+import { forwardsRequestHeader } from '../s3/forwarded-headers';
 import { signRequest } from '../sigv4/sign-request';
 import { renderListBucketsXml } from '../s3/list-buckets-xml';
 import { createBackendAgent, UPSTREAM_TIMEOUT_CODE, watchSocketTimeout, type BackendAgent } from './backend-agent';
@@ -112,6 +113,8 @@ function isSignedUpstream(name: string): boolean {
  *
  * @param source - the headers the upstream request was created with (the client's `req.headers`,
  *   which httpxy copies): read here instead of asking the ClientRequest, which would copy them.
+ * @param signedByClient - whether the client's verified signature covers a header: vendor headers
+ *   the backend's profile allows are forwarded only then (lib/s3/forwarded-headers.ts has the rules).
  */
 export function prepareUpstreamRequest(
   proxyReq: ClientRequest,
@@ -120,10 +123,12 @@ export function prepareUpstreamRequest(
   body: Pick<UpstreamBodyPlan, 'setHeaders' | 'removeHeaders' | 'payloadHash'>,
   now: Date,
   source: IncomingHttpHeaders,
+  signedByClient: (name: string) => boolean = () => false,
 ): void {
   const toSign: Record<string, string | string[]> = {};
+  const vendorHeaders = resolveProfile(b.config.profile).forwardHeaders ?? [];
   for (const name in source) {
-    if (DROPPED_REQUEST_HEADERS.has(name) || name.charCodeAt(0) === 0x3a /* HTTP/2 pseudo-header */ || body.removeHeaders.includes(name)) {
+    if (body.removeHeaders.includes(name) || !forwardsRequestHeader(name, vendorHeaders, signedByClient)) {
       proxyReq.removeHeader(name);
       continue;
     }
@@ -142,7 +147,7 @@ export function prepareUpstreamRequest(
     proxyReq.setHeader('x-amz-copy-source', b.copySource);
     toSign['x-amz-copy-source'] = b.copySource;
   }
-  if (b.config.serviceInstanceId !== undefined && source['ibm-service-instance-id'] === undefined) {
+  if (b.config.serviceInstanceId !== undefined && proxyReq.getHeader('ibm-service-instance-id') === undefined) {
     proxyReq.setHeader('ibm-service-instance-id', b.config.serviceInstanceId);
   }
   const payloadHash = body.payloadHash;
@@ -170,6 +175,13 @@ export function prepareUpstreamRequest(
     proxyReq.setHeader('x-amz-content-sha256', payloadHash);
     proxyReq.setHeader('authorization', `Bearer ${creds.token}`);
   }
+}
+
+/** Whether the client's verified signature covers a header; with your own auth (`setOspIdentity`), every header counts as vouched for, as `x-amz-*` ones do. */
+function signedByClientOf(ctx: OspRequestContext): (name: string) => boolean {
+  if (ctx.authMethod === 'external') return () => true;
+  const signed = ctx.signedHeaders;
+  return signed ? (name) => signed.includes(name) : () => false;
 }
 
 /**
@@ -211,7 +223,7 @@ export function s3Proxy(options: OspOptions, positionalHooks: S3ProxyHooks = {})
     const ctx = (req as Request).osp as OspRequestContext;
     const body = ctx.upstreamBody ?? { setHeaders: {}, removeHeaders: [], payloadHash: ctx.payloadHash ?? UNSIGNED_PAYLOAD };
     try {
-      prepareUpstreamRequest(proxyReq, req.method ?? 'GET', ctx.backend as ResolvedBackend, body, new Date(), req.headers);
+      prepareUpstreamRequest(proxyReq, req.method ?? 'GET', ctx.backend as ResolvedBackend, body, new Date(), req.headers, signedByClientOf(ctx));
     } catch (err) {
       // Thrown inside a socket event this would crash the process: fail the request instead.
       proxyReq.destroy(s3Errors.internal(err));
@@ -314,7 +326,7 @@ export function s3Proxy(options: OspOptions, positionalHooks: S3ProxyHooks = {})
         // IBM COS with a replayable body: retried once with a fresh token if COS rejects the token.
         return forwardBearerWithRetry(req, res, backend, source, {
           agent,
-          prepare: (upstream, b) => prepareUpstreamRequest(upstream, req.method, b, bodyPlan, new Date(), req.headers),
+          prepare: (upstream, b) => prepareUpstreamRequest(upstream, req.method, b, bodyPlan, new Date(), req.headers, signedByClientOf(ctx)),
           watch: (upstream) => watchUpstream(upstream, req, hooks),
           fail: (err) => onError(err, req, res),
           reject: (err) => sendS3Error(req, res, err, o.serverName),

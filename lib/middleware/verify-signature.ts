@@ -218,6 +218,7 @@ export function verifySignature(options: OspOptions): VerifySignatureHandler {
     if (unsigned) return next(headersNotSigned(unsigned));
     ctx.identity = p.auth.accessKeyId;
     ctx.authMethod = p.kind;
+    ctx.signedHeaders = p.auth.signedHeaders;
     if (fetched?.policy) ctx.keyPolicy = fetched.policy;
     ctx.payloadHash = p.payloadHash;
     if (p.kind === 'header' && p.payloadHash.startsWith('STREAMING-AWS4-HMAC-SHA256')) {

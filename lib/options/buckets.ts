@@ -3,6 +3,7 @@ import { OspConfigError } from '../errors';
 import { DEFAULT_BUCKET_TTL_SECONDS } from '../constants';
 import { bucketKeyProblem, createBucketTable, isBucketPattern } from '../s3/bucket-table';
 import { BACKEND_PROFILES, isProfileName } from '../backends/profiles';
+import { forwardHeaderPatternProblem } from '../s3/forwarded-headers';
 import { aliasOf, HOST_PATTERN, invalid, isPlainObject, nonEmptyString, optionalBoolean, optionalInteger, optionalNumber } from './validate';
 import type { BucketConfig, BucketResolver, ResolvedOptions } from './types';
 
@@ -33,8 +34,15 @@ function validateProfile(value: unknown, option: string): void {
   for (const [field, v] of Object.entries(value)) {
     if (field === 'preset') {
       if (!isProfileName(v)) throw invalid(`${option}.preset`, `must be one of ${presets}`, `preset: 'minio'`);
+    } else if (field === 'forwardHeaders') {
+      if (v === undefined) continue;
+      if (!Array.isArray(v)) throw invalid(`${option}.forwardHeaders`, 'must be an array of header names or prefixes ending in *', `forwardHeaders: ['x-minio-extract']`);
+      v.forEach((pattern: unknown, i) => {
+        const problem = forwardHeaderPatternProblem(pattern);
+        if (problem) throw invalid(`${option}.forwardHeaders[${i}]`, problem, `forwardHeaders: ['x-minio-extract', 'x-rgw-*']`);
+      });
     } else if (!CAPABILITY_FIELDS.includes(field)) {
-      throw new OspConfigError('ERR_OSP_UNKNOWN_OPTION', `${option}.${field}`, `unknown capability; known: preset, ${CAPABILITY_FIELDS.join(', ')}`);
+      throw new OspConfigError('ERR_OSP_UNKNOWN_OPTION', `${option}.${field}`, `unknown capability; known: preset, forwardHeaders, ${CAPABILITY_FIELDS.join(', ')}`);
     } else if (typeof v !== 'boolean') {
       throw invalid(`${option}.${field}`, 'must be true or false', `${field}: true`);
     }

@@ -28,8 +28,8 @@ export interface BucketConfig {
   /** IBM Cloud IAM API key: the backend is reached with a bearer token instead of SigV4. */
   apiKey?: string;
   /**
-   * IBM COS service instance id, sent as `ibm-service-instance-id` when the client sends none
-   * (COS needs it to create and list buckets).
+   * IBM COS service instance id, sent as `ibm-service-instance-id` when none of the client's is
+   * forwarded (COS needs it to create and list buckets; the `ibm-cos` profile forwards a signed one).
    */
   serviceInstanceId?: string;
   /**
@@ -139,6 +139,15 @@ export interface AuthorizeRequest {
   headers: Readonly<Record<string, string | string[] | undefined>>;
   /** S3 operation name such as `GetObject`, `PutObject`, `ListObjectsV2`, or `Unknown`. */
   operation: string;
+  /**
+   * The request asks to bypass governance-mode Object Lock retention: `x-amz-bypass-governance-retention`
+   * is present (header, or query parameter of a presigned URL) with any value but `false`. The
+   * backend checks it against the proxy's credentials, not the caller's: a callback that allows
+   * `DeleteObject`, `DeleteObjects` or `PutObjectRetention` should refuse it unless the caller may
+   * delete or shorten locked versions (key policies require `s3:BypassGovernanceRetention`).
+   * Decisions are cached per `x-amz-*` headers, so one made without it never serves one with it.
+   */
+  bypassGovernanceRetention: boolean;
   req: Request;
 }
 

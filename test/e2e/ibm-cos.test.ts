@@ -122,7 +122,7 @@ describe('IBM COS backends (API key → IAM bearer token)', () => {
     expect(seen.map((r) => r.path.split('/')[1]).sort()).toEqual([B, C, C, D, D].sort());
   });
 
-  it('ibm-service-instance-id from the client is forwarded (CreateBucket)', async () => {
+  it('ibm-service-instance-id from the client is forwarded when signed (CreateBucket)', async () => {
     const E = uniqueName('cos-e');
     const { client } = await proxyWith(options({ [E]: cosBucket({ apiKey: KEYS.b }) }));
     await expect(client.send(new CreateBucketCommand({ Bucket: E }))).rejects.toMatchObject({ name: 'InvalidArgument', $metadata: { httpStatusCode: 400 } });
@@ -145,6 +145,21 @@ describe('IBM COS backends (API key → IAM bearer token)', () => {
     await client.send(new CreateBucketCommand({ Bucket: F }));
     expect(cos.requests().at(-1)?.headers['ibm-service-instance-id']).toBe(INSTANCE_ID);
     await direct.send(new PutObjectCommand({ Bucket: F, Key: 'exists', Body: 'x' }));
+  });
+
+  it('an ibm-service-instance-id the client did not sign is dropped; the configured one is sent instead', async () => {
+    const G = uniqueName('cos-g');
+    const { client } = await proxyWith(options({ [G]: cosBucket({ apiKey: KEYS.b, serviceInstanceId: INSTANCE_ID }) }));
+    client.middlewareStack.add(
+      (next) => async (args) => {
+        (args.request as { headers: Record<string, string> }).headers['ibm-service-instance-id'] = 'crn:v1:someone-elses-instance';
+        return next(args);
+      },
+      { step: 'deserialize', name: 'unsignedServiceInstanceId' }, // after signing: the header is not signed
+    );
+    await client.send(new CreateBucketCommand({ Bucket: G }));
+    expect(cos.requests().at(-1)?.headers['ibm-service-instance-id']).toBe(INSTANCE_ID);
+    await direct.send(new PutObjectCommand({ Bucket: G, Key: 'exists', Body: 'x' }));
   });
 
   it('50 simultaneous first requests cause exactly one token request', async () => {

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { OPERATION_ACTIONS, S3_ACTIONS } from '../../../lib/policy/actions';
-import { checksOf, deleteObjectCheck } from '../../../lib/policy/checks';
+import { checksOf, deleteObjectCheck, deleteObjectChecks } from '../../../lib/policy/checks';
 import { parseDeleteObjectsKeys } from '../../../lib/s3/delete-objects-xml';
 
 describe('operation → action table', () => {
@@ -75,5 +75,62 @@ describe('parseDeleteObjectsKeys', () => {
     ['an unknown entity', '<Delete><Object><Key>&nbsp;</Key></Object></Delete>'],
   ])('refuses %s as MalformedXML', (_n, xml) => {
     expect(() => parseDeleteObjectsKeys(xml)).toThrow(expect.objectContaining({ s3Code: 'MalformedXML', status: 400 }));
+  });
+});
+
+describe('x-amz-bypass-governance-retention (issue [1/5])', () => {
+  it.each([
+    [
+      'DeleteObject',
+      false,
+      [
+        ['s3:DeleteObject', 'arn:aws:s3:::b/k'],
+        ['s3:BypassGovernanceRetention', 'arn:aws:s3:::b/k'],
+      ],
+    ],
+    [
+      'DeleteObject',
+      true,
+      [
+        ['s3:DeleteObjectVersion', 'arn:aws:s3:::b/k'],
+        ['s3:BypassGovernanceRetention', 'arn:aws:s3:::b/k'],
+      ],
+    ],
+    [
+      'PutObjectRetention',
+      false,
+      [
+        ['s3:PutObjectRetention', 'arn:aws:s3:::b/k'],
+        ['s3:BypassGovernanceRetention', 'arn:aws:s3:::b/k'],
+      ],
+    ],
+    // S3 reads the header on these three only; elsewhere it changes nothing
+    ['GetObject', false, [['s3:GetObject', 'arn:aws:s3:::b/k']]],
+    ['PutObject', false, [['s3:PutObject', 'arn:aws:s3:::b/k']]],
+  ] as const)('%s (versionId %s) also needs s3:BypassGovernanceRetention when asked', (operation, hasVersionId, expected) => {
+    expect(checksOf({ operation, bucket: 'b', key: 'k', hasVersionId, bypassGovernanceRetention: true }).map((c) => [c.action, c.resource])).toEqual(expected);
+    expect(checksOf({ operation, bucket: 'b', key: 'k', hasVersionId, bypassGovernanceRetention: false })).toHaveLength(1);
+  });
+
+  it('DeleteObjects checks the bypass on every key of the body', () => {
+    expect(deleteObjectChecks('b', 'k', true, true).map((c) => [c.action, c.resource])).toEqual([
+      ['s3:DeleteObjectVersion', 'arn:aws:s3:::b/k'],
+      ['s3:BypassGovernanceRetention', 'arn:aws:s3:::b/k'],
+    ]);
+    expect(deleteObjectChecks('b', 'k', false, false).map((c) => c.action)).toEqual(['s3:DeleteObject']);
+  });
+});
+
+describe('ACL and tagging headers on object-creating operations (PutObject API reference, Permissions)', () => {
+  it.each([
+    ['PutObject', { setsAcl: true }, ['s3:PutObject', 's3:PutObjectAcl']],
+    ['PutObject', { setsTagging: true }, ['s3:PutObject', 's3:PutObjectTagging']],
+    ['CopyObject', { setsAcl: true, setsTagging: true }, ['s3:PutObject', 's3:PutObjectAcl', 's3:PutObjectTagging']],
+    ['CreateMultipartUpload', { setsAcl: true }, ['s3:PutObject', 's3:PutObjectAcl']],
+    ['PutObject', {}, ['s3:PutObject']],
+    // UploadPart and the like do not apply them
+    ['UploadPart', { setsAcl: true, setsTagging: true }, ['s3:PutObject']],
+  ] as const)('%s %j needs %j', (operation, flags, expected) => {
+    expect(checksOf({ operation, bucket: 'b', key: 'k', hasVersionId: false, ...flags }).map((c) => c.action)).toEqual(expected);
   });
 });
