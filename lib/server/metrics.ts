@@ -105,6 +105,11 @@ export function createMetrics(options: OspMetricsOptions): OspMetrics {
     registers: [registry],
   });
   const presignedHits = new Counter({ name: 'osp_presigned_url_hits_total', help: 'Presigned URL uses accepted.', labelNames: ['bucket'] as const, registers: [registry] });
+  const presignedShareExhausted = new Counter({
+    name: 'osp_presigned_share_exhausted_total',
+    help: 'New presigned URLs refused (503 SlowDown) because their access key holds its whole share of the presigned-use store.',
+    registers: [registry],
+  });
   const presignedRejected = new Counter({
     name: 'osp_presigned_url_rejected_total',
     help: 'Presigned URL uses rejected because the URL reached its usage limit.',
@@ -172,6 +177,7 @@ export function createMetrics(options: OspMetricsOptions): OspMetrics {
     presigned: {
       onHit: (bucket) => presignedHits.inc({ bucket: bucketLabel(bucket) }),
       onRejected: (bucket) => presignedRejected.inc({ bucket: bucketLabel(bucket) }),
+      onShareExhausted: () => presignedShareExhausted.inc(),
     },
     proxy: {
       onBackendResponse(req, _status, latencyMs) {
