@@ -335,6 +335,50 @@ describe('redis stopped, frozen and restarted', () => {
     }
     await waitFor(async () => (await getVia(proxyPort, url)).status === 200, 10_000, 'presigned requests after SIGCONT');
   });
+
+  it('uses answered 503 during a stall are not counted: a URL limited to 3 uses still gives exactly 3 after SIGCONT; osp_redis_up is 0 during the stall', async () => {
+    // Its own instance with a limit of 3 on the same (frozen, then resumed) redis-server.
+    const limited = createApp(
+      {
+        buckets: bucketsFor(),
+        hmacKeystore: [{ accessKey: AK, secretKey: SK }],
+        maxPresignUrlUsageAttempts: 3,
+        redis: { url: `redis://:${PASSWORD}@127.0.0.1:${port}`, commandTimeoutMs: 500, connectTimeoutMs: 500 },
+      },
+      { logger: pino({ level: 'silent' }) },
+    );
+    const limitedServer = http.createServer(limited);
+    await new Promise<void>((resolve) => limitedServer.listen(0, '127.0.0.1', resolve));
+    const limitedPort = (limitedServer.address() as AddressInfo).port;
+    const up = async () => metric(parseMetrics(await limited.metrics.registry.metrics()), 'osp_redis_up');
+    try {
+      expect(await limited.osp.sharedStore!.ready!(5000)).toBe(true);
+      expect(await up()).toBe(1);
+      const c = proxyClient(`http://127.0.0.1:${limitedPort}`, AK, SK);
+      const url = await getSignedUrl(c, new GetObjectCommand({ Bucket: 'data', Key: 'hello.txt' }), { expiresIn: 600 });
+      c.destroy();
+      redis!.kill('SIGSTOP');
+      try {
+        // Sequential and concurrent uses while Redis is frozen: all 503 (their increments stay queued on the connection).
+        for (let i = 0; i < 3; i++) expect((await getVia(limitedPort, url)).status).toBe(503);
+        const concurrent = await Promise.all(Array.from({ length: 4 }, () => getVia(limitedPort, url)));
+        expect(concurrent.map((r) => r.status)).toEqual([503, 503, 503, 503]);
+        expect(await up()).toBe(0);
+      } finally {
+        redis!.kill('SIGCONT');
+      }
+      // Back up without traffic (the store probes), then the URL's 3 uses are all there.
+      await waitFor(async () => (await up()) === 1, 5000, 'osp_redis_up back to 1');
+      const statuses: number[] = [];
+      for (let i = 0; i < 5; i++) statuses.push((await getVia(limitedPort, url)).status);
+      expect(statuses).toEqual([200, 200, 200, 403, 403]);
+    } finally {
+      redis!.kill('SIGCONT');
+      await limited.osp.close();
+      limitedServer.closeAllConnections();
+      await new Promise<void>((resolve) => limitedServer.close(() => resolve()));
+    }
+  });
 });
 
 /** A standalone server (test/fixtures/server/cluster-invalidate.ts) with threads: 2. */
