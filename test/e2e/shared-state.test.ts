@@ -220,7 +220,12 @@ describe('redis stopped, frozen and restarted', () => {
   const PASSWORD = 'not-logged-password';
 
   const startRedis = async () => {
-    redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--requirepass', PASSWORD], { stdio: 'ignore' });
+    // As the README asks for exact limits: AOF fsynced every second, no eviction of counters.
+    redis = spawn(
+      'redis-server',
+      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'yes', '--appendfsync', 'everysec', '--maxmemory-policy', 'noeviction', '--dir', dir, '--requirepass', PASSWORD],
+      { stdio: 'ignore' },
+    );
     await waitFor(
       async () => {
         const c = createClient({ url: `redis://:${PASSWORD}@127.0.0.1:${port}`, socket: { reconnectStrategy: false } });
@@ -336,8 +341,8 @@ describe('redis stopped, frozen and restarted', () => {
     await waitFor(async () => (await getVia(proxyPort, url)).status === 200, 10_000, 'presigned requests after SIGCONT');
   });
 
-  it('uses answered 503 during a stall are not counted: a URL limited to 3 uses still gives exactly 3 after SIGCONT; osp_redis_up is 0 during the stall', async () => {
-    // Its own instance with a limit of 3 on the same (frozen, then resumed) redis-server.
+  /** Its own instance with a limit of 3 on the same redis-server; `up()` reads its osp_redis_up. */
+  const startLimited = async () => {
     const limited = createApp(
       {
         buckets: bucketsFor(),
@@ -350,33 +355,58 @@ describe('redis stopped, frozen and restarted', () => {
     const limitedServer = http.createServer(limited);
     await new Promise<void>((resolve) => limitedServer.listen(0, '127.0.0.1', resolve));
     const limitedPort = (limitedServer.address() as AddressInfo).port;
-    const up = async () => metric(parseMetrics(await limited.metrics.registry.metrics()), 'osp_redis_up');
+    expect(await limited.osp.sharedStore!.ready!(5000)).toBe(true);
+    const c = proxyClient(`http://127.0.0.1:${limitedPort}`, AK, SK);
+    const url = await getSignedUrl(c, new GetObjectCommand({ Bucket: 'data', Key: 'hello.txt' }), { expiresIn: 600 });
+    c.destroy();
+    return {
+      url,
+      use: async () => (await getVia(limitedPort, url)).status,
+      up: async () => metric(parseMetrics(await limited.metrics.registry.metrics()), 'osp_redis_up'),
+      async close() {
+        await limited.osp.close();
+        limitedServer.closeAllConnections();
+        await new Promise<void>((resolve) => limitedServer.close(() => resolve()));
+      },
+    };
+  };
+
+  it('uses answered 503 during a stall are not counted: a URL limited to 3 uses still gives exactly 3 after SIGCONT; osp_redis_up is 0 during the stall', async () => {
+    const limited = await startLimited();
     try {
-      expect(await limited.osp.sharedStore!.ready!(5000)).toBe(true);
-      expect(await up()).toBe(1);
-      const c = proxyClient(`http://127.0.0.1:${limitedPort}`, AK, SK);
-      const url = await getSignedUrl(c, new GetObjectCommand({ Bucket: 'data', Key: 'hello.txt' }), { expiresIn: 600 });
-      c.destroy();
+      expect(await limited.up()).toBe(1);
       redis!.kill('SIGSTOP');
       try {
         // Sequential and concurrent uses while Redis is frozen: all 503 (their increments stay queued on the connection).
-        for (let i = 0; i < 3; i++) expect((await getVia(limitedPort, url)).status).toBe(503);
-        const concurrent = await Promise.all(Array.from({ length: 4 }, () => getVia(limitedPort, url)));
-        expect(concurrent.map((r) => r.status)).toEqual([503, 503, 503, 503]);
-        expect(await up()).toBe(0);
+        for (let i = 0; i < 3; i++) expect(await limited.use()).toBe(503);
+        expect(await Promise.all(Array.from({ length: 4 }, () => limited.use()))).toEqual([503, 503, 503, 503]);
+        expect(await limited.up()).toBe(0);
       } finally {
         redis!.kill('SIGCONT');
       }
       // Back up without traffic (the store probes), then the URL's 3 uses are all there.
-      await waitFor(async () => (await up()) === 1, 5000, 'osp_redis_up back to 1');
+      await waitFor(async () => (await limited.up()) === 1, 5000, 'osp_redis_up back to 1');
       const statuses: number[] = [];
-      for (let i = 0; i < 5; i++) statuses.push((await getVia(limitedPort, url)).status);
+      for (let i = 0; i < 5; i++) statuses.push(await limited.use());
       expect(statuses).toEqual([200, 200, 200, 403, 403]);
     } finally {
       redis!.kill('SIGCONT');
-      await limited.osp.close();
-      limitedServer.closeAllConnections();
-      await new Promise<void>((resolve) => limitedServer.close(() => resolve()));
+      await limited.close();
+    }
+  });
+
+  it('with the README configuration (appendonly yes, appendfsync everysec) the counts survive kill -9 and restart of Redis', async () => {
+    const limited = await startLimited();
+    try {
+      expect([await limited.use(), await limited.use()]).toEqual([200, 200]);
+      await stopRedis(); // SIGKILL
+      await startRedis();
+      await waitFor(async () => (await limited.up()) === 1, 10_000, 'the store to reconnect');
+      const statuses: number[] = [];
+      for (let i = 0; i < 3; i++) statuses.push(await limited.use());
+      expect(statuses).toEqual([200, 403, 403]);
+    } finally {
+      await limited.close();
     }
   });
 });
