@@ -54,7 +54,10 @@ export function redactRedisUrl(url: string): string {
   }
 }
 
-/** ARGV: expiry (ms), deadline (ms, Redis clock). Returns {count, now} or {-1, now} when past the deadline. */
+/**
+ * ARGV: expiry (ms), deadline (ms, Redis clock). Returns {count, now} or {-1, now} when past the
+ * deadline, without counting. (`TIME` before a write: Redis >= 5 replicates a script's effects.)
+ */
 const INCREMENT_SCRIPT = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -214,7 +217,7 @@ export function createRedisStore(options: RedisStoreOptions, logger: OspLogger):
     }
   };
 
-  /** Redis's clock minus ours, in ms, from the fastest recent round trip. */
+  /** Redis's clock minus ours, in ms, from the latest round trip under CLOCK_SAMPLE_MAX_RTT_MS. */
   let clockOffsetMs = 0;
   let clockSampled = false;
   const sampleClock = (sentAt: number, redisNowMs: number) => {
@@ -240,20 +243,15 @@ export function createRedisStore(options: RedisStoreOptions, logger: OspLogger):
     // No client-side timeout on this command: its answer must be seen even when late, to give back
     // a use counted after we answered 503.
     const reply = client.sendCommand(['EVAL', INCREMENT_SCRIPT, '1', redisKey, String(Math.floor(expiresAtMs)), String(deadlineAt + clockOffsetMs)]) as Promise<unknown>;
-    const settled = reply.then(
-      (r) => {
-        const [count, redisNow] = (Array.isArray(r) ? r : []).map(Number) as [number, number];
-        if (Number.isFinite(redisNow)) sampleClock(sentAt, redisNow);
-        if (gaveUp && count > 0) {
-          void run(['EVAL', DECREMENT_SCRIPT, '1', redisKey]).catch((err: unknown) => logger.warn({ err }, 'object-storage-proxy: could not give back a presigned URL use counted after its deadline'));
-        }
-        if (!Number.isFinite(count)) throw new Error('unexpected reply of the increment script');
-        return count > 0 ? count : undefined;
-      },
-      (err: unknown) => {
-        throw err;
-      },
-    );
+    const settled = reply.then((r) => {
+      const [count, redisNow] = (Array.isArray(r) ? r : []).map(Number) as [number, number];
+      if (Number.isFinite(redisNow)) sampleClock(sentAt, redisNow);
+      if (gaveUp && count > 0) {
+        void run(['EVAL', DECREMENT_SCRIPT, '1', redisKey]).catch((err: unknown) => logger.warn({ err }, 'object-storage-proxy: could not give back a presigned URL use counted after its deadline'));
+      }
+      if (!Number.isFinite(count)) throw new Error('unexpected reply of the increment script');
+      return count > 0 ? count : undefined;
+    });
     settled.catch(() => undefined); // a late failure has no one waiting for it
     try {
       const count = await Promise.race([settled, deadline]);

@@ -24,6 +24,7 @@ import { proxyClient, startProxy, type RunningProxy } from '../helpers/proxy-ser
 import { freePort, metric, parseMetrics, requestPids, s3Client, spawnTs, waitFor } from './server-helpers';
 import { createApp, type OspApp } from '../../lib/server/create-app';
 import type { OspOptions } from '../../lib/options';
+import { createRedisStore } from '../../lib/cache/redis-store';
 
 const AK = 'shared-ak';
 const SK = 'shared-secret-key-0000000000';
@@ -205,6 +206,25 @@ describe('two instances sharing the runner redis', () => {
       expect(Buffer.from(stored.slice(3), 'base64url').toString('latin1')).not.toContain('sealed-secret-plaintext');
     } finally {
       r.destroy();
+    }
+  });
+});
+
+describe('redis store with a proxy clock off from Redis', () => {
+  const silent = { debug() {}, info() {}, warn() {}, error() {} };
+  it.each([-30_000, 30_000])('Date.now off by %i ms: increments still count, once each (the deadline goes in Redis’s clock)', async (skewMs) => {
+    const realNow = Date.now.bind(Date);
+    const spy = jest.spyOn(Date, 'now').mockImplementation(() => realNow() + skewMs);
+    const store = createRedisStore({ url: redisUrl(), keyPrefix: `osp-test-${randomBytes(4).toString('hex')}:` }, silent);
+    try {
+      expect(await store.ready!(5000)).toBe(true);
+      const expiresAtMs = realNow() + 600_000;
+      expect(await store.increment('url', expiresAtMs)).toBe(1);
+      expect(await store.increment('url', expiresAtMs)).toBe(2);
+      expect(await store.get('url')).toBe(2);
+    } finally {
+      spy.mockRestore();
+      await store.close();
     }
   });
 });
