@@ -8,11 +8,12 @@
 import { execFile } from 'node:child_process';
 import { Writable } from 'node:stream';
 import { promisify } from 'node:util';
-import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import pino from 'pino';
 import { Registry } from 'prom-client';
 import { backend, backendClient, createTestBucket } from '../helpers/backends';
-import { startProxy, type RunningProxy } from '../helpers/proxy-server';
+import { proxyClient, startProxy, type RunningProxy } from '../helpers/proxy-server';
 import { call } from '../helpers/raw-http';
 import { createMemoryUsageStore } from '../../lib/cache/memory-usage-store';
 import { ospMetrics } from '../../lib/metrics';
@@ -102,12 +103,21 @@ describe('presigned-use store fairness (store of 50 entries)', () => {
     // The flooder's counted URLs stay exact: single use, not reset.
     expect((await call(urls[0]!)).status).toBe(403);
 
-    const fresh = await boto3Urls(proxy.endpoint, bucket, VICTIM, 3, 3600);
+    // The share is the key's, whatever the signature version: its SigV4 URLs are refused too.
+    const sigv4 = async (who: { accessKey: string; secretKey: string }) => {
+      const c = proxyClient(proxy.endpoint, who.accessKey, who.secretKey);
+      const url = await getSignedUrl(c, new GetObjectCommand({ Bucket: bucket, Key: 'k1' }), { expiresIn: 3600 });
+      c.destroy();
+      return url;
+    };
+    expect((await call(await sigv4(FLOODER))).status).toBe(503);
+
+    const fresh = [...(await boto3Urls(proxy.endpoint, bucket, VICTIM, 3, 3600)), await sigv4(VICTIM)];
     for (const url of fresh) expect((await call(url)).status).toBe(200);
-    expect(store.size()).toBe(before + 5 + 3);
+    expect(store.size()).toBe(before + 5 + 4);
 
     const m = parseMetrics(await registry.metrics());
-    expect(metric(m, 'osp_presigned_share_exhausted_total')).toBe(45);
+    expect(metric(m, 'osp_presigned_share_exhausted_total')).toBe(46);
     const logged = logLines.filter((l) => l.includes('holds its whole share of the presigned-use store'));
     expect(logged).toHaveLength(1);
     expect(JSON.parse(logged[0]!)).toMatchObject({ accessKey: FLOODER.accessKey, share: 5 });
