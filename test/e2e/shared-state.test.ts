@@ -415,6 +415,30 @@ describe('redis stopped, frozen and restarted', () => {
     }
   });
 
+  it('an increment Redis still grants after the proxy gave up (its clock stepped forward, so the deadline was generous) is given back', async () => {
+    const silent = { debug() {}, info() {}, warn() {}, error() {} };
+    const store = createRedisStore({ url: `redis://:${PASSWORD}@127.0.0.1:${port}`, commandTimeoutMs: 300 }, silent);
+    const realNow = Date.now.bind(Date);
+    let spy: jest.SpyInstance | undefined;
+    try {
+      expect(await store.ready!(5000)).toBe(true);
+      await sleep(100); // the clock offset is sampled
+      spy = jest.spyOn(Date, 'now').mockImplementation(() => realNow() + 30_000);
+      redis!.kill('SIGSTOP');
+      try {
+        await expect(store.increment('late', realNow() + 600_000)).rejects.toMatchObject({ status: 503 });
+      } finally {
+        redis!.kill('SIGCONT');
+      }
+      // Redis runs the queued increment (within the 30 s margin) and answers 1: the store gives it back.
+      await waitFor(async () => (await store.get('late').catch(() => -1)) === 0, 5000, 'the late use to be given back');
+    } finally {
+      spy?.mockRestore();
+      redis!.kill('SIGCONT');
+      await store.close();
+    }
+  });
+
   it('with the README configuration (appendonly yes, appendfsync everysec) the counts survive kill -9 and restart of Redis', async () => {
     const limited = await startLimited();
     try {
