@@ -155,7 +155,12 @@ export function createMetrics(options: OspMetricsOptions): OspMetrics {
 
   // Summed over workers would hide one worker's lost connection: the cluster value is the minimum.
   const redisUp = options.sharedStore
-    ? new Gauge({ name: 'osp_redis_up', help: 'Whether the shared store (Redis) connection is up (1) or not (0); the minimum over workers.', registers: [registry], aggregator: 'min' })
+    ? new Gauge({
+        name: 'osp_redis_up',
+        help: 'Whether the shared store (Redis) is up and answering (1) or not (0: disconnected, or a command timed out, until one succeeds); the minimum over workers.',
+        registers: [registry],
+        aggregator: 'min',
+      })
     : undefined;
   const redisErrors = options.sharedStore ? new Counter({ name: 'osp_redis_errors_total', help: 'Failed shared store (Redis) commands and connection errors.', registers: [registry] }) : undefined;
   redisUp?.set(0);
