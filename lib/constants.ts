@@ -2,6 +2,8 @@
 
 /** AWS allows a 15-minute clock skew between client and server. */
 export const DEFAULT_MAX_SKEW_SECONDS = 900;
+/** Longest presigned URL lifetime: SigV4's `X-Amz-Expires` ceiling (7 days), also applied to SigV2's `Expires`. */
+export const DEFAULT_MAX_PRESIGNED_LIFETIME_SECONDS = 604_800;
 
 /** Default cache TTL (seconds) for a bucket's credentials and authorization decisions. */
 export const DEFAULT_BUCKET_TTL_SECONDS = 300;

@@ -38,7 +38,8 @@ export type {
   SharedCacheOptions,
 } from './options';
 export type { PolicyDocument, PolicyStatement, KeyPolicies } from './policy/types';
-export type { UsageCounterStore } from './cache/usage-store';
+export type { UsageCounterStore, UsageIncrementOptions } from './cache/usage-store';
+export { UsageShareExhaustedError } from './cache/usage-store';
 export { createMemoryUsageStore } from './cache/memory-usage-store';
 export type { MemoryUsageStore, MemoryUsageStoreOptions } from './cache/memory-usage-store';
 export { createMemorySharedStore } from './cache/shared-store';

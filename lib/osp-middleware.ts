@@ -8,7 +8,7 @@ import { s3Proxy, type S3ProxyHandler, type S3ProxyHooks } from './middleware/pr
 import { postObject, type PostObjectHandler } from './middleware/post-object';
 import { s3ErrorHandler, toOspError } from './middleware/s3-error-handler';
 import { OspConfigError, type OspError } from './errors';
-import type { UsageCounterStore } from './cache/usage-store';
+import { UsageShareExhaustedError, type UsageCounterStore } from './cache/usage-store';
 import type { InvalidationMessage, SharedStateStore } from './cache/shared-store';
 import { createRedisStore } from './cache/redis-store';
 import { decisionsOfBucket, decisionsOfIdentity, secretKeyOf } from './cache/shared-keys';
@@ -89,14 +89,16 @@ export interface OspMiddlewareHooks {
 /** Presigned usage counting on the shared store, honouring `presignedOnStoreError`. Not closable: the store is closed by its owner. */
 function sharedUsageStore(shared: SharedStateStore, o: ResolvedOptions): UsageCounterStore {
   if (o.presignedOnStoreError === 'reject') {
-    return { increment: (k, e) => shared.increment(k, e), decrement: (k) => shared.decrement(k), get: (k) => shared.get(k) };
+    return { increment: (k, e, opts) => shared.increment(k, e, opts), decrement: (k) => shared.decrement(k), get: (k) => shared.get(k) };
   }
   let lastWarn = 0;
   return {
-    async increment(key, expiresAtMs) {
+    async increment(key, expiresAtMs, opts) {
       try {
-        return await shared.increment(key, expiresAtMs);
-      } catch {
+        return await shared.increment(key, expiresAtMs, opts);
+      } catch (err) {
+        // A key at its share is a refusal, not an unavailable store.
+        if (err instanceof UsageShareExhaustedError) throw err;
         if (Date.now() - lastWarn > 10_000) {
           lastWarn = Date.now();
           o.logger.warn({}, 'object-storage-proxy: presigned URL uses are served uncounted while the shared store is unavailable (presignedOnStoreError: allow)');

@@ -90,7 +90,7 @@ export function createMemorySharedStore(options: { now?: () => number } = {}): M
     };
     return {
       distributed: false,
-      increment: (key, expiresAtMs) => hub.counters.increment(key, expiresAtMs),
+      increment: (key, expiresAtMs, opts) => hub.counters.increment(key, expiresAtMs, opts),
       decrement: (key) => hub.counters.decrement(key),
       get: (key) => hub.counters.get(key),
       getValue: async (key) => live(key),

@@ -2,14 +2,19 @@ import { combineHooks } from '../guard-hooks';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { s3Errors } from '../errors';
 import { resolveOptions, type OspOptions } from '../options';
-import type { UsageCounterStore } from '../cache/usage-store';
+import { UsageShareExhaustedError, type UsageCounterStore } from '../cache/usage-store';
 import { createMemoryUsageStore } from '../cache/memory-usage-store';
 
 /** Metric hooks of {@link limitPresignedUrlUsage}. */
 export interface PresignedUsageHooks {
   onHit?(bucket: string | undefined): void;
   onRejected?(bucket: string | undefined): void;
+  /** A NEW presigned URL of this access key was refused (503 SlowDown): the key holds its whole share of the usage store. */
+  onShareExhausted?(accessKey: string): void;
 }
+
+/** One warning per access key per this many ms while it stays at its share (the metric counts every refusal). */
+const SHARE_LOG_INTERVAL_MS = 60_000;
 
 /** The middleware plus its store (to close it on shutdown). */
 export interface LimitPresignedUsageHandler extends RequestHandler {
@@ -36,6 +41,22 @@ export function limitPresignedUrlUsage(options: OspOptions, positionalHooks: Pre
     onRejected: combineHooks(o.logger, 'on.presignedRejected', o.on.presignedRejected, positionalHooks.onRejected),
   };
   const store = o.usageStore ?? createMemoryUsageStore();
+  const shareLoggedAt = new Map<string, number>();
+  const shareExhausted = (err: UsageShareExhaustedError) => {
+    try {
+      positionalHooks.onShareExhausted?.(err.owner);
+    } catch (e) {
+      o.logger.warn({ err: e }, 'object-storage-proxy: a presigned usage hook threw');
+    }
+    const t = Date.now();
+    if (t - (shareLoggedAt.get(err.owner) ?? -Infinity) < SHARE_LOG_INTERVAL_MS) return;
+    if (shareLoggedAt.size >= 10_000) shareLoggedAt.clear(); // bounded, whatever the number of keys
+    shareLoggedAt.set(err.owner, t);
+    o.logger.warn(
+      { accessKey: err.owner, share: err.share },
+      'object-storage-proxy: an access key holds its whole share of the presigned-use store; its new presigned URLs get 503 SlowDown until some of them expire',
+    );
+  };
   const limit = o.maxPresignUrlUsageAttempts;
   const refund = (key: string) => {
     store.decrement(key).catch((err: unknown) => o.logger.warn({ err }, 'object-storage-proxy: could not give back a presigned URL use'));
@@ -53,7 +74,7 @@ export function limitPresignedUrlUsage(options: OspOptions, positionalHooks: Pre
     const presigned = ctx?.presigned;
     if (!ctx || !presigned) return next();
     const key = presigned.signature;
-    store.increment(key, presigned.expiresAtMs).then(
+    store.increment(key, presigned.expiresAtMs, ctx.identity ? { owner: ctx.identity } : {}).then(
       (count) => {
         if (count > limit) {
           refund(key);
@@ -72,7 +93,10 @@ export function limitPresignedUrlUsage(options: OspOptions, positionalHooks: Pre
         res.once('close', settle);
         next();
       },
-      (err: unknown) => next(err),
+      (err: unknown) => {
+        if (err instanceof UsageShareExhaustedError) shareExhausted(err);
+        next(err);
+      },
     );
   };
   return Object.assign(handler, { store });

@@ -30,13 +30,14 @@ const SIGV4_QUERY = /(?:^|&)X-Amz-(?:Algorithm|Credential|Signature)=/;
 
 /**
  * Parses SigV2 credentials and checks the request time (header: `x-amz-date`/`Date` within
- * `maxSkewMs`; query: `Expires` not past).
+ * `maxSkewMs`; query: `Expires` not past, nor more than `maxLifetimeSeconds` away).
  *
  * @returns `undefined` when the request carries no SigV2 credentials.
  * @throws OspError 400 InvalidArgument (malformed header), 403 AccessDenied (no date, bad query
- *   parameters, "Request has expired"), 403 RequestTimeTooSkewed.
+ *   parameters, "Request has expired"), 403 RequestTimeTooSkewed, 400 AuthorizationQueryParametersError
+ *   (`Expires` too far away).
  */
-export function parseSigV2Credentials(req: Request, rawQuery: string, nowMs: number, maxSkewMs: number): PendingSigV2 | undefined {
+export function parseSigV2Credentials(req: Request, rawQuery: string, nowMs: number, maxSkewMs: number, maxLifetimeSeconds?: number): PendingSigV2 | undefined {
   const authorization = firstHeader(req.headers, 'authorization');
   if (authorization !== undefined) {
     if (!isSigV2Authorization(authorization)) return undefined;
@@ -47,7 +48,7 @@ export function parseSigV2Credentials(req: Request, rawQuery: string, nowMs: num
   if (SIGV4_QUERY.test(rawQuery)) return undefined;
   const p = parseSigV2Presigned(rawQuery);
   if (p === undefined) return undefined;
-  checkSigV2Expiry(p.expiresAtSeconds, nowMs);
+  checkSigV2Expiry(p.expiresAtSeconds, nowMs, maxLifetimeSeconds);
   return { kind: 'sigv2', via: 'query', auth: { accessKeyId: p.accessKeyId, signature: p.signature }, expires: { raw: p.expires, atSeconds: p.expiresAtSeconds } };
 }
 

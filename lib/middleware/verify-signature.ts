@@ -86,7 +86,7 @@ function parseCredentials(req: Request, rawQuery: string, queryParams: ReadonlyS
     );
   }
   // SigV2 (issue 10); with allowSigV2: false it falls through to the 400 "SigV2 is not supported" below.
-  const v2 = o.allowSigV2 ? parseSigV2Credentials(req, rawQuery, Date.now(), o.maxSkewMs) : undefined;
+  const v2 = o.allowSigV2 ? parseSigV2Credentials(req, rawQuery, Date.now(), o.maxSkewMs, o.maxSigV2PresignedLifetimeSeconds) : undefined;
   if (v2 !== undefined) return v2;
   if (authorization !== undefined) {
     if (isSigV2Authorization(authorization)) throw sigV2NotSupported();

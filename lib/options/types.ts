@@ -254,6 +254,13 @@ export interface OspOptions {
    * 400 InvalidRequest and a hint to switch to SigV4. @default true
    */
   allowSigV2?: boolean;
+  /**
+   * Longest lifetime, in seconds from now, a SigV2 presigned URL may have: its `Expires` has no
+   * ceiling of its own (SigV4's `X-Amz-Expires` has 604800), and each URL holds a usage-counter
+   * entry until it expires. An `Expires` further away is refused with 400
+   * AuthorizationQueryParametersError. @default 604800 (7 days, as SigV4)
+   */
+  maxSigV2PresignedLifetimeSeconds?: number;
   /** Maximum clock skew between client and proxy, in seconds. @default 900 */
   maxSkewSeconds?: number;
   /** Verify backend TLS certificates. @default true */
@@ -345,6 +352,7 @@ export interface ResolvedOptions {
   readonly allowAnonymous: boolean;
   readonly skipSignatureValidation: boolean;
   readonly allowSigV2: boolean;
+  readonly maxSigV2PresignedLifetimeSeconds: number;
   readonly maxSkewMs: number;
   readonly verify: boolean;
   readonly serverName?: string;

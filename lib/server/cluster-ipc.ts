@@ -7,9 +7,14 @@
  *
  * Messages are plain JSON objects with a `type` prefixed `osp:`; prom-client's own metrics
  * aggregation messages share the channel and are ignored here.
+ *
+ * The primary's store gives each access key (the increment's `owner`) a share, so one key's URLs
+ * cannot fill it for every worker; a refusal for that reason crosses IPC as a
+ * {@link UsageShareExhaustedError}. An increment carries its deadline (same host, same clock): the
+ * primary refuses one it receives after the worker gave up, so a use answered 503 is not counted.
  */
 import { OspError } from '../errors';
-import type { UsageCounterStore } from '../cache/usage-store';
+import { UsageShareExhaustedError, type UsageCounterStore } from '../cache/usage-store';
 
 export type UsageOp = 'increment' | 'decrement' | 'get';
 
@@ -19,12 +24,16 @@ export interface UsageRequest {
   op: UsageOp;
   key: string;
   expiresAtMs?: number;
+  /** Access key that presigned the URL (increment). */
+  owner?: string;
+  /** `Date.now()` after which the worker no longer waits (increment): the primary must not count it. */
+  deadlineMs?: number;
 }
 export interface UsageResponse {
   type: 'osp:usage:res';
   id: number;
   value?: number;
-  error?: { status: number; code: string; message: string };
+  error?: { status: number; code: string; message: string; share?: { owner: string; share: number } };
 }
 
 /** A message channel: how a worker talks to the primary (`process.send` / `process.on('message')`). */
@@ -61,27 +70,50 @@ export function createIpcUsageStore(options: { channel?: IpcChannel; timeoutMs?:
   const timeoutMs = options.timeoutMs ?? 5000;
   let nextId = 1;
   const pending = new Map<number, { resolve(v: number): void; reject(e: unknown): void; timer: NodeJS.Timeout }>();
+  /** Timed-out increments, by request id: their late answers are given back. Bounded. */
+  const abandoned = new Map<number, string>();
   const listener = (message: unknown) => {
     if (!isObject(message) || message.type !== 'osp:usage:res') return;
     const res = message as unknown as UsageResponse;
     const p = pending.get(res.id);
-    if (!p) return;
+    if (!p) {
+      // An increment the worker gave up on, counted anyway (it reached the primary just before its
+      // deadline): give the use back, the client got 503.
+      const key = abandoned.get(res.id);
+      if (key === undefined) return;
+      abandoned.delete(res.id);
+      if (!res.error) void call('decrement', key).catch(() => undefined);
+      return;
+    }
     pending.delete(res.id);
     clearTimeout(p.timer);
-    if (res.error) p.reject(new OspError(res.error.status, res.error.code as OspError['s3Code'], res.error.message));
+    if (res.error?.share) p.reject(new UsageShareExhaustedError(res.error.share.owner, res.error.share.share));
+    else if (res.error) p.reject(new OspError(res.error.status, res.error.code as OspError['s3Code'], res.error.message));
     else p.resolve(res.value ?? 0);
   };
   channel.onMessage(listener);
-  const call = (op: UsageOp, key: string, expiresAtMs?: number): Promise<number> =>
+  const call = (op: UsageOp, key: string, expiresAtMs?: number, owner?: string): Promise<number> =>
     new Promise<number>((resolve, reject) => {
       const id = nextId++;
       const timer = setTimeout(() => {
         pending.delete(id);
+        if (op === 'increment') {
+          if (abandoned.size >= 10_000) abandoned.clear();
+          abandoned.set(id, key);
+        }
         reject(new OspError(503, 'SlowDown', 'The usage counter store did not answer in time; retry.'));
       }, timeoutMs);
       timer.unref?.();
       pending.set(id, { resolve, reject, timer });
-      const msg: UsageRequest = { type: 'osp:usage:req', id, op, key, ...(expiresAtMs !== undefined ? { expiresAtMs } : {}) };
+      const msg: UsageRequest = {
+        type: 'osp:usage:req',
+        id,
+        op,
+        key,
+        ...(expiresAtMs !== undefined ? { expiresAtMs } : {}),
+        ...(owner !== undefined ? { owner } : {}),
+        ...(op === 'increment' ? { deadlineMs: Date.now() + timeoutMs } : {}),
+      };
       try {
         channel.send(msg);
       } catch (err) {
@@ -91,7 +123,7 @@ export function createIpcUsageStore(options: { channel?: IpcChannel; timeoutMs?:
       }
     });
   return {
-    increment: (key, expiresAtMs) => call('increment', key, expiresAtMs),
+    increment: (key, expiresAtMs, opts) => call('increment', key, expiresAtMs, opts?.owner),
     decrement: async (key) => {
       await call('decrement', key);
     },
@@ -116,13 +148,17 @@ export async function answerUsageRequest(store: UsageCounterStore, message: unkn
   const req = message as unknown as UsageRequest;
   try {
     let value: number | undefined;
-    if (req.op === 'increment') value = await store.increment(req.key, Number(req.expiresAtMs));
-    else if (req.op === 'decrement') await store.decrement(req.key);
+    if (req.op === 'increment') {
+      // The worker answered 503 at its deadline: counting the use now would consume it for nothing.
+      if (typeof req.deadlineMs === 'number' && Date.now() > req.deadlineMs) throw new OspError(503, 'SlowDown', 'The usage counter store did not answer in time; retry.');
+      value = await store.increment(req.key, Number(req.expiresAtMs), typeof req.owner === 'string' ? { owner: req.owner } : {});
+    } else if (req.op === 'decrement') await store.decrement(req.key);
     else if (req.op === 'get') value = await store.get(req.key);
     else throw new OspError(500, 'InternalError', 'unknown usage store operation');
     return { type: 'osp:usage:res', id: req.id, value };
   } catch (err) {
     const e = err instanceof OspError ? err : new OspError(503, 'SlowDown', 'The usage counter store failed.');
-    return { type: 'osp:usage:res', id: req.id, error: { status: e.status, code: e.s3Code, message: e.message } };
+    const share = err instanceof UsageShareExhaustedError ? { share: { owner: err.owner, share: err.share } } : {};
+    return { type: 'osp:usage:res', id: req.id, error: { status: e.status, code: e.s3Code, message: e.message, ...share } };
   }
 }

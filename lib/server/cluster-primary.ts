@@ -13,6 +13,7 @@ import { isInvalidateMessage, type InvalidateMessage } from './cluster-messages'
 import { workerExecArgv } from './node-flags';
 
 export async function startPrimary(settings: ResolvedServerSettings, logger: Logger): Promise<RunningServer> {
+  // Per-key shares (the store's default): one key's URLs cannot fill it for every worker.
   const store = createMemoryUsageStore();
   const aggregator = new AggregatorRegistry();
   let shuttingDown = false;

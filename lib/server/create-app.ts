@@ -130,6 +130,10 @@ function combineHooks(a: OspMiddlewareHooks, b: OspMiddlewareHooks | undefined):
         a.presigned?.onRejected?.(bucket);
         b.presigned?.onRejected?.(bucket);
       },
+      onShareExhausted(accessKey) {
+        a.presigned?.onShareExhausted?.(accessKey);
+        b.presigned?.onShareExhausted?.(accessKey);
+      },
     },
     proxy: {
       onBackendResponse(req, status, ms) {

@@ -105,6 +105,11 @@ export function createMetrics(options: OspMetricsOptions): OspMetrics {
     registers: [registry],
   });
   const presignedHits = new Counter({ name: 'osp_presigned_url_hits_total', help: 'Presigned URL uses accepted.', labelNames: ['bucket'] as const, registers: [registry] });
+  const presignedShareExhausted = new Counter({
+    name: 'osp_presigned_share_exhausted_total',
+    help: 'New presigned URLs refused (503 SlowDown) because their access key holds its whole share of the presigned-use store.',
+    registers: [registry],
+  });
   const presignedRejected = new Counter({
     name: 'osp_presigned_url_rejected_total',
     help: 'Presigned URL uses rejected because the URL reached its usage limit.',
@@ -150,7 +155,12 @@ export function createMetrics(options: OspMetricsOptions): OspMetrics {
 
   // Summed over workers would hide one worker's lost connection: the cluster value is the minimum.
   const redisUp = options.sharedStore
-    ? new Gauge({ name: 'osp_redis_up', help: 'Whether the shared store (Redis) connection is up (1) or not (0); the minimum over workers.', registers: [registry], aggregator: 'min' })
+    ? new Gauge({
+        name: 'osp_redis_up',
+        help: 'Whether the shared store (Redis) is up and answering (1) or not (0: disconnected, or a command timed out, until one succeeds); the minimum over workers.',
+        registers: [registry],
+        aggregator: 'min',
+      })
     : undefined;
   const redisErrors = options.sharedStore ? new Counter({ name: 'osp_redis_errors_total', help: 'Failed shared store (Redis) commands and connection errors.', registers: [registry] }) : undefined;
   redisUp?.set(0);
@@ -172,6 +182,7 @@ export function createMetrics(options: OspMetricsOptions): OspMetrics {
     presigned: {
       onHit: (bucket) => presignedHits.inc({ bucket: bucketLabel(bucket) }),
       onRejected: (bucket) => presignedRejected.inc({ bucket: bucketLabel(bucket) }),
+      onShareExhausted: () => presignedShareExhausted.inc(),
     },
     proxy: {
       onBackendResponse(req, _status, latencyMs) {

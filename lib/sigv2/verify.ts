@@ -5,7 +5,8 @@
  * @see https://docs.aws.amazon.com/AmazonS3/latest/userguide/RESTAuthentication.html
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { OspError } from '../errors';
+import { OspError, s3Errors } from '../errors';
+import { DEFAULT_MAX_PRESIGNED_LIFETIME_SECONDS } from '../constants';
 import { missingRequestDate, parseAmzDate, parseHttpDate } from '../sigv4/amz-date';
 import { checkRequestTime } from '../sigv4/verify-signature';
 import { buildSigV2StringToSign, type SigV2Request } from './string-to-sign';
@@ -52,12 +53,21 @@ export function checkSigV2RequestTime(amzDateHeader: string | undefined, dateHea
 }
 
 /**
- * Presigned URLs: valid through the `Expires` second (no skew allowance, like S3).
+ * Presigned URLs: valid through the `Expires` second (no skew allowance, like S3), and not for
+ * longer than `maxLifetimeSeconds` from now. SigV2 itself puts no ceiling on `Expires`, but each
+ * presigned URL holds a usage-counter entry until it expires, so a URL "valid until 2100" would
+ * hold one forever; the cap is SigV4's (`X-Amz-Expires` at most 604800 s).
  *
- * @throws OspError 403 AccessDenied "Request has expired".
+ * @see https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-query-string-auth.html
+ * @throws OspError 403 AccessDenied "Request has expired", 400 AuthorizationQueryParametersError
+ *   when `Expires` is more than `maxLifetimeSeconds` away.
  */
-export function checkSigV2Expiry(expiresAtSeconds: number, nowMs: number): void {
+export function checkSigV2Expiry(expiresAtSeconds: number, nowMs: number, maxLifetimeSeconds: number = DEFAULT_MAX_PRESIGNED_LIFETIME_SECONDS): void {
   const nowSeconds = Math.floor(nowMs / 1000);
+  if (expiresAtSeconds - nowSeconds > maxLifetimeSeconds) {
+    // AWS's wording for a too-long SigV4 expiry, with the SigV2 parameter's name.
+    throw s3Errors.authorizationQueryParametersError(`Expires must be at most ${maxLifetimeSeconds} seconds from now; that is ${nowSeconds + maxLifetimeSeconds} at most`);
+  }
   if (nowSeconds > expiresAtSeconds) {
     throw new OspError(403, 'AccessDenied', 'Request has expired', {
       Expires: new Date(expiresAtSeconds * 1000).toISOString().replace('.000Z', 'Z'),

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# redis-server on 127.0.0.1 (no persistence).
+# redis-server on 127.0.0.1, configured as exact presigned limits need (README "Shared Redis"):
+# AOF with fsync every second, and no eviction of keys at maxmemory.
 # usage: start-redis.sh DIR PORT       stop: source lib.sh && osp_stop_dir DIR
 # env: START_TIMEOUT (s, default 30)
 set -euo pipefail
@@ -23,6 +24,7 @@ osp_prepare "$D" data
 trap 'rc=$?; [ "$rc" = 0 ] || osp_stop_dir "$D"' EXIT
 SECONDS=0
 osp_spawn "$D" redis redis-server --bind 127.0.0.1 --port "$PORT" --dir "$D/data" \
-  --save '' --appendonly no --daemonize no --protected-mode yes --loglevel warning
+  --save '' --appendonly yes --appendfsync everysec --maxmemory-policy noeviction \
+  --daemonize no --protected-mode yes --loglevel warning
 osp_wait_until redis "$D" "$TIMEOUT" redis_ping
 echo "redis ready after ${SECONDS}s: url=redis://127.0.0.1:$PORT pid=$(cat "$D/run/redis.pid")"

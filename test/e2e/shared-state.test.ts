@@ -24,6 +24,7 @@ import { proxyClient, startProxy, type RunningProxy } from '../helpers/proxy-ser
 import { freePort, metric, parseMetrics, requestPids, s3Client, spawnTs, waitFor } from './server-helpers';
 import { createApp, type OspApp } from '../../lib/server/create-app';
 import type { OspOptions } from '../../lib/options';
+import { createRedisStore } from '../../lib/cache/redis-store';
 
 const AK = 'shared-ak';
 const SK = 'shared-secret-key-0000000000';
@@ -209,6 +210,25 @@ describe('two instances sharing the runner redis', () => {
   });
 });
 
+describe('redis store with a proxy clock off from Redis', () => {
+  const silent = { debug() {}, info() {}, warn() {}, error() {} };
+  it.each([-30_000, 30_000])('Date.now off by %i ms: increments still count, once each (the deadline goes in Redis’s clock)', async (skewMs) => {
+    const realNow = Date.now.bind(Date);
+    const spy = jest.spyOn(Date, 'now').mockImplementation(() => realNow() + skewMs);
+    const store = createRedisStore({ url: redisUrl(), keyPrefix: `osp-test-${randomBytes(4).toString('hex')}:` }, silent);
+    try {
+      expect(await store.ready!(5000)).toBe(true);
+      const expiresAtMs = realNow() + 600_000;
+      expect(await store.increment('url', expiresAtMs)).toBe(1);
+      expect(await store.increment('url', expiresAtMs)).toBe(2);
+      expect(await store.get('url')).toBe(2);
+    } finally {
+      spy.mockRestore();
+      await store.close();
+    }
+  });
+});
+
 describe('redis stopped, frozen and restarted', () => {
   let dir: string;
   let port: number;
@@ -220,7 +240,12 @@ describe('redis stopped, frozen and restarted', () => {
   const PASSWORD = 'not-logged-password';
 
   const startRedis = async () => {
-    redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--requirepass', PASSWORD], { stdio: 'ignore' });
+    // As the README asks for exact limits: AOF fsynced every second, no eviction of counters.
+    redis = spawn(
+      'redis-server',
+      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'yes', '--appendfsync', 'everysec', '--maxmemory-policy', 'noeviction', '--dir', dir, '--requirepass', PASSWORD],
+      { stdio: 'ignore' },
+    );
     await waitFor(
       async () => {
         const c = createClient({ url: `redis://:${PASSWORD}@127.0.0.1:${port}`, socket: { reconnectStrategy: false } });
@@ -334,6 +359,99 @@ describe('redis stopped, frozen and restarted', () => {
       redis!.kill('SIGCONT');
     }
     await waitFor(async () => (await getVia(proxyPort, url)).status === 200, 10_000, 'presigned requests after SIGCONT');
+  });
+
+  /** Its own instance with a limit of 3 on the same redis-server; `up()` reads its osp_redis_up. */
+  const startLimited = async () => {
+    const limited = createApp(
+      {
+        buckets: bucketsFor(),
+        hmacKeystore: [{ accessKey: AK, secretKey: SK }],
+        maxPresignUrlUsageAttempts: 3,
+        redis: { url: `redis://:${PASSWORD}@127.0.0.1:${port}`, commandTimeoutMs: 500, connectTimeoutMs: 500 },
+      },
+      { logger: pino({ level: 'silent' }) },
+    );
+    const limitedServer = http.createServer(limited);
+    await new Promise<void>((resolve) => limitedServer.listen(0, '127.0.0.1', resolve));
+    const limitedPort = (limitedServer.address() as AddressInfo).port;
+    expect(await limited.osp.sharedStore!.ready!(5000)).toBe(true);
+    const c = proxyClient(`http://127.0.0.1:${limitedPort}`, AK, SK);
+    const url = await getSignedUrl(c, new GetObjectCommand({ Bucket: 'data', Key: 'hello.txt' }), { expiresIn: 600 });
+    c.destroy();
+    return {
+      url,
+      use: async () => (await getVia(limitedPort, url)).status,
+      up: async () => metric(parseMetrics(await limited.metrics.registry.metrics()), 'osp_redis_up'),
+      async close() {
+        await limited.osp.close();
+        limitedServer.closeAllConnections();
+        await new Promise<void>((resolve) => limitedServer.close(() => resolve()));
+      },
+    };
+  };
+
+  it('uses answered 503 during a stall are not counted: a URL limited to 3 uses still gives exactly 3 after SIGCONT; osp_redis_up is 0 during the stall', async () => {
+    const limited = await startLimited();
+    try {
+      expect(await limited.up()).toBe(1);
+      redis!.kill('SIGSTOP');
+      try {
+        // Sequential and concurrent uses while Redis is frozen: all 503 (their increments stay queued on the connection).
+        for (let i = 0; i < 3; i++) expect(await limited.use()).toBe(503);
+        expect(await Promise.all(Array.from({ length: 4 }, () => limited.use()))).toEqual([503, 503, 503, 503]);
+        expect(await limited.up()).toBe(0);
+      } finally {
+        redis!.kill('SIGCONT');
+      }
+      // Back up without traffic (the store probes), then the URL's 3 uses are all there.
+      await waitFor(async () => (await limited.up()) === 1, 5000, 'osp_redis_up back to 1');
+      const statuses: number[] = [];
+      for (let i = 0; i < 5; i++) statuses.push(await limited.use());
+      expect(statuses).toEqual([200, 200, 200, 403, 403]);
+    } finally {
+      redis!.kill('SIGCONT');
+      await limited.close();
+    }
+  });
+
+  it('an increment Redis still grants after the proxy gave up (its clock stepped forward, so the deadline was generous) is given back', async () => {
+    const silent = { debug() {}, info() {}, warn() {}, error() {} };
+    const store = createRedisStore({ url: `redis://:${PASSWORD}@127.0.0.1:${port}`, commandTimeoutMs: 300 }, silent);
+    const realNow = Date.now.bind(Date);
+    let spy: jest.SpyInstance | undefined;
+    try {
+      expect(await store.ready!(5000)).toBe(true);
+      await sleep(100); // the clock offset is sampled
+      spy = jest.spyOn(Date, 'now').mockImplementation(() => realNow() + 30_000);
+      redis!.kill('SIGSTOP');
+      try {
+        await expect(store.increment('late', realNow() + 600_000)).rejects.toMatchObject({ status: 503 });
+      } finally {
+        redis!.kill('SIGCONT');
+      }
+      // Redis runs the queued increment (within the 30 s margin) and answers 1: the store gives it back.
+      await waitFor(async () => (await store.get('late').catch(() => -1)) === 0, 5000, 'the late use to be given back');
+    } finally {
+      spy?.mockRestore();
+      redis!.kill('SIGCONT');
+      await store.close();
+    }
+  });
+
+  it('with the README configuration (appendonly yes, appendfsync everysec) the counts survive kill -9 and restart of Redis', async () => {
+    const limited = await startLimited();
+    try {
+      expect([await limited.use(), await limited.use()]).toEqual([200, 200]);
+      await stopRedis(); // SIGKILL
+      await startRedis();
+      await waitFor(async () => (await limited.up()) === 1, 10_000, 'the store to reconnect');
+      const statuses: number[] = [];
+      for (let i = 0; i < 3; i++) statuses.push(await limited.use());
+      expect(statuses).toEqual([200, 403, 403]);
+    } finally {
+      await limited.close();
+    }
   });
 });
 

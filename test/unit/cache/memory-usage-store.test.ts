@@ -1,6 +1,6 @@
 import { OspError } from '../../../lib/errors';
 import { createMemoryUsageStore, type MemoryUsageStore } from '../../../lib/cache/memory-usage-store';
-import type { UsageCounterStore } from '../../../lib/cache/usage-store';
+import { UsageShareExhaustedError, type UsageCounterStore } from '../../../lib/cache/usage-store';
 
 function fakeClock(start = 1_700_000_000_000) {
   let t = start;
@@ -126,5 +126,62 @@ describe('createMemoryUsageStore', () => {
   test('invalid options', () => {
     expect(() => createMemoryUsageStore({ maxEntries: 0 })).toThrow(/maxEntries/);
     expect(() => createMemoryUsageStore({ sweepIntervalMs: -1 })).toThrow(/sweepIntervalMs/);
+  });
+
+  describe('per-owner shares (issue 1: one key filled the store for every tenant)', () => {
+    test('an owner at its share gets UsageShareExhaustedError for NEW URLs; its counters keep counting; other owners are unaffected', async () => {
+      const clock = fakeClock();
+      const s = make({ now: clock.now, maxEntries: 50, sweepIntervalMs: 0 });
+      const exp = clock.now() + 3_600_000;
+      // Default share: a tenth of maxEntries.
+      for (let i = 0; i < 5; i++) expect(await s.increment(`flood-${i}`, exp, { owner: 'flooder' })).toBe(1);
+      const err = await s.increment('flood-5', exp, { owner: 'flooder' }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(UsageShareExhaustedError);
+      expect(err).toMatchObject({ status: 503, s3Code: 'SlowDown', owner: 'flooder', share: 5 });
+      expect(s.sizeOf('flooder')).toBe(5);
+      // The flooder's existing URLs still count exactly (nothing was evicted).
+      expect(await s.increment('flood-0', exp, { owner: 'flooder' })).toBe(2);
+      // Another key's fresh URL works.
+      expect(await s.increment('fresh', exp, { owner: 'victim' })).toBe(1);
+      expect(s.size()).toBe(6);
+    });
+
+    test('room comes back when the owner’s URLs expire or their uses are given back to 0', async () => {
+      const clock = fakeClock();
+      const s = make({ now: clock.now, maxEntries: 10, maxEntriesPerOwner: 2, sweepIntervalMs: 0 });
+      const soon = clock.now() + 10_000;
+      const later = clock.now() + 3_600_000;
+      await s.increment('a', soon, { owner: 'k' });
+      await s.increment('b', later, { owner: 'k' });
+      await expect(s.increment('c', later, { owner: 'k' })).rejects.toBeInstanceOf(UsageShareExhaustedError);
+      // Given back to 0: the same as unused, the room is free again.
+      await s.decrement('b');
+      expect(s.sizeOf('k')).toBe(1);
+      expect(await s.increment('c', later, { owner: 'k' })).toBe(1);
+      await expect(s.increment('d', later, { owner: 'k' })).rejects.toBeInstanceOf(UsageShareExhaustedError);
+      clock.advance(10_000); // 'a' expired: the on-demand sweep reclaims it
+      expect(await s.increment('d', later, { owner: 'k' })).toBe(1);
+      expect(s.sizeOf('k')).toBe(2);
+    });
+
+    test('shares bound each owner, the total stays bounded by maxEntries; entries without an owner count only there', async () => {
+      const clock = fakeClock();
+      const s = make({ now: clock.now, maxEntries: 4, maxEntriesPerOwner: 2, sweepIntervalMs: 0 });
+      const exp = clock.now() + 60_000;
+      await s.increment('x1', exp, { owner: 'x' });
+      await s.increment('x2', exp, { owner: 'x' });
+      await s.increment('n1', exp);
+      await s.increment('n2', exp);
+      const full = await s.increment('y1', exp, { owner: 'y' }).catch((e: unknown) => e);
+      expect(full).toBeInstanceOf(OspError);
+      expect(full).not.toBeInstanceOf(UsageShareExhaustedError);
+      expect(full).toMatchObject({ status: 503, s3Code: 'SlowDown' });
+    });
+
+    test('maxEntriesPerOwner is validated', () => {
+      expect(() => createMemoryUsageStore({ maxEntries: 10, maxEntriesPerOwner: 0 })).toThrow(/maxEntriesPerOwner/);
+      expect(() => createMemoryUsageStore({ maxEntries: 10, maxEntriesPerOwner: 11 })).toThrow(/maxEntriesPerOwner/);
+      expect(() => createMemoryUsageStore({ maxEntries: 10, maxEntriesPerOwner: 1.5 })).toThrow(/maxEntriesPerOwner/);
+    });
   });
 });

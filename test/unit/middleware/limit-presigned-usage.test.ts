@@ -226,4 +226,26 @@ describe('limitPresignedUrlUsage', () => {
     await flush();
     expect(warnings).toHaveLength(1);
   });
+
+  test('a key at its share of the store: 503 SlowDown for its new URLs, onShareExhausted and one warning (with the access key, not the URL); other keys pass', async () => {
+    const clock = fakeClock();
+    const store = createMemoryUsageStore({ now: clock.now, sweepIntervalMs: 0, maxEntries: 50 });
+    stores.push(store);
+    const warnings: { obj: unknown; msg?: string }[] = [];
+    const logger = { debug() {}, info() {}, error() {}, warn: (obj: unknown, msg?: string) => void warnings.push({ obj, msg }) };
+    const exhausted: string[] = [];
+    const handler = limitPresignedUrlUsage({ ...BASE, usageStore: store, logger }, { onShareExhausted: (ak) => exhausted.push(ak) });
+    const req = (signature: string, identity: string) => ({ osp: { bucket: 'photos', identity, presigned: { signature, expiresAtMs: T0 + 3_600_000 } } }) as unknown as Request;
+    for (let i = 0; i < 5; i++) expect(await runOnce(handler, req(`flood-${i}`, 'flooder'), fakeRes())).toBeUndefined();
+    for (let i = 5; i < 8; i++) {
+      const err = await runOnce(handler, req(`flood-${i}`, 'flooder'), fakeRes());
+      expect(err).toMatchObject({ status: 503, s3Code: 'SlowDown' });
+    }
+    expect(exhausted).toEqual(['flooder', 'flooder', 'flooder']);
+    const logged = warnings.filter((w) => w.msg?.includes('share of the presigned-use store'));
+    expect(logged).toHaveLength(1);
+    expect(logged[0]!.obj).toEqual({ accessKey: 'flooder', share: 5 });
+    expect(JSON.stringify(warnings)).not.toContain('flood-');
+    expect(await runOnce(handler, req('fresh', 'victim'), fakeRes())).toBeUndefined();
+  });
 });

@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { answerUsageRequest, createIpcUsageStore, type IpcChannel } from '../../../lib/server/cluster-ipc';
 import { createMemoryUsageStore } from '../../../lib/cache/memory-usage-store';
 import { OspError } from '../../../lib/errors';
-import type { UsageCounterStore } from '../../../lib/cache/usage-store';
+import { UsageShareExhaustedError, type UsageCounterStore } from '../../../lib/cache/usage-store';
 
 /** Two workers and a primary, wired like cluster IPC (asynchronous delivery). */
 function wire(primaryStore: UsageCounterStore, opts: { drop?: boolean } = {}): IpcChannel {
@@ -54,4 +54,63 @@ test('no answer from the primary fails closed with 503 SlowDown', async () => {
 
 test('answerUsageRequest ignores foreign messages', async () => {
   expect(await answerUsageRequest(createMemoryUsageStore({ sweepIntervalMs: 0 }), { type: 'prom-client:getMetricsReq' })).toBeUndefined();
+});
+
+test("the primary's per-key shares hold across workers; the refusal arrives as UsageShareExhaustedError", async () => {
+  const primary = createMemoryUsageStore({ maxEntries: 50, sweepIntervalMs: 0 });
+  const w1 = createIpcUsageStore({ channel: wire(primary) });
+  const w2 = createIpcUsageStore({ channel: wire(primary) });
+  const exp = Date.now() + 60_000;
+  for (let i = 0; i < 5; i++) await (i % 2 ? w1 : w2).increment(`flood-${i}`, exp, { owner: 'flooder' });
+  const err = await w1.increment('flood-5', exp, { owner: 'flooder' }).catch((e: unknown) => e);
+  expect(err).toBeInstanceOf(UsageShareExhaustedError);
+  expect(err).toMatchObject({ status: 503, s3Code: 'SlowDown', owner: 'flooder', share: 5 });
+  expect(await w2.increment('fresh', exp, { owner: 'victim' })).toBe(1);
+  await w1.close?.();
+  await w2.close?.();
+  await primary.close();
+});
+
+test('an increment the worker gave up on is not counted: refused past its deadline, or given back when answered late', async () => {
+  const primary = createMemoryUsageStore({ sweepIntervalMs: 0 });
+  const toWorker = new EventEmitter();
+  const held: unknown[] = [];
+  let hold = true;
+  const deliver = (message: unknown) =>
+    setImmediate(async () => {
+      const res = await answerUsageRequest(primary, JSON.parse(JSON.stringify(message)));
+      if (res) setImmediate(() => toWorker.emit('message', JSON.parse(JSON.stringify(res))));
+    });
+  const channel: IpcChannel = {
+    send: (message) => (hold ? held.push(message) : deliver(message)),
+    onMessage: (l) => void toWorker.on('message', l),
+    offMessage: (l) => void toWorker.off('message', l),
+  };
+  const w = createIpcUsageStore({ channel, timeoutMs: 50 });
+  const exp = Date.now() + 60_000;
+  // A busy primary: the request reaches it after the worker's deadline.
+  await expect(w.increment('sig', exp)).rejects.toMatchObject({ status: 503 });
+  hold = false;
+  held.splice(0).forEach(deliver);
+  await new Promise((r) => setTimeout(r, 20));
+  expect(await primary.get('sig')).toBe(0);
+  // An answer that comes back late (the request arrived in time): the use is given back.
+  const late = new EventEmitter();
+  const slow: IpcChannel = {
+    send: (message) =>
+      setImmediate(async () => {
+        const res = await answerUsageRequest(primary, JSON.parse(JSON.stringify(message)));
+        if (res) setTimeout(() => late.emit('message', JSON.parse(JSON.stringify(res))), (message as { op: string }).op === 'increment' ? 100 : 0);
+      }),
+    onMessage: (l) => void late.on('message', l),
+    offMessage: (l) => void late.off('message', l),
+  };
+  const w2 = createIpcUsageStore({ channel: slow, timeoutMs: 50 });
+  await expect(w2.increment('sig2', exp)).rejects.toMatchObject({ status: 503 });
+  expect(await primary.get('sig2')).toBe(1);
+  await new Promise((r) => setTimeout(r, 150));
+  expect(await primary.get('sig2')).toBe(0);
+  await w.close?.();
+  await w2.close?.();
+  await primary.close();
 });

@@ -7,6 +7,7 @@ const EXPECTED: Record<string, string> = {
   osp_requests_total: 'counter',
   osp_request_errors_total: 'counter',
   osp_transfer_bytes_total: 'counter',
+  osp_presigned_share_exhausted_total: 'counter',
   osp_presigned_url_hits_total: 'counter',
   osp_presigned_url_rejected_total: 'counter',
   osp_active_connections: 'gauge',

@@ -176,6 +176,18 @@ describe('time checks', () => {
     const e = errorOf(() => checkSigV2Expiry(100, 101_000));
     expect([e.status, e.s3Code, e.message]).toEqual([403, 'AccessDenied', 'Request has expired']);
   });
+  it('presigned: an Expires more than the cap (7 days by default, as SigV4) from now is 400 AuthorizationQueryParametersError', () => {
+    const now = Date.parse('2026-01-01T00:00:00Z');
+    const nowS = now / 1000;
+    expect(() => checkSigV2Expiry(nowS + 604_800, now)).not.toThrow();
+    const e = errorOf(() => checkSigV2Expiry(nowS + 604_801, now));
+    expect([e.status, e.s3Code]).toEqual([400, 'AuthorizationQueryParametersError']);
+    expect(e.message).toContain('604800');
+    // "Valid until 2100": the URL that filled the usage store.
+    expect(errorOf(() => checkSigV2Expiry(Date.parse('2100-01-01T00:00:00Z') / 1000, now)).s3Code).toBe('AuthorizationQueryParametersError');
+    expect(() => checkSigV2Expiry(nowS + 3600, now, 3600)).not.toThrow();
+    expect(errorOf(() => checkSigV2Expiry(nowS + 3601, now, 3600)).s3Code).toBe('AuthorizationQueryParametersError');
+  });
   it('the vectors were minted at the frozen clock', () => {
     expect(NOW).toBe(Date.parse('2024-03-15T12:34:56Z'));
   });
