@@ -22,6 +22,19 @@ export const DEFAULT_UPSTREAM_IDLE_TIMEOUT_MS = 300_000;
 export const DEFAULT_REGION = 'us-east-1';
 export const DEFAULT_MAX_PRESIGN_URL_USAGE_ATTEMPTS = 3;
 
+/**
+ * The query parameters of GetObject/HeadObject that override response headers (`response-*`).
+ * https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html#API_GetObject_RequestSyntax
+ */
+export const RESPONSE_OVERRIDE_PARAMS: readonly string[] = [
+  'response-cache-control',
+  'response-content-disposition',
+  'response-content-encoding',
+  'response-content-language',
+  'response-content-type',
+  'response-expires',
+];
+
 /** Payload hash placeholders defined by SigV4 for S3. */
 export const UNSIGNED_PAYLOAD = 'UNSIGNED-PAYLOAD';
 

@@ -5,19 +5,10 @@
  */
 import type { OspRequestContext } from '../context';
 import { OspError, s3Errors } from '../errors';
+import { RESPONSE_OVERRIDE_PARAMS } from '../constants';
 
-/**
- * The query parameters that override response headers (GetObject, HeadObject).
- * @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html#API_GetObject_RequestSyntax
- */
-const RESPONSE_OVERRIDES: ReadonlySet<string> = new Set([
-  'response-cache-control',
-  'response-content-disposition',
-  'response-content-encoding',
-  'response-content-language',
-  'response-content-type',
-  'response-expires',
-]);
+/** The `response-*` overrides, which S3 refuses on anonymous requests. */
+const RESPONSE_OVERRIDES: ReadonlySet<string> = new Set(RESPONSE_OVERRIDE_PARAMS);
 
 /**
  * Whether nobody was identified: an unsigned request (`allowAnonymous`), or one your own auth marked

@@ -3,6 +3,7 @@
  * that authorization callbacks can decide per operation. Names follow the S3 API reference:
  * https://docs.aws.amazon.com/AmazonS3/latest/API/API_Operations_Amazon_Simple_Storage_Service.html
  */
+import { RESPONSE_OVERRIDE_PARAMS } from '../constants';
 
 /** Bucket sub-resources (query parameters without which the request means something else). */
 const BUCKET_SUBRESOURCES: ReadonlyArray<[param: string, get: string, put?: string, del?: string, post?: string]> = [
@@ -70,12 +71,7 @@ const REFINING_PARAMS: ReadonlySet<string> = new Set([
   'part-number-marker',
   'partNumber',
   'versionId',
-  'response-cache-control',
-  'response-content-disposition',
-  'response-content-encoding',
-  'response-content-language',
-  'response-content-type',
-  'response-expires',
+  ...RESPONSE_OVERRIDE_PARAMS,
   'x-id',
   'AWSAccessKeyId',
   'Expires',

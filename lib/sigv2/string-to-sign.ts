@@ -14,6 +14,7 @@
  * @see https://docs.aws.amazon.com/AmazonS3/latest/userguide/RESTAuthentication.html
  */
 import { decodeUriComponentStrict } from '../sigv4/uri-encode';
+import { RESPONSE_OVERRIDE_PARAMS } from '../constants';
 
 /**
  * Query parameters that are part of the canonicalized resource: the sub-resources and `response-*`
@@ -38,12 +39,7 @@ export const SIGNED_SUBRESOURCES: ReadonlySet<string> = new Set([
   'policy',
   'replication',
   'requestPayment',
-  'response-cache-control',
-  'response-content-disposition',
-  'response-content-encoding',
-  'response-content-language',
-  'response-content-type',
-  'response-expires',
+  ...RESPONSE_OVERRIDE_PARAMS,
   'restore',
   'select',
   'select-type',
