@@ -4,9 +4,9 @@
  * PUT (preflighted: Chromium sends its OPTIONS to the presigned URL, signature query included), a
  * presigned GET, a POST upload of a presigned form, and a GET with a broken signature, through the
  * proxy; the bucket's CORS rules are set directly on the backend. The page reports what it could
- * read back to its own server. Started as post-object-browser.test.ts starts Chromium.
+ * read back to its own server. Started by test/helpers/chromium.ts.
  */
-import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -15,6 +15,7 @@ import path from 'node:path';
 import { GetObjectCommand, PutBucketCorsCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { createPresignedPost } from '@aws-sdk/s3-presigned-post';
+import { closeChromium, openInChromium } from '../helpers/chromium';
 import { backend, backendClient, createTestBucket, type BackendName } from '../helpers/backends';
 import { proxyClient, startProxy } from '../helpers/proxy-server';
 import { startRelay } from '../helpers/recording-relay';
@@ -81,7 +82,7 @@ describe.each(['rgw', 'moto'] as BackendName[])('headless Chromium uses presigne
     await new Promise<void>((resolve) => site.listen(0, '127.0.0.1', resolve));
     const origin = `http://127.0.0.1:${(site.address() as AddressInfo).port}`;
     const profileDir = mkdtempSync(path.join(tmpdir(), 'osp-e2e-chromium-'));
-    let browser: ReturnType<typeof spawn> | undefined;
+    let browser: ChildProcess | undefined;
     try {
       await direct.send(
         new PutBucketCorsCommand({
@@ -105,23 +106,7 @@ describe.each(['rgw', 'moto'] as BackendName[])('headless Chromium uses presigne
         postUrl: post.url,
         fields: post.fields,
       });
-      // Flags as in post-object-browser.test.ts: no sandbox as root, no background networking (the network is closed).
-      browser = spawn(
-        'chromium',
-        [
-          '--headless',
-          '--no-sandbox',
-          '--disable-gpu',
-          '--disable-quic',
-          '--no-first-run',
-          '--disable-background-networking',
-          '--disable-component-update',
-          '--disable-sync',
-          `--user-data-dir=${profileDir}`,
-          `${origin}/`,
-        ],
-        { detached: true, stdio: 'ignore' },
-      );
+      browser = openInChromium(`${origin}/`, profileDir);
       let timer: NodeJS.Timeout | undefined;
       const timeout = new Promise<string>((_, reject) => (timer = setTimeout(() => reject(new Error('the page never reported')), 60_000)));
       const seen = JSON.parse(await Promise.race([reported, timeout]).finally(() => clearTimeout(timer))) as Record<'put' | 'get' | 'post' | 'error', Seen>;
@@ -145,7 +130,7 @@ describe.each(['rgw', 'moto'] as BackendName[])('headless Chromium uses presigne
         expect([r.headers.authorization, r.headers.origin, r.headers['access-control-request-method']]).toEqual([undefined, origin, 'PUT']);
       }
     } finally {
-      if (browser?.pid) process.kill(-browser.pid, 'SIGKILL'); // the browser's own process group
+      closeChromium(browser);
       site.closeAllConnections();
       await new Promise<void>((resolve) => site.close(() => resolve()));
       await proxy.close();

@@ -4,7 +4,7 @@
  * `<input type=file>` with DataTransfer and the form is submitted (a navigation, not fetch). The
  * 303 from `success_action_redirect` brings the browser back to the page's server.
  */
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -13,6 +13,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { randomBytes } from 'node:crypto';
 import { GetObjectCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
+import { closeChromium, openInChromium } from '../helpers/chromium';
 import { backend, backendClient, createTestBucket, type BackendName } from '../helpers/backends';
 import { startProxy } from '../helpers/proxy-server';
 
@@ -86,23 +87,7 @@ document.getElementById('f').submit();
 </script></body></html>`;
 
     const profileDir = mkdtempSync(path.join(tmpdir(), 'osp-e2e-chromium-'));
-    // Flags from the machine notes: no sandbox as root, no background networking (the network is closed).
-    const browser = spawn(
-      'chromium',
-      [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        `--user-data-dir=${profileDir}`,
-        `http://127.0.0.1:${sitePort}/`,
-      ],
-      { detached: true, stdio: 'ignore' },
-    );
+    const browser = openInChromium(`http://127.0.0.1:${sitePort}/`, profileDir);
     try {
       let timer: NodeJS.Timeout | undefined;
       const timeout = new Promise<string>((_, reject) => (timer = setTimeout(() => reject(new Error('the browser never came back')), 60_000)));
@@ -118,7 +103,7 @@ document.getElementById('f').submit();
       expect(await (await direct.send(new GetObjectCommand({ Bucket: bucket, Key: key }))).Body?.transformToString()).toBe('hello from chromium');
       direct.destroy();
     } finally {
-      if (browser.pid) process.kill(-browser.pid, 'SIGKILL'); // the browser's own process group
+      closeChromium(browser);
       site.closeAllConnections();
       await new Promise<void>((resolve) => site.close(() => resolve()));
       await proxy.close();
