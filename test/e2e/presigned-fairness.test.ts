@@ -6,12 +6,12 @@
  * over real HTTP to the proxy in front of moto.
  */
 import { execFile } from 'node:child_process';
-import { Writable } from 'node:stream';
 import { promisify } from 'node:util';
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import pino from 'pino';
 import { Registry } from 'prom-client';
+import { lineSink } from '../helpers/log-lines';
 import { backend, backendClient, createTestBucket } from '../helpers/backends';
 import { proxyClient, startProxy, type RunningProxy } from '../helpers/proxy-server';
 import { call } from '../helpers/raw-http';
@@ -50,15 +50,7 @@ describe('presigned-use store fairness (store of 50 entries)', () => {
     const direct = backendClient('moto');
     for (let i = 0; i < 50; i++) await direct.send(new PutObjectCommand({ Bucket: bucket, Key: `k${i}`, Body: `object ${i}` }));
     direct.destroy();
-    const logger = pino(
-      { level: 'info' },
-      new Writable({
-        write(chunk: Buffer, _enc, cb) {
-          logLines.push(...chunk.toString().split('\n').filter(Boolean));
-          cb();
-        },
-      }),
-    );
+    const logger = pino({ level: 'info' }, lineSink(logLines));
     proxy = await startProxy(
       {
         buckets: { [bucket]: { host: moto.host, port: moto.port, addressingStyle: 'path', accessKey: moto.accessKey, secretKey: moto.secretKey } },

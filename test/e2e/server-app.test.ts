@@ -3,10 +3,10 @@
  * 100-continue, exact metric values after a known sequence, request counts, and logs free of secrets.
  */
 import net from 'node:net';
-import { Writable } from 'node:stream';
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { SignatureV4 } from '@smithy/signature-v4';
+import { lineSink } from '../helpers/log-lines';
 import { Sha256 } from '../helpers/independent-signer';
 import { startServer, type RunningServer } from '../../lib/server';
 import { freePort, metric, parseMetrics, raw, s3Client, startMoto, uniqueName, waitFor, type Moto } from './server-helpers';
@@ -27,12 +27,7 @@ beforeAll(async () => {
   bucket = uniqueName('osp-app');
   await moto.createBucket(bucket);
   const deadPort = await freePort();
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      logLines.push(...chunk.toString().split('\n').filter(Boolean));
-      cb();
-    },
-  });
+  const sink = lineSink(logLines);
   server = await startServer(
     {
       host: '127.0.0.1',

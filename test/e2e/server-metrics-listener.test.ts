@@ -11,9 +11,9 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { startServer, type RunningServer } from '../../lib/server';
+import { lineSink } from '../helpers/log-lines';
 import { raw, s3Client, spawnTs, startMoto, uniqueName, waitFor, type Moto } from './server-helpers';
 
 const AK = 'metrics-listener-ak';
@@ -32,15 +32,6 @@ function listeningAddresses(port: number): string[] {
     out.push([3, 2, 1, 0].map((i) => parseInt(hex.slice(i * 2, i * 2 + 2), 16)).join('.'));
   }
   return out;
-}
-
-function logSink(lines: string[]): Writable {
-  return new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      lines.push(...chunk.toString().split('\n').filter(Boolean));
-      cb();
-    },
-  });
 }
 
 interface LogLine {
@@ -106,7 +97,7 @@ describe('single process', () => {
 
   test('default: S3 on host 0.0.0.0, metrics on 127.0.0.1 only, open (no token), and the log says so', async () => {
     const lines: string[] = [];
-    const server = await startServer({ ...options(), host: '0.0.0.0' }, { logDestination: logSink(lines) });
+    const server = await startServer({ ...options(), host: '0.0.0.0' }, { logDestination: lineSink(lines) });
     started.push(server);
     expect(listeningAddresses(server.httpPort)).toEqual(['0.0.0.0']);
     expect(listeningAddresses(server.metricsPort!)).toEqual(['127.0.0.1']);
@@ -123,7 +114,7 @@ describe('single process', () => {
 
   test('metricsHost 0.0.0.0 with metricsBearerToken: bound there, 401 without the token, 200 with it, probes open', async () => {
     const lines: string[] = [];
-    const server = await startServer({ ...options(), host: '127.0.0.1', metricsHost: '0.0.0.0', metricsBearerToken: TOKEN }, { logDestination: logSink(lines) });
+    const server = await startServer({ ...options(), host: '127.0.0.1', metricsHost: '0.0.0.0', metricsBearerToken: TOKEN }, { logDestination: lineSink(lines) });
     started.push(server);
     expect(listeningAddresses(server.httpPort)).toEqual(['127.0.0.1']);
     expect(listeningAddresses(server.metricsPort!)).toEqual(['0.0.0.0']);
@@ -138,7 +129,7 @@ describe('single process', () => {
 
   test('metricsHost 0.0.0.0 without a token: a warning in the log', async () => {
     const lines: string[] = [];
-    const server = await startServer({ ...options(), host: '127.0.0.1', metricsHost: '0.0.0.0' }, { logDestination: logSink(lines) });
+    const server = await startServer({ ...options(), host: '127.0.0.1', metricsHost: '0.0.0.0' }, { logDestination: lineSink(lines) });
     started.push(server);
     expect(listeningAddresses(server.metricsPort!)).toEqual(['0.0.0.0']);
     const warnings = parsed(lines).filter((l) => l.level === 40);

@@ -14,11 +14,11 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { GetObjectCommand, HeadBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { createClient } from 'redis';
 import pino from 'pino';
+import { lineSink } from '../helpers/log-lines';
 import { backend, createTestBucket, redisUrl } from '../helpers/backends';
 import { proxyClient, startProxy, type RunningProxy } from '../helpers/proxy-server';
 import { freePort, metric, parseMetrics, requestPids, s3Client, spawnTs, waitFor } from './server-helpers';
@@ -291,15 +291,7 @@ describe('redis stopped, frozen and restarted', () => {
     dir = mkdtempSync(join(tmpdir(), 'osp-redis-'));
     port = await freePort();
     await startRedis();
-    const logger = pino(
-      { level: 'info' },
-      new Writable({
-        write(chunk: Buffer, _enc, cb) {
-          logLines.push(...chunk.toString().split('\n').filter(Boolean));
-          cb();
-        },
-      }),
-    );
+    const logger = pino({ level: 'info' }, lineSink(logLines));
     app = createApp(
       {
         buckets: bucketsFor(),
