@@ -15,7 +15,8 @@ export type UpstreamFailureKind = 'timeout' | 'tls' | 'network';
 export function upstreamFailureKind(err: NodeJS.ErrnoException): UpstreamFailureKind {
   const code = typeof err.code === 'string' ? err.code : '';
   if (code === UPSTREAM_TIMEOUT_CODE || code === 'ETIMEDOUT' || code === 'ESOCKETTIMEDOUT') return 'timeout';
-  if (code.startsWith('ERR_TLS') || code.includes('CERT') || code === 'DEPTH_ZERO_SELF_SIGNED_CERT' || code === 'EPROTO') return 'tls';
+  // OpenSSL's verification codes (https://docs.openssl.org/3.0/man1/openssl-verify/#diagnostics), Node's ERR_TLS_*.
+  if (code.startsWith('ERR_TLS') || code.includes('CERT') || code.startsWith('UNABLE_TO_') || code === 'EPROTO') return 'tls';
   return 'network';
 }
 
