@@ -34,7 +34,7 @@ import { createProxyMiddleware } from 'http-proxy-middleware';
 import { ospMiddleware } from '../lib/osp-middleware';
 import { setOspIdentity } from '../lib/context';
 import { BENCH_CLIENT, signedBenchGet } from './bench-client';
-import { createBackendAgent } from '../lib/middleware/backend-agent';
+import { createBackendAgent } from '../lib/upstream/agent';
 import { startServer } from '../lib/server/start-server';
 import promBundle from 'express-prom-bundle';
 import { Registry } from 'prom-client';

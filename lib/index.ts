@@ -50,7 +50,7 @@ export type { RedisStore, RedisStoreOptions } from './cache/redis-store';
 export type { BackendProfileOption, BackendProfileName, BackendCapabilities } from './backends/profiles';
 export type { BackendCredentialSource } from './backends/backend-credentials';
 export type { IamTokenProvider } from './backends/iam-token-provider';
-export type { BackendAgent } from './middleware/backend-agent';
+export type { BackendAgent } from './upstream/agent';
 export type { ChunkSigningContext } from './body/chunk-signature';
 export type { UpstreamBodyPlan } from './body/upstream-body';
 export type { QueryParam } from './s3/query';

@@ -18,6 +18,7 @@ import { combineHooks, guardHooks } from './guard-hooks';
 import { traceChain, traceRequest } from './tracing/request-tracing';
 import { createBackendCors } from './cors/backend-cors';
 import { createWithCors, type WithCors } from './cors/own-responses';
+import { createUpstream, shareUpstream, type Upstream } from './upstream/upstream';
 
 /** Options of {@link OspMiddleware.revokeAccessKey} and {@link OspMiddleware.invalidateBucket}. */
 export interface InvalidateOptions {
@@ -132,6 +133,8 @@ interface Generation {
   /** The bucket's CORS headers on the proxy's own errors, so a page can read them. */
   readonly withCors: WithCors;
   readonly reportError: ((req: Request, error: OspError) => void) | undefined;
+  /** The agents of every connection its stages open (lib/upstream/upstream.ts). */
+  readonly upstream: Upstream;
   /** Requests running on this generation; once replaced and idle, its backend connections close. */
   inflight: number;
   retired: boolean;
@@ -154,11 +157,15 @@ export function ospMiddleware(options: OspOptions, userHooks: OspMiddlewareHooks
   const build = (opts: OspOptions, o: ResolvedOptions): Generation => {
     const { redis: _redis, ...rest } = opts;
     const stageOptions: OspOptions = { ...rest, ...(shared ? { sharedStore: shared } : {}), ...(usageStore ? { usageStore } : {}) };
+    // One agent set per generation, for every stage built from stageOptions (proxy, bearer retry,
+    // POST uploads, ListBuckets fan-out, CORS lookups, IAM).
+    const upstream = createUpstream(o);
+    shareUpstream(stageOptions, upstream);
     const authorizeStage = authorize(stageOptions);
     const resolveBackendStage = resolveBackend(stageOptions, { onIamTokenRefresh: hooks.onIamTokenRefresh });
     const proxyStage = s3Proxy(stageOptions, hooks.proxy);
     // The buckets' CORS answers for the responses the proxy makes itself (issue [1/5]), over the proxy's backend connections.
-    const cors = createBackendCors({ agent: proxyStage.agent });
+    const cors = createBackendCors({ agent: upstream.backends });
     const stages = {
       verifySignature: verifySignature(stageOptions),
       authorize: authorizeStage,
@@ -178,15 +185,13 @@ export function ospMiddleware(options: OspOptions, userHooks: OspMiddlewareHooks
       onError: s3ErrorHandler({ logger: o.logger, serverName: o.serverName }),
       withCors: createWithCors(o, cors),
       reportError: combineHooks(o.logger, 'on.error', o.on.error, hooks.onError),
+      upstream,
       inflight: 0,
       retired: false,
     };
   };
-  /** Closes a generation's idle backend connections (the proxy's and the POST uploads'). */
-  const closeConnections = (g: Generation) => {
-    g.stages.s3Proxy.close();
-    g.stages.postObject.close();
-  };
+  /** Closes a generation's idle connections (backends and IAM: all its stages share them). */
+  const closeConnections = (g: Generation) => g.upstream.close();
   let current = build(options, first);
   let currentOptions = options;
   const retire = (g: Generation) => {
@@ -295,8 +300,7 @@ export function ospMiddleware(options: OspOptions, userHooks: OspMiddlewareHooks
     async close() {
       unsubscribe?.();
       unwatch?.();
-      current.stages.s3Proxy.close();
-      current.stages.postObject.close();
+      current.upstream.close();
       await current.stages.limitPresignedUrlUsage.store.close?.();
       await ownStore?.close();
     },

@@ -13,6 +13,7 @@ import { createTtlCache } from '../cache/ttl-cache';
 import { withDeadline } from '../deadline';
 import { createIamTokenProvider, type IamTokenProvider } from './iam-token-provider';
 import { attachBearerRenewal, createTokenClock } from './ibm-bearer';
+import type { BackendAgent } from '../upstream/agent';
 
 /** What a fetcher answered, before any IAM exchange. */
 type StaticCredentials = { kind: 'hmac'; accessKeyId: string; secretKey: string; sessionToken?: string } | { kind: 'apiKey'; apiKey: string };
@@ -72,9 +73,15 @@ function apiKeyHash(apiKey: string): string {
   return createHash('sha256').update(apiKey).digest('hex').slice(0, 16);
 }
 
-export function createBackendCredentialSource(o: ResolvedOptions, env: NodeJS.ProcessEnv = process.env, onRefresh?: (outcome: 'ok' | 'error') => void): BackendCredentialSource {
+/** @param iamAgent - the upstream module's IAM agent (lib/upstream/upstream.ts); default: one of the provider's own, with `o.verify`. */
+export function createBackendCredentialSource(
+  o: ResolvedOptions,
+  env: NodeJS.ProcessEnv = process.env,
+  onRefresh?: (outcome: 'ok' | 'error') => void,
+  iamAgent?: BackendAgent,
+): BackendCredentialSource {
   const fetched = createTtlCache<StaticCredentials>({ maxEntries: 100_000 });
-  const iam = createIamTokenProvider({ iamEndpoint: o.iamEndpoint, tls: { rejectUnauthorized: o.verify }, onRefresh });
+  const iam = createIamTokenProvider({ iamEndpoint: o.iamEndpoint, tls: { rejectUnauthorized: o.verify }, onRefresh, ...(iamAgent ? { agent: iamAgent } : {}) });
   const fetcher = o.bucketCredsFetcher;
 
   const tokenClock = createTokenClock();

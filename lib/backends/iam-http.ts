@@ -1,14 +1,17 @@
 /**
- * Private helper of the IAM token provider: one bounded HTTP(S) POST of a form body.
+ * Private helper of the IAM token provider: one bounded HTTP(S) POST of a form body, through the
+ * upstream module (lib/upstream/: its IAM agent, so the options' TLS verification, `upstreamLookup`
+ * and connect timeout apply; its failure classification).
  *
  * - The whole exchange (connect, TLS, response headers and body) is bounded by `timeoutMs`.
  * - The response body is capped (a token response is a few KiB); a larger body is an error.
- * - No connection pooling (`agent: false`): exchanges are rare (one per key per token lifetime),
- *   and a pooled socket that IAM closed meanwhile would only add a spurious failure.
+ * - No connection pooling (the IAM agent has no keep-alive): exchanges are rare (one per key per
+ *   token lifetime), and a pooled socket that IAM closed meanwhile would only add a spurious failure.
  * - Errors never contain the request body (which holds the API key).
  */
-import http from 'node:http';
-import https from 'node:https';
+import type { BackendAgent } from '../upstream/agent';
+import { upstreamFailureKind, upstreamFailureReason } from '../upstream/errors';
+import { UPSTREAM_TOO_LARGE_CODE, upstreamRequest } from '../upstream/request';
 
 /** Maximum size of an IAM answer we are willing to read. */
 const MAX_RESPONSE_BYTES = 256 * 1024;
@@ -29,66 +32,33 @@ export class IamHttpError extends Error {
   }
 }
 
-export function iamPostForm(url: URL, body: string, opts: { timeoutMs: number; rejectUnauthorized?: boolean }): Promise<IamHttpResponse> {
-  return new Promise<IamHttpResponse>((resolve, reject) => {
-    const isHttps = url.protocol === 'https:';
-    const payload = Buffer.from(body, 'utf8');
-    const requestOptions: https.RequestOptions = {
+export async function iamPostForm(url: URL, body: string, opts: { timeoutMs: number; agent: BackendAgent }): Promise<IamHttpResponse> {
+  const payload = Buffer.from(body, 'utf8');
+  const target = {
+    protocol: url.protocol === 'https:' ? ('https:' as const) : ('http:' as const),
+    hostname: url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname,
+    port: url.port ? Number(url.port) : url.protocol === 'https:' ? 443 : 80,
+  };
+  try {
+    const answer = await upstreamRequest(opts.agent, target, {
       method: 'POST',
-      protocol: url.protocol,
-      hostname: url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname,
-      port: url.port || undefined,
       path: `${url.pathname}${url.search}`,
-      agent: false,
       headers: {
+        host: url.host,
         'Content-Type': 'application/x-www-form-urlencoded',
         Accept: 'application/json',
         'Content-Length': String(payload.length),
       },
-    };
-    if (isHttps && opts.rejectUnauthorized !== undefined) {
-      requestOptions.rejectUnauthorized = opts.rejectUnauthorized;
-    }
-
-    let settled = false;
-    const finish = (err: Error | undefined, value?: IamHttpResponse): void => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      if (err) reject(err);
-      else resolve(value as IamHttpResponse);
-    };
-
-    const req = (isHttps ? https : http).request(requestOptions, (res) => {
-      const chunks: Buffer[] = [];
-      let size = 0;
-      res.on('data', (chunk: Buffer) => {
-        size += chunk.length;
-        if (size > MAX_RESPONSE_BYTES) {
-          finish(new IamHttpError(`IAM answer larger than ${MAX_RESPONSE_BYTES} bytes`, 'too-large'));
-          req.destroy();
-          return;
-        }
-        chunks.push(chunk);
-      });
-      res.on('end', () => finish(undefined, { status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
-      res.on('error', (e: NodeJS.ErrnoException) => finish(networkError(e)));
-      res.on('aborted', () => finish(new IamHttpError('IAM closed the connection mid-answer', 'network')));
+      body: payload,
+      deadlineMs: opts.timeoutMs,
+      maxResponseBytes: MAX_RESPONSE_BYTES,
     });
-
-    const timer = setTimeout(() => {
-      finish(new IamHttpError(`IAM did not answer within ${opts.timeoutMs} ms`, 'timeout'));
-      req.destroy();
-    }, opts.timeoutMs);
-
-    req.on('error', (e: NodeJS.ErrnoException) => finish(networkError(e)));
-    req.end(payload);
-  });
-}
-
-function networkError(e: NodeJS.ErrnoException): IamHttpError {
-  // Only the error code (ECONNREFUSED, ECONNRESET, CERT_HAS_EXPIRED, ...) — never e.message, which
-  // for some TLS failures can be long, and never anything derived from the request.
-  const code = typeof e.code === 'string' && /^[A-Z0-9_]{2,40}$/.test(e.code) ? e.code : 'network error';
-  return new IamHttpError(`IAM is unreachable (${code})`, 'network');
+    return { status: answer.status, body: answer.body.toString('utf8') };
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    if (err.code === UPSTREAM_TOO_LARGE_CODE) throw new IamHttpError(`IAM answer larger than ${MAX_RESPONSE_BYTES} bytes`, 'too-large');
+    if (upstreamFailureKind(err) === 'timeout') throw new IamHttpError(`IAM did not answer within ${opts.timeoutMs} ms`, 'timeout');
+    // Only the error code (ECONNREFUSED, ECONNRESET, CERT_HAS_EXPIRED, ...), never e.message.
+    throw new IamHttpError(`IAM is unreachable (${upstreamFailureReason(err)})`, 'network');
+  }
 }

@@ -24,6 +24,7 @@ import { createHash } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { OspConfigError, OspError } from '../errors';
 import { IamHttpError, iamPostForm } from './iam-http';
+import { createBackendAgent, type BackendAgent } from '../upstream/agent';
 
 export interface IamTokenProviderOptions {
   /** Base URL of IAM, default `https://iam.cloud.ibm.com`. */
@@ -41,6 +42,11 @@ export interface IamTokenProviderOptions {
   /** After a failed exchange, callers without a valid token fail at once for this long (default 1000 ms). */
   failureBackoffMs?: number;
   tls?: { rejectUnauthorized?: boolean };
+  /**
+   * The agent of the exchanges: the upstream module's IAM agent (TLS verification, lookup and
+   * connect timeout of the options). @default one without keep-alive, verifying as `tls` says.
+   */
+  agent?: BackendAgent;
   /** Clock in ms (tests). Default `Date.now`. */
   now?: () => number;
   /** Called after every exchange (foreground or background), for metrics. Must not throw. */
@@ -88,7 +94,7 @@ export function createIamTokenProvider(options: IamTokenProviderOptions = {}): I
     throw new OspConfigError('ERR_OSP_INVALID_OPTION', 'requestTimeoutMs', 'must be > 0', '{ requestTimeoutMs: 10000 }');
   }
   const failureBackoffMs = nonNegative('failureBackoffMs', options.failureBackoffMs, 1000, '{ failureBackoffMs: 1000 }');
-  const rejectUnauthorized = options.tls?.rejectUnauthorized;
+  const agent = options.agent ?? createBackendAgent({ rejectUnauthorized: options.tls?.rejectUnauthorized ?? true, keepAlive: false });
   const now = options.now ?? Date.now;
   const onRefresh = options.onRefresh;
 
@@ -113,7 +119,7 @@ export function createIamTokenProvider(options: IamTokenProviderOptions = {}): I
     const requestedAt = now();
     let res;
     try {
-      res = await iamPostForm(tokenUrl, body, { timeoutMs: requestTimeoutMs, rejectUnauthorized });
+      res = await iamPostForm(tokenUrl, body, { timeoutMs: requestTimeoutMs, agent });
     } catch (e) {
       throw new Failure(e instanceof IamHttpError ? e.message : 'IAM request failed');
     }

@@ -4,7 +4,7 @@
  *
  * `backend-credentials.ts` attaches a {@link BearerRenewal} to every bearer credentials object it
  * creates (a WeakMap, so nothing enumerable carries the key); the retry path of `s3Proxy`
- * (`lib/middleware/bearer-retry.ts`) looks it up.
+ * (`lib/upstream/bearer-retry.ts`) looks it up.
  *
  * How IBM COS answers a request whose bearer token expired: `403 AccessDenied` / "Access Denied",
  * exactly as for a genuine permission problem. Sources: the COS error table lists no token-specific

@@ -3,20 +3,23 @@
  * whose buckets are only known to the backend.
  * https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListBuckets.html
  */
-import http from 'node:http';
-import https from 'node:https';
-import type { LookupFunction } from 'node:net';
 import type { BackendCredentials } from '../context';
 import type { BucketConfig } from '../options';
 import { signRequest } from '../sigv4/sign-request';
 import { EMPTY_SHA256 } from '../body/chunk-signature';
+import type { BackendAgent } from '../upstream/agent';
+import { upstreamRequest } from '../upstream/request';
 
 export interface ListBackendBucketsOptions {
-  verify: boolean;
+  /** The upstream module's backend agent (TLS verification, lookup, connect timeout, keep-alive). */
+  agent: BackendAgent;
+  /** The connection may stay silent this long (was the socket timeout of its own connection). */
   timeoutMs: number;
-  lookup?: LookupFunction;
   region: string;
 }
+
+/** Largest ListBuckets answer read. */
+const MAX_LIST_BYTES = 16 * 1024 * 1024;
 
 const XML_ENTITIES: Record<string, string> = { '&amp;': '&', '&lt;': '<', '&gt;': '>', '&quot;': '"', '&apos;': "'" };
 
@@ -53,7 +56,7 @@ export async function listBackendBuckets(config: Readonly<BucketConfig>, credent
 }
 
 /** Like {@link listBackendBuckets}, with creation dates and the owner's display name. Rejects on any failure. */
-export function listBackendBucketsWithDates(config: Readonly<BucketConfig>, credentials: BackendCredentials, options: ListBackendBucketsOptions): Promise<BackendBucketList> {
+export async function listBackendBucketsWithDates(config: Readonly<BucketConfig>, credentials: BackendCredentials, options: ListBackendBucketsOptions): Promise<BackendBucketList> {
   const port = config.port ?? 443;
   const tls = config.tls ?? port === 443;
   const host = port === (tls ? 443 : 80) ? config.host : `${config.host}:${port}`;
@@ -77,26 +80,11 @@ export function listBackendBucketsWithDates(config: Readonly<BucketConfig>, cred
   } else if (credentials.kind === 'bearer') {
     headers.authorization = `Bearer ${credentials.token}`;
   }
-  return new Promise((resolve, reject) => {
-    const req = (tls ? https : http).request(
-      { host: config.host, port, method: 'GET', path: '/', headers, rejectUnauthorized: options.verify, lookup: options.lookup, timeout: options.timeoutMs },
-      (res) => {
-        const parts: Buffer[] = [];
-        let size = 0;
-        res.on('data', (c: Buffer) => {
-          size += c.length;
-          if (size > 16 * 1024 * 1024) req.destroy(new Error('ListBuckets answer too large'));
-          else parts.push(c);
-        });
-        res.on('end', () => {
-          if (res.statusCode !== 200) return reject(new Error(`backend answered ${res.statusCode}`));
-          resolve(parseListBucketsResult(Buffer.concat(parts).toString('utf8')));
-        });
-        res.on('error', reject);
-      },
-    );
-    req.on('timeout', () => req.destroy(new Error('timed out')));
-    req.on('error', reject);
-    req.end();
-  });
+  const answer = await upstreamRequest(
+    options.agent,
+    { protocol: tls ? 'https:' : 'http:', hostname: config.host, port },
+    { method: 'GET', path: '/', headers, idleTimeoutMs: options.timeoutMs, maxResponseBytes: MAX_LIST_BYTES },
+  );
+  if (answer.status !== 200) throw new Error(`backend answered ${answer.status}`);
+  return parseListBucketsResult(answer.body.toString('utf8'));
 }

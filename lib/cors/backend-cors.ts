@@ -12,10 +12,10 @@
  * @see https://docs.aws.amazon.com/AmazonS3/latest/userguide/cors.html#cors-eval-criteria
  * @see https://fetch.spec.whatwg.org/#http-responses
  */
-import http, { type IncomingMessage } from 'node:http';
-import https from 'node:https';
+import type { IncomingMessage } from 'node:http';
 import { createTtlCache } from '../cache/ttl-cache';
-import type { BackendAgent } from '../middleware/backend-agent';
+import type { BackendAgent } from '../upstream/agent';
+import { upstreamRequest } from '../upstream/request';
 import type { ResolvedBackend } from '../context';
 
 /** Preflight answer headers that also belong on the actual response (the others only answer a preflight). */
@@ -67,36 +67,20 @@ export function corsHeadersOf(status: number, headers: IncomingMessage['headers'
 }
 
 /** Sends one unsigned preflight; resolves with its answer, `undefined` when it failed. */
-function askBackend(agent: BackendAgent, target: CorsTarget, origin: string, method: string, timeoutMs: number): Promise<CorsHeaders | undefined> {
-  return new Promise((resolve) => {
-    let u: http.ClientRequest;
-    try {
-      const request = target.protocol === 'https:' ? https.request : http.request;
-      u = request({
-        protocol: target.protocol,
-        hostname: target.hostname,
-        port: target.port,
-        method: 'OPTIONS',
-        path: target.path,
-        agent: agent as unknown as http.Agent,
-        headers: { host: target.hostHeader, origin, 'access-control-request-method': method },
-      });
-    } catch {
-      return resolve(undefined); // an Origin value Node refuses to send
-    }
-    const timer = setTimeout(() => u.destroy(new Error('CORS preflight timed out')), timeoutMs);
-    u.once('error', () => {
-      clearTimeout(timer);
-      resolve(undefined);
+async function askBackend(agent: BackendAgent, target: CorsTarget, origin: string, method: string, timeoutMs: number): Promise<CorsHeaders | undefined> {
+  try {
+    // The body (an error document) is not needed: read away, which frees the socket.
+    const answer = await upstreamRequest(agent, target, {
+      method: 'OPTIONS',
+      path: target.path,
+      headers: { host: target.hostHeader, origin, 'access-control-request-method': method },
+      discardBody: true,
+      deadlineMs: timeoutMs,
     });
-    u.once('response', (r: IncomingMessage) => {
-      clearTimeout(timer);
-      r.resume(); // the body (an error document) is not needed; reading it frees the socket
-      r.once('error', () => undefined);
-      resolve(corsHeadersOf(r.statusCode ?? 0, r.headers));
-    });
-    u.end();
-  });
+    return corsHeadersOf(answer.status, answer.headers);
+  } catch {
+    return undefined; // unreachable, timed out, or an Origin value Node refuses to send
+  }
 }
 
 /** A bounded cache of the backends' CORS answers. */

@@ -15,8 +15,7 @@
  *
  * @see https://docs.aws.amazon.com/AmazonS3/latest/API/RESTObjectPOST.html
  */
-import http, { type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
-import https from 'node:https';
+import type { ClientRequest, IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import { createReadStream, createWriteStream, unlink } from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -39,8 +38,11 @@ import { buildPostSuccess } from '../post-object/post-response';
 import { spoolFailure } from '../post-object/spool-error';
 import { authorize as createAuthorize } from './authorize';
 import { resolveBackend as createResolveBackend } from './resolve-backend';
-import { createBackendAgent } from './backend-agent';
-import { backendFailureToS3Error, prepareUpstreamRequest, watchUpstream } from './proxy';
+import { upstreamFor } from '../upstream/upstream';
+import { backendFailureToS3Error } from '../upstream/errors';
+import { openUpstream } from '../upstream/request';
+import { watchUpstream } from '../upstream/watch';
+import { prepareUpstreamRequest } from './proxy';
 import type { KeyPolicy } from '../policy/key-policy';
 import { createBackendCors, type BackendCors } from '../cors/backend-cors';
 import { createWithCors } from '../cors/own-responses';
@@ -166,7 +168,8 @@ export function postObject(options: OspOptions, stages: PostObjectStages = {}): 
   const secrets = createFrontendSecrets(o);
   const authorizeStage = stages.authorize ?? createAuthorize(options);
   const resolveStage = stages.resolveBackend ?? createResolveBackend(options);
-  const agent = createBackendAgent({ rejectUnauthorized: o.verify, lookup: o.upstreamLookup, connectTimeoutMs: o.upstreamConnectTimeoutMs, idleTimeoutMs: o.upstreamIdleTimeoutMs });
+  const upstreamAgents = upstreamFor(options, o);
+  const agent = upstreamAgents.backends;
   // The answer is the proxy's own, never seen by the backend: it gets the bucket's CORS headers
   // here, or a page's fetch() sees an error although the object was stored (issue [1/5]).
   const withCors = createWithCors(o, stages.cors ?? createBackendCors({ agent }));
@@ -194,7 +197,7 @@ export function postObject(options: OspOptions, stages: PostObjectStages = {}): 
     let preDataBytes = 0;
     let fileSeen = false;
     let done = false;
-    let upstream: http.ClientRequest | undefined;
+    let upstream: ClientRequest | undefined;
     let spoolPath: string | undefined;
     let fileStream: Readable | undefined;
     let bb: BusboyInstance;
@@ -228,9 +231,8 @@ export function postObject(options: OspOptions, stages: PostObjectStages = {}): 
     });
 
     /** Sends the PutObject, with `body` piped in by `send`; answers the client from the backend's reply. */
-    const forward = (backend: ResolvedBackend, headers: Record<string, string>, key: string, send: (u: http.ClientRequest) => void) => {
-      const request = backend.protocol === 'https:' ? https.request : http.request;
-      const u = request({ protocol: backend.protocol, hostname: backend.hostname, port: backend.port, method: 'PUT', path: backend.path, agent: agent as unknown as http.Agent, headers });
+    const forward = (backend: ResolvedBackend, headers: Record<string, string>, key: string, send: (u: ClientRequest) => void) => {
+      const u = openUpstream(agent, backend, { method: 'PUT', path: backend.path, headers });
       upstream = u;
       prepareUpstreamRequest(u, 'PUT', backend, { setHeaders: {}, removeHeaders: [], payloadHash: UNSIGNED_PAYLOAD }, new Date(), headers as IncomingHttpHeaders);
       watchUpstream(u, req, {});
@@ -387,6 +389,6 @@ export function postObject(options: OspOptions, stages: PostObjectStages = {}): 
   };
   return Object.assign(handler, {
     forgetAccessKey: (accessKey: string) => secrets.forget(accessKey),
-    close: () => agent.destroy(),
+    close: () => upstreamAgents.close(),
   });
 }

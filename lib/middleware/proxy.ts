@@ -13,19 +13,21 @@ import { UNSIGNED_PAYLOAD } from '../constants';
 import { forwardsRequestHeader } from '../s3/forwarded-headers';
 import { signRequest } from '../sigv4/sign-request';
 import { renderListBucketsXml } from '../s3/list-buckets-xml';
-import { createBackendAgent, UPSTREAM_TIMEOUT_CODE, watchSocketTimeout, type BackendAgent } from './backend-agent';
+import type { BackendAgent } from '../upstream/agent';
+import { upstreamFor } from '../upstream/upstream';
+import { backendFailureToS3Error } from '../upstream/errors';
+import { watchUpstream } from '../upstream/watch';
 import { bearerRenewalOf, dropRejectedBearerToken } from '../backends/ibm-bearer';
-import { forwardBearerWithRetry, hasNoRequestBody } from './bearer-retry';
+import { forwardBearerWithRetry, hasNoRequestBody } from '../upstream/bearer-retry';
 import { sendS3Error } from './s3-error-handler';
 import { combineHooks } from '../guard-hooks';
 import { parseDeleteObjectsKeys } from '../s3/delete-objects-xml';
-import { traceUpstream } from '../tracing/request-tracing';
 
 /** The s3Proxy middleware, with a way to close its backend connections. */
 export interface S3ProxyHandler extends RequestHandler {
   /** Closes idle keep-alive connections to the backends (call on shutdown). */
   close(): void;
-  /** The agent used for backend connections. */
+  /** The agent used for backend connections (the upstream module's, lib/upstream/upstream.ts). */
   readonly agent: BackendAgent;
 }
 
@@ -77,19 +79,6 @@ async function readSmallBody(req: Request, stages: Transform[], limit: number): 
   });
   await pipeline([req, ...stages, sink]);
   return Buffer.concat(parts);
-}
-
-/** Maps a connection-level failure to the S3 error the client sees. Never leaks internals. */
-export function backendFailureToS3Error(err: NodeJS.ErrnoException): OspError {
-  const code = err.code ?? '';
-  if (err instanceof OspError) return err; // a body stage failed (signature, checksum, length)
-  if (code === UPSTREAM_TIMEOUT_CODE || code === 'ETIMEDOUT' || code === 'ESOCKETTIMEDOUT') {
-    return new OspError(504, 'BackendTimeout', 'The storage backend did not answer in time.');
-  }
-  if (code.startsWith('ERR_TLS') || code.includes('CERT') || code === 'DEPTH_ZERO_SELF_SIGNED_CERT' || code === 'EPROTO') {
-    return new OspError(502, 'BackendUnreachable', 'The storage backend could not be reached securely (TLS error).');
-  }
-  return new OspError(502, 'BackendUnreachable', 'The storage backend could not be reached.');
 }
 
 /**
@@ -185,19 +174,6 @@ function signedByClientOf(ctx: OspRequestContext): (name: string) => boolean {
 }
 
 /**
- * Backend timeouts (the agent's; see backend-agent.ts), the CLIENT span and the response-time hook
- * of one upstream request (also used by the bearer retry path and POST uploads).
- */
-export function watchUpstream(proxyReq: ClientRequest, req: Request, hooks: S3ProxyHooks): void {
-  traceUpstream(proxyReq, req); // CLIENT span + traceparent (not a signed header: set after signing)
-  if (hooks.onBackendResponse) {
-    const started = performance.now();
-    proxyReq.once('response', (r: IncomingMessage) => hooks.onBackendResponse?.(req, r.statusCode ?? 0, performance.now() - started));
-  }
-  watchSocketTimeout(proxyReq);
-}
-
-/**
  * Express middleware that forwards the request to the backend chosen by `resolveBackend`, through
  * one http-proxy-middleware instance: rewrites Host and path, re-signs with the backend
  * credentials and streams both bodies. Answers ListBuckets itself with the buckets `authorize`
@@ -215,7 +191,8 @@ export function s3Proxy(options: OspOptions, positionalHooks: S3ProxyHooks = {})
     onBackendResponse: combineHooks(o.logger, 'on.backendResponse', o.on.backendResponse, positionalHooks.onBackendResponse),
     onBackendFailure: combineHooks(o.logger, 'on.backendFailure', o.on.backendFailure, positionalHooks.onBackendFailure),
   };
-  const agent = createBackendAgent({ rejectUnauthorized: o.verify, lookup: o.upstreamLookup, connectTimeoutMs: o.upstreamConnectTimeoutMs, idleTimeoutMs: o.upstreamIdleTimeoutMs });
+  const upstream = upstreamFor(options, o);
+  const agent = upstream.backends;
 
   /** Requests whose `Expect: 100-continue` goes to the backend (see the handler). */
   const backendAnswersContinue = new WeakSet<IncomingMessage>();
@@ -371,5 +348,5 @@ export function s3Proxy(options: OspOptions, positionalHooks: S3ProxyHooks = {})
       (err: unknown) => next(err),
     );
   };
-  return Object.assign(handler, { close: () => agent.destroy(), agent });
+  return Object.assign(handler, { close: () => upstream.close(), agent });
 }

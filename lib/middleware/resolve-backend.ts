@@ -11,11 +11,14 @@ import { buildBackendQuery, isClientAuthParam } from '../s3/query';
 import { withDeadline } from '../deadline';
 import { combineHooks } from '../guard-hooks';
 import { rewriteToBackend } from '../s3/rewrite';
+import { upstreamFor } from '../upstream/upstream';
 
 /** A resolveBackend middleware, with handles for cache invalidation. */
 export interface ResolveBackendHandler extends RequestHandler {
   /** The credential source (IAM tokens, fetched credentials) this stage uses. */
   readonly credentials: BackendCredentialSource;
+  /** Closes the connections of its ListBuckets fan-out and IAM exchanges (ospMiddleware closes its own). */
+  close(): void;
 }
 
 async function lookupBucket(o: ResolvedOptions, bucket: string, ctx: OspRequestContext, req: Request): Promise<Readonly<BucketConfig> | undefined> {
@@ -92,7 +95,9 @@ function sameBackend(a: Readonly<BucketConfig>, ca: BackendCredentials, b: Reado
  */
 export function resolveBackend(options: OspOptions, hooks: { onIamTokenRefresh?(outcome: 'ok' | 'error'): void } = {}): ResolveBackendHandler {
   const o = resolveOptions(options);
-  const credentials = createBackendCredentialSource(o, process.env, combineHooks(o.logger, 'on.iamTokenRefresh', o.on.iamTokenRefresh, hooks.onIamTokenRefresh));
+  const upstream = upstreamFor(options, o);
+  const credentials = createBackendCredentialSource(o, process.env, combineHooks(o.logger, 'on.iamTokenRefresh', o.on.iamTokenRefresh, hooks.onIamTokenRefresh), upstream.iam);
+  const listing = { agent: upstream.backends, timeoutMs: o.upstreamConnectTimeoutMs, region: o.region };
 
   const resolveCopySource = async (req: Request, ctx: OspRequestContext, config: Readonly<BucketConfig>, creds: BackendCredentials): Promise<string | undefined> => {
     const header = req.headers['x-amz-copy-source'];
@@ -117,7 +122,7 @@ export function resolveBackend(options: OspOptions, hooks: { onIamTokenRefresh?(
       const creds = await credentials.resolve(ctx.identity ?? null, pattern.key, pattern.config);
       let names: string[];
       try {
-        names = await listBackendBuckets(pattern.config, creds, { verify: o.verify, timeoutMs: o.upstreamConnectTimeoutMs, lookup: o.upstreamLookup, region: o.region });
+        names = await listBackendBuckets(pattern.config, creds, listing);
       } catch (err) {
         // An incomplete listing would look complete to sync tools: fail it, loudly.
         o.logger.warn({ pattern: pattern.key, host: pattern.config.host, reason: (err as Error).message }, 'object-storage-proxy: ListBuckets failed on a backend');
@@ -151,7 +156,7 @@ export function resolveBackend(options: OspOptions, hooks: { onIamTokenRefresh?(
       const id = `${config.host}\u0000${config.port ?? 443}\u0000${who}`;
       let list = lists.get(id);
       if (!list) {
-        list = listBackendBucketsWithDates(config, creds, { verify: o.verify, timeoutMs: o.upstreamConnectTimeoutMs, lookup: o.upstreamLookup, region: o.region }).catch(() => undefined);
+        list = listBackendBucketsWithDates(config, creds, listing).catch(() => undefined);
         lists.set(id, list);
       }
       const answer = await list;
@@ -211,5 +216,5 @@ export function resolveBackend(options: OspOptions, hooks: { onIamTokenRefresh?(
       (err: unknown) => next(err),
     );
   };
-  return Object.assign(handler, { credentials });
+  return Object.assign(handler, { credentials, close: () => upstream.close() });
 }

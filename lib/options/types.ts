@@ -263,7 +263,7 @@ export interface OspOptions {
   maxSigV2PresignedLifetimeSeconds?: number;
   /** Maximum clock skew between client and proxy, in seconds. @default 900 */
   maxSkewSeconds?: number;
-  /** Verify backend TLS certificates. @default true */
+  /** Verify backend TLS certificates (and the IAM endpoint's). @default true */
   verify?: boolean;
   /** Value of the `Server` header on responses the proxy generates. */
   serverName?: string;
@@ -279,8 +279,9 @@ export interface OspOptions {
   /** Milliseconds a backend connection may stay silent mid-request. @default 300000 */
   upstreamIdleTimeoutMs?: number;
   /**
-   * Custom DNS lookup for backend connections (`dns.lookup` signature), e.g. for split-horizon DNS
-   * or to reach virtual-hosted backend names that only exist inside your network.
+   * Custom DNS lookup for every upstream connection, backends and the IAM endpoint (`dns.lookup`
+   * signature), e.g. for split-horizon DNS or to reach virtual-hosted backend names that only exist
+   * inside your network.
    */
   upstreamLookup?: LookupFunction;
   /** How many times one presigned URL may be used (successful, verified uses). @default 3 */

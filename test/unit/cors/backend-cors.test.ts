@@ -5,7 +5,7 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createBackendAgent, type BackendAgent } from '../../../lib/middleware/backend-agent';
+import { createBackendAgent, type BackendAgent } from '../../../lib/upstream/agent';
 import { corsHeadersOf, createBackendCors, type CorsTarget } from '../../../lib/cors/backend-cors';
 
 interface Seen {

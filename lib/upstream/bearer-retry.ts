@@ -1,5 +1,6 @@
 /**
- * The retry path of `s3Proxy` for IBM COS bearer-token backends.
+ * The retry path of `s3Proxy` for IBM COS bearer-token backends (part of the upstream module: its
+ * requests go through the module's backend agent, tracing hook and error mapping).
  *
  * http-proxy writes the backend's answer to the client as soon as it arrives, so a request whose
  * token the backend rejected could not be retried there. For requests whose body can be sent again
@@ -14,13 +15,13 @@
  * rejection there still drops the token (see `s3Proxy`'s proxyRes hook) so the next request gets a
  * fresh one.
  */
-import http, { type ClientRequest, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
-import https from 'node:https';
+import type { ClientRequest, IncomingMessage, OutgoingHttpHeaders } from 'node:http';
 import type { Request, Response } from 'express';
 import type { ResolvedBackend } from '../context';
 import { OspError } from '../errors';
 import { bearerRenewalOf, isBearerTokenRejected, type BearerRenewal } from '../backends/ibm-bearer';
-import type { BackendAgent } from './backend-agent';
+import type { BackendAgent } from './agent';
+import { openUpstream } from './request';
 import { hasRequestBody } from '../s3/headers';
 
 /** Largest error body read to recognise a token rejection (COS error documents are < 1 KiB). */
@@ -66,15 +67,7 @@ export function forwardBearerWithRetry(req: Request, res: Response, backend: Res
   const send = (b: ResolvedBackend, retried: boolean): void => {
     if (clientGone) return;
     const headers: OutgoingHttpHeaders = { ...req.headers };
-    const upstream = (b.protocol === 'https:' ? https : http).request({
-      protocol: b.protocol,
-      hostname: b.hostname,
-      port: b.port,
-      method: req.method,
-      path: '/',
-      headers,
-      agent: deps.agent as unknown as http.Agent,
-    });
+    const upstream = openUpstream(deps.agent, b, { method: req.method, path: '/', headers });
     current = upstream;
     try {
       deps.prepare(upstream, b);

@@ -1,6 +1,7 @@
 /**
- * One keep-alive agent object for both HTTP and HTTPS backends, which also owns the backend
- * timeouts.
+ * The agent policy of the upstream module (lib/upstream/upstream.ts): one agent object for both
+ * HTTP and HTTPS, which owns the connect and idle timeouts, TLS verification, the DNS lookup and
+ * keep-alive of every connection the proxy opens.
  *
  * http-proxy takes a single `agent` option for every request, but backends of one proxy may mix
  * schemes (a local MinIO over HTTP, IBM COS over HTTPS). Node's ClientRequest only calls
@@ -29,6 +30,8 @@ export function upstreamTimeout(what: 'connect' | 'connection'): Error {
 export interface BackendAgentOptions {
   /** Verify backend TLS certificates. */
   rejectUnauthorized: boolean;
+  /** Keep sockets open for the next request. @default true */
+  keepAlive?: boolean;
   /**
    * Sockets per backend host. @default Infinity — the upstream request must get its socket at
    * once: http-proxy pipes the body right after creating the request, and a request queued for a
@@ -77,8 +80,9 @@ function withConnectTimeout(agent: http.Agent, timeoutMs: number): void {
 }
 
 export function createBackendAgent(options: BackendAgentOptions): BackendAgent {
+  const keepAlive = options.keepAlive ?? true;
   const common = {
-    keepAlive: true,
+    keepAlive,
     maxSockets: options.maxSockets ?? Infinity,
     maxFreeSockets: options.maxFreeSockets ?? 64,
     scheduling: 'lifo' as const,
@@ -92,7 +96,7 @@ export function createBackendAgent(options: BackendAgentOptions): BackendAgent {
     withConnectTimeout(httpsAgent, options.connectTimeoutMs);
   }
   return {
-    keepAlive: true,
+    keepAlive,
     maxSockets: common.maxSockets,
     options: { timeout: options.idleTimeoutMs },
     addRequest(req, reqOptions) {

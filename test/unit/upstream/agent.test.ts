@@ -7,8 +7,8 @@ import http from 'node:http';
 import net from 'node:net';
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { AddressInfo } from 'node:net';
-import { createBackendAgent, UPSTREAM_TIMEOUT_CODE, watchSocketTimeout, type BackendAgent } from '../../../lib/middleware/backend-agent';
-import { backendFailureToS3Error } from '../../../lib/middleware/proxy';
+import { createBackendAgent, UPSTREAM_TIMEOUT_CODE, watchSocketTimeout, type BackendAgent } from '../../../lib/upstream/agent';
+import { backendFailureToS3Error } from '../../../lib/upstream/errors';
 
 function get(agent: BackendAgent, port: number): Promise<{ status?: number; error?: NodeJS.ErrnoException; ms: number }> {
   const started = Date.now();
