@@ -4,7 +4,7 @@
  */
 import { execFile } from 'node:child_process';
 import http from 'node:http';
-import { readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -126,9 +126,12 @@ describe.each([
   it('nothing is stored, no temporary file is left, and the proxy serves the next upload', async () => {
     const be = backend(name);
     const bucket = await createTestBucket('post-gone', name);
+    // Its own spool directory: other runs on this machine spool into the shared tmpdir too.
+    const spool = mkdtempSync(path.join(tmpdir(), 'osp-e2e-spool-'));
     const proxy = await startProxy({
       buckets: { [bucket]: { host: be.host, port: be.port, addressingStyle: 'path', accessKey: be.accessKey, secretKey: be.secretKey, profile } },
       hmacKeystore: [CLIENT],
+      postSpoolDirectory: spool,
     });
     const direct = backendClient(name);
     try {
@@ -144,7 +147,7 @@ describe.each([
       const m = await mint();
       await postAndGoAway(m.url, m.fields);
       await expect(direct.send(new HeadObjectCommand({ Bucket: bucket, Key: key }))).rejects.toMatchObject({ $metadata: { httpStatusCode: 404 } });
-      expect(readdirSync(tmpdir()).filter((f) => /^osp-post-[0-9a-f]{24}$/.test(f))).toEqual([]);
+      expect(readdirSync(spool)).toEqual([]);
       const again = await mint();
       const form = new FormData();
       for (const [k, v] of Object.entries(again.fields)) form.append(k, v);
@@ -153,6 +156,7 @@ describe.each([
     } finally {
       direct.destroy();
       await proxy.close();
+      rmSync(spool, { recursive: true, force: true });
     }
   });
 });
