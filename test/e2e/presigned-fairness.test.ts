@@ -59,16 +59,14 @@ describe('presigned-use store fairness (store of 50 entries)', () => {
         },
       }),
     );
-    proxy = await startProxy(
-      {
-        buckets: { [bucket]: { host: moto.host, port: moto.port, addressingStyle: 'path', accessKey: moto.accessKey, secretKey: moto.secretKey } },
-        hmacKeystore: [FLOODER, VICTIM],
-        maxPresignUrlUsageAttempts: 1,
-        usageStore: store,
-        logger,
-      },
-      { hooks: ospMetrics(registry) },
-    );
+    proxy = await startProxy({
+      buckets: { [bucket]: { host: moto.host, port: moto.port, addressingStyle: 'path', accessKey: moto.accessKey, secretKey: moto.secretKey } },
+      hmacKeystore: [FLOODER, VICTIM],
+      maxPresignUrlUsageAttempts: 1,
+      usageStore: store,
+      logger,
+      on: ospMetrics(registry),
+    });
   });
   afterAll(async () => {
     await proxy?.close();
