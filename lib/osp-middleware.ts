@@ -94,18 +94,6 @@ function sharedUsageStore(shared: SharedStateStore, o: ResolvedOptions): UsageCo
   };
 }
 
-/**
- * The whole S3 proxy as one Express middleware:
- * `verifySignature → authorize → limitPresignedUrlUsage → resolveBackend → s3Proxy`, with errors
- * rendered as S3 XML. Options are validated here, once; a bad option throws an OspConfigError.
- *
- * @example
- * app.use('/s3', ospMiddleware({
- *   buckets: { photos: { host: 's3.eu-de.example.com', accessKey: 'AK', secretKey: 'SK' } },
- *   hmacKeystore: [{ accessKey: 'client1', secretKey: 'client1-secret' }],
- *   authorize: (token, bucket, req) => token === 'client1' && req.operation !== 'DeleteObject',
- * }));
- */
 /** The stages built from one version of the options. */
 interface Generation {
   readonly o: ResolvedOptions;
@@ -139,6 +127,21 @@ function checkFixedStores(first: ResolvedOptions, next: ResolvedOptions): void {
   if (next.usageStore !== first.usageStore) throw fixed('usageStore', 'store object');
 }
 
+/**
+ * The whole S3 proxy as one Express middleware:
+ * `verifySignature → authorize → limitPresignedUrlUsage → resolveBackend → s3Proxy`, with errors
+ * rendered as S3 XML. Options are validated here, once (the stages share the result); a bad option
+ * throws an OspConfigError. Observation hooks go in `options.on` (e.g. `on: ospMetrics(registry)`);
+ * the former second argument (hooks) throws ERR_OSP_HOOKS_ARGUMENT.
+ *
+ * @example
+ * app.use('/s3', ospMiddleware({
+ *   buckets: { photos: { host: 's3.eu-de.example.com', accessKey: 'AK', secretKey: 'SK' } },
+ *   hmacKeystore: [{ accessKey: 'client1', secretKey: 'client1-secret' }],
+ *   authorize: (token, bucket, req) => token === 'client1' && req.operation !== 'DeleteObject',
+ *   on: { backendResponse: (req, status, latencyMs) => latency.observe(latencyMs) },
+ * }));
+ */
 export function ospMiddleware(options: OspOptions): OspMiddleware {
   // Validated here, once: the stages get the resolved form (asStageOptions) and do not validate again.
   const first = resolveOptions(options);
