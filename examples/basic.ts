@@ -16,6 +16,9 @@ app.use(
     },
     hmacKeystore: [{ accessKey: 'alice', secretKey: 'alice-secret-change-me', buckets: ['photos'] }],
     authorize: (token, _bucket, req) => token === 'alice' && req.operation !== 'DeleteBucket',
+    // Observation hooks (metrics, audit) all go in `on`; for Prometheus: `on: ospMetrics(registry)`
+    // of 'object-storage-proxy/metrics', or `on: [ospMetrics(registry), { error(req, err) {…} }]`.
+    on: { error: (req, err) => console.warn(`refused ${req.method} ${req.osp?.bucket ?? '-'}: ${err.s3Code}`) },
   }),
 );
 const server = http.createServer(app);

@@ -72,7 +72,7 @@ export const s3Errors = {
 } as const;
 
 /** Stable codes of configuration errors, for programmatic checks. */
-export type OspConfigErrorCode = 'ERR_OSP_INVALID_OPTION' | 'ERR_OSP_UNKNOWN_OPTION' | 'ERR_OSP_MISSING_OPTION' | 'ERR_OSP_FACTORY_NOT_CALLED';
+export type OspConfigErrorCode = 'ERR_OSP_INVALID_OPTION' | 'ERR_OSP_UNKNOWN_OPTION' | 'ERR_OSP_MISSING_OPTION' | 'ERR_OSP_FACTORY_NOT_CALLED' | 'ERR_OSP_HOOKS_ARGUMENT';
 
 /**
  * A bad option given to a factory. The message names the option, the rule it breaks and shows a

@@ -3,6 +3,7 @@
  * promise callbacks: one that throws there was an unhandled rejection that killed the process
  * (issue [9]). Every hook goes through {@link guardHooks}: a throw is logged and ignored.
  */
+import { OspConfigError } from './errors';
 import type { OspLogger } from './options';
 
 type Hooks = { readonly [name: string]: unknown };
@@ -43,12 +44,18 @@ export function guardHooks<T extends object>(hooks: T, logger: OspLogger, path =
 }
 
 /**
- * One hook that calls each given hook in turn (the `on` map's and the positional argument's),
- * each guarded: a throw is logged once and ignored. Undefined when none is given.
+ * Hooks went into `options.on` (issue [2/5]): the factories that took a hooks object as their
+ * second argument refuse one, saying what to write instead, rather than ignore it silently.
+ * `argumentCount` is the factory's `arguments.length` (its TypeScript signature has one parameter).
  */
-export function combineHooks<A extends unknown[]>(logger: OspLogger, name: string, ...hooks: (((...args: A) => void) | undefined)[]): ((...args: A) => void) | undefined {
-  const present = hooks.filter((h): h is (...args: A) => void => typeof h === 'function');
-  if (present.length === 0) return undefined;
-  const guarded = present.map((hook, i) => guardHooks({ hook }, logger, `${name}[${i}]`).hook);
-  return guarded.length === 1 ? guarded[0] : (...args: A) => guarded.forEach((h) => h(...args));
+export function rejectHooksArgument(factory: string, argumentCount: number): void {
+  if (argumentCount <= 1) return;
+  throw new OspConfigError(
+    'ERR_OSP_HOOKS_ARGUMENT',
+    `${factory}(options, hooks)`,
+    'hooks are no longer a second argument; give them in options.on, named after their moment ' +
+      '(request, error, backendResponse, backendFailure, presignedUse, presignedRejected, presignedShareExhausted, iamTokenRefresh, sharedStoreStatus); ' +
+      `for metrics: ${factory}({ ...options, on: ospMetrics(registry) }), or on: [ospMetrics(registry), { error(req, err) {…} }] with hooks of your own`,
+    `${factory}({ ...options, on: { backendResponse(req, status, latencyMs) {…}, error(req, err) {…} } })`,
+  );
 }

@@ -4,19 +4,19 @@
  * so that middleware users do not load it.
  */
 export { ospMiddleware } from './osp-middleware';
-export type { OspMiddleware, OspMiddlewareHooks, InvalidateOptions } from './osp-middleware';
+export type { OspMiddleware, InvalidateOptions } from './osp-middleware';
 export { verifySignature } from './middleware/verify-signature';
 export type { VerifySignatureHandler } from './middleware/verify-signature';
 export { authorize } from './middleware/authorize';
 export type { AuthorizeHandler } from './middleware/authorize';
 export { limitPresignedUrlUsage } from './middleware/limit-presigned-usage';
-export type { LimitPresignedUsageHandler, PresignedUsageHooks } from './middleware/limit-presigned-usage';
+export type { LimitPresignedUsageHandler } from './middleware/limit-presigned-usage';
 export { resolveBackend } from './middleware/resolve-backend';
 export type { ResolveBackendHandler } from './middleware/resolve-backend';
 export { postObject } from './middleware/post-object';
 export type { PostObjectHandler, PostObjectStages } from './middleware/post-object';
 export { s3Proxy } from './middleware/proxy';
-export type { S3ProxyHandler, S3ProxyHooks } from './middleware/proxy';
+export type { S3ProxyHandler } from './middleware/proxy';
 export { s3ErrorHandler, sendS3Error } from './middleware/s3-error-handler';
 export type { S3ErrorHandlerOptions } from './middleware/s3-error-handler';
 export { setOspIdentity } from './context';

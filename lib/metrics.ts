@@ -11,10 +11,11 @@
  *
  * const registry = new Registry();
  * app.use(promBundle({ promRegistry: registry, includeMethod: true }));      // http_request_duration_seconds, /metrics
- * app.use('/s3', ospMiddleware(options, ospMetrics(registry, { bucketNames: Object.keys(options.buckets) })));
+ * app.use('/s3', ospMiddleware({ ...options, on: ospMetrics(registry, { bucketNames: Object.keys(options.buckets) }) }));
+ * // with hooks of your own as well: on: [ospMetrics(registry), { error(req, err) {…} }]
  */
 import type { Registry } from 'prom-client';
-import type { OspMiddlewareHooks } from './osp-middleware';
+import type { OspEventHooks } from './options';
 import { createMetrics } from './server/metrics';
 import { packageVersion } from './package-version';
 
@@ -34,11 +35,12 @@ export interface OspMetricsHooksOptions {
 /**
  * Registers the `osp_*` metrics (requests, errors, durations, sizes, transferred bytes, presigned
  * URL use, backend latency, signature failures, IAM refreshes, build info, memory) on `registry`
- * and returns the hooks that feed them: pass them as the second argument of `ospMiddleware`.
+ * and returns the hooks that feed them: pass them as `on` of `ospMiddleware`'s options (again in
+ * `update()`'s), alone or in an array with hooks of your own.
  * Call once per registry (prom-client rejects a second registration of the same name).
  * `osp_active_connections` is left out: only the standalone server owns the connections.
  */
-export function ospMetrics(registry: Registry, options: OspMetricsHooksOptions = {}): OspMiddlewareHooks {
+export function ospMetrics(registry: Registry, options: OspMetricsHooksOptions = {}): OspEventHooks {
   const m = createMetrics({
     registry,
     bucketNames: options.bucketNames ? new Set(options.bucketNames) : null,
@@ -47,5 +49,5 @@ export function ospMetrics(registry: Registry, options: OspMetricsHooksOptions =
     connections: false,
   });
   const noop = () => {};
-  return { ...m.hooks, onRequest: (req, res) => m.middleware(req, res, noop) };
+  return { ...m.on, request: (req, res) => m.middleware(req, res, noop) };
 }

@@ -94,6 +94,48 @@ const KNOWN_OPTIONS: ReadonlySet<string> = new Set<keyof OspOptions>([
 const silentLogger: OspLogger = { debug() {}, info() {}, warn() {}, error() {} };
 
 /**
+ * The objects {@link resolveOptions} returned: a stage factory handed one of them (by
+ * `ospMiddleware`) uses it as is instead of validating the options again. Module-private, so only
+ * this module can mark an object as resolved; a frozen plain object a user builds never is.
+ */
+const resolvedByUs = new WeakSet<object>();
+
+function markResolved(resolved: ResolvedOptions): ResolvedOptions {
+  const frozen = Object.freeze(resolved);
+  resolvedByUs.add(frozen);
+  return frozen;
+}
+
+/**
+ * The resolved form of what a stage factory was given: `options` itself when `ospMiddleware`
+ * resolved it (see {@link asStageOptions}), else {@link resolveOptions}(options).
+ * @internal
+ */
+export function optionsOf(options: OspOptions): ResolvedOptions {
+  return resolvedByUs.has(options) ? (options as unknown as ResolvedOptions) : resolveOptions(options);
+}
+
+/**
+ * `resolved` as the argument of a stage factory: the factories' public signature takes
+ * {@link OspOptions}, and {@link optionsOf} recognizes the object without validating it again.
+ * @internal
+ */
+export function asStageOptions(resolved: ResolvedOptions): OspOptions {
+  if (!resolvedByUs.has(resolved)) throw new TypeError('asStageOptions: not an object resolveOptions returned');
+  return resolved as unknown as OspOptions;
+}
+
+/**
+ * A copy of `resolved` that uses the given stores, for the stages of a middleware that owns its
+ * `redis` connection and one presigned-usage store for its whole life. No validation: both come
+ * from the middleware itself.
+ * @internal
+ */
+export function withStores(resolved: ResolvedOptions, stores: { sharedStore: SharedStateStore | undefined; usageStore: UsageCounterStore | undefined }): ResolvedOptions {
+  return markResolved({ ...resolved, redis: undefined, sharedStore: stores.sharedStore, usageStore: stores.usageStore });
+}
+
+/**
  * Validates options, applies defaults and returns a frozen copy. The caller's object is never
  * modified. Throws {@link OspConfigError} naming the option, the rule and an example.
  * @internal not exported by the package (`ospMiddleware` and the stages call it).
@@ -188,7 +230,7 @@ export function resolveOptions(options: OspOptions): ResolvedOptions {
     upstreamIdleTimeoutMs: optionalInteger(o.upstreamIdleTimeoutMs, 'upstreamIdleTimeoutMs', 1, 86_400_000, DEFAULT_UPSTREAM_IDLE_TIMEOUT_MS, 'upstreamIdleTimeoutMs: 300000'),
     upstreamLookup: optionalFunction(o.upstreamLookup, 'upstreamLookup', 'upstreamLookup: dns.lookup'),
     maxPresignUrlUsageAttempts: optionalInteger(o[usesName], usesName, 1, 1_000_000, DEFAULT_MAX_PRESIGN_URL_USAGE_ATTEMPTS, 'maxPresignedUrlUses: 3'),
-    on: resolveEventHooks(o.on),
+    on: resolveEventHooks(o.on, logger ?? silentLogger),
     usageStore,
     redis,
     sharedStore,
@@ -209,5 +251,5 @@ export function resolveOptions(options: OspOptions): ResolvedOptions {
       `hmacKeystore: [{ accessKey: 'client1', secretKey: '…' }]`,
     );
   }
-  return Object.freeze(resolved);
+  return markResolved(resolved);
 }

@@ -1,20 +1,20 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { resolveOptions, type OspOptions } from './options';
+import { asStageOptions, resolveOptions, withStores, type OspOptions } from './options';
 import { verifySignature, type VerifySignatureHandler } from './middleware/verify-signature';
 import { authorize, type AuthorizeHandler } from './middleware/authorize';
-import { limitPresignedUrlUsage, type LimitPresignedUsageHandler, type PresignedUsageHooks } from './middleware/limit-presigned-usage';
+import { limitPresignedUrlUsage, type LimitPresignedUsageHandler } from './middleware/limit-presigned-usage';
 import { resolveBackend, type ResolveBackendHandler } from './middleware/resolve-backend';
-import { s3Proxy, type S3ProxyHandler, type S3ProxyHooks } from './middleware/proxy';
+import { s3Proxy, type S3ProxyHandler } from './middleware/proxy';
 import { postObject, type PostObjectHandler } from './middleware/post-object';
 import { s3ErrorHandler, toOspError } from './middleware/s3-error-handler';
-import { OspConfigError, type OspError } from './errors';
+import { OspConfigError } from './errors';
 import { UsageShareExhaustedError, type UsageCounterStore } from './cache/usage-store';
 import type { InvalidationMessage, SharedStateStore } from './cache/shared-store';
 import { createRedisStore } from './cache/redis-store';
 import { decisionsOfBucket, decisionsOfIdentity, secretKeyOf } from './cache/shared-keys';
 import type { ResolvedOptions } from './options';
 import { getContext, type OspRequestContext } from './context';
-import { combineHooks, guardHooks } from './guard-hooks';
+import { rejectHooksArgument } from './guard-hooks';
 import { traceChain, traceRequest } from './tracing/request-tracing';
 import { createBackendCors } from './cors/backend-cors';
 import { createWithCors, type WithCors } from './cors/own-responses';
@@ -43,11 +43,12 @@ export interface OspMiddleware extends RequestHandler {
   /**
    * Replaces the options for new requests, without dropping a connection or an in-flight
    * transfer: requests already running finish on the options they started with (their backend
-   * connections close once they are done). New, changed and removed buckets, keys and callbacks
-   * take effect at once; every cache (frontend secrets, authorization decisions, backend
-   * credentials) starts empty, so nothing derived from a removed or changed entry survives.
-   * Presigned-URL use counts and the shared store carry over; `redis`, `sharedStore` and
-   * `usageStore` cannot change. Throws OspConfigError on invalid options: the current ones stay.
+   * connections close once they are done). New, changed and removed buckets, keys, callbacks and
+   * hooks (`on`: pass your metrics hooks again) take effect at once; every cache (frontend
+   * secrets, authorization decisions, backend credentials) starts empty, so nothing derived from a
+   * removed or changed entry survives. Presigned-URL use counts and the shared store carry over:
+   * `redis` must stay equal and `sharedStore` and `usageStore` the same objects (or both absent).
+   * Throws OspConfigError on invalid options or a replaced store: the current options stay.
    */
   update(options: OspOptions): void;
   /**
@@ -67,24 +68,6 @@ export interface OspMiddleware extends RequestHandler {
     /** Browser POST uploads (runs first; other requests pass through). */
     readonly postObject: PostObjectHandler;
   };
-}
-
-/**
- * Hooks of the positional argument of {@link ospMiddleware}; for your own hooks prefer `options.on`
- * ({@link OspEventHooks}). Both are called when both are given. `ospMetrics(registry)` of
- * `object-storage-proxy/metrics` returns a complete set (including `onRequest`, which `on` lacks).
- */
-export interface OspMiddlewareHooks {
-  /** A request entered the middleware (before any stage). Must not throw. */
-  onRequest?(req: Request, res: Response): void;
-  presigned?: PresignedUsageHooks;
-  proxy?: S3ProxyHooks;
-  /** An IBM IAM token exchange finished (metrics). Must not throw. */
-  onIamTokenRefresh?(outcome: 'ok' | 'error'): void;
-  /** A stage rejected the request (signature, authorization, bucket, …) with this error. Must not throw. */
-  onError?(req: Request, error: OspError): void;
-  /** The shared store (Redis) came up, went down, or a command failed (metrics). Must not throw. */
-  onSharedStoreStatus?(event: 'up' | 'down' | 'error'): void;
 }
 
 /** Presigned usage counting on the shared store, honouring `presignedOnStoreError`. Not closable: the store is closed by its owner. */
@@ -112,18 +95,6 @@ function sharedUsageStore(shared: SharedStateStore, o: ResolvedOptions): UsageCo
   };
 }
 
-/**
- * The whole S3 proxy as one Express middleware:
- * `verifySignature → authorize → limitPresignedUrlUsage → resolveBackend → s3Proxy`, with errors
- * rendered as S3 XML. Options are validated here, once; a bad option throws an OspConfigError.
- *
- * @example
- * app.use('/s3', ospMiddleware({
- *   buckets: { photos: { host: 's3.eu-de.example.com', accessKey: 'AK', secretKey: 'SK' } },
- *   hmacKeystore: [{ accessKey: 'client1', secretKey: 'client1-secret' }],
- *   authorize: (token, bucket, req) => token === 'client1' && req.operation !== 'DeleteObject',
- * }));
- */
 /** The stages built from one version of the options. */
 interface Generation {
   readonly o: ResolvedOptions;
@@ -132,7 +103,6 @@ interface Generation {
   readonly onError: ReturnType<typeof s3ErrorHandler>;
   /** The bucket's CORS headers on the proxy's own errors, so a page can read them. */
   readonly withCors: WithCors;
-  readonly reportError: ((req: Request, error: OspError) => void) | undefined;
   /** The agents of every connection its stages open (lib/upstream/upstream.ts). */
   readonly upstream: Upstream;
   /** Requests running on this generation; once replaced and idle, its backend connections close. */
@@ -140,36 +110,67 @@ interface Generation {
   retired: boolean;
 }
 
-/** Options that name connections the middleware owns: fixed when it is created. */
-const FIXED_ON_UPDATE = ['redis', 'sharedStore', 'usageStore'] as const;
+const sameRedis = (a: ResolvedOptions['redis'], b: ResolvedOptions['redis']): boolean =>
+  a === b || (a !== undefined && b !== undefined && a.url === b.url && a.keyPrefix === b.keyPrefix && a.commandTimeoutMs === b.commandTimeoutMs && a.connectTimeoutMs === b.connectTimeoutMs);
 
-export function ospMiddleware(options: OspOptions, userHooks: OspMiddlewareHooks = {}): OspMiddleware {
+/**
+ * The stores are the middleware's for its life (they hold presigned-URL use counts, the
+ * invalidation subscription and the shared caches): update() keeps them, so a replaced one would
+ * be ignored. It is refused instead, by identity (a store is an object, not a description).
+ */
+function checkFixedStores(first: ResolvedOptions, next: ResolvedOptions): void {
+  const fixed = (name: string, what: string) =>
+    new OspConfigError(
+      'ERR_OSP_INVALID_OPTION',
+      name,
+      `cannot be replaced in update(): the middleware keeps the ${what} it was created with (presigned-URL use counts, invalidation messages, shared caches); pass the same ${what} again, or create a new middleware (and close() this one) to change it`,
+    );
+  if (!sameRedis(first.redis, next.redis)) throw fixed('redis', 'connection settings');
+  if (next.sharedStore !== first.sharedStore) throw fixed('sharedStore', 'store object');
+  if (next.usageStore !== first.usageStore) throw fixed('usageStore', 'store object');
+}
+
+/**
+ * The whole S3 proxy as one Express middleware:
+ * `verifySignature → authorize → limitPresignedUrlUsage → resolveBackend → s3Proxy`, with errors
+ * rendered as S3 XML. Options are validated here, once (the stages share the result); a bad option
+ * throws an OspConfigError. Observation hooks go in `options.on` (e.g. `on: ospMetrics(registry)`);
+ * the former second argument (hooks) throws ERR_OSP_HOOKS_ARGUMENT.
+ *
+ * @example
+ * app.use('/s3', ospMiddleware({
+ *   buckets: { photos: { host: 's3.eu-de.example.com', accessKey: 'AK', secretKey: 'SK' } },
+ *   hmacKeystore: [{ accessKey: 'client1', secretKey: 'client1-secret' }],
+ *   authorize: (token, bucket, req) => token === 'client1' && req.operation !== 'DeleteObject',
+ *   on: { backendResponse: (req, status, latencyMs) => latency.observe(latencyMs) },
+ * }));
+ */
+export function ospMiddleware(options: OspOptions): OspMiddleware {
+  // Validated here, once: the stages get the resolved form (asStageOptions) and do not validate again.
   const first = resolveOptions(options);
-  // The stages merge `options.on` with their positional hooks themselves; the chain's own two here.
-  const hooks = guardHooks(userHooks, first.logger);
-  const reportStoreStatus = combineHooks(first.logger, 'on.sharedStoreStatus', first.on.sharedStoreStatus, hooks.onSharedStoreStatus);
+  rejectHooksArgument('ospMiddleware', arguments.length);
   // The middleware owns the Redis connection; the stages see it as `sharedStore`.
   const ownStore = first.redis ? createRedisStore(first.redis, first.logger) : undefined;
   const shared = first.sharedStore ?? ownStore;
   /** Presigned uses are counted across updates: one store for the middleware's life. */
   let usageStore: UsageCounterStore | undefined = first.usageStore ?? (shared ? sharedUsageStore(shared, first) : undefined);
 
-  const build = (opts: OspOptions, o: ResolvedOptions): Generation => {
-    const { redis: _redis, ...rest } = opts;
-    const stageOptions: OspOptions = { ...rest, ...(shared ? { sharedStore: shared } : {}), ...(usageStore ? { usageStore } : {}) };
+  const build = (o: ResolvedOptions): Generation => {
+    // One resolved object for every stage, with the middleware's stores (no second validation).
+    const stageOptions = asStageOptions(withStores(o, { sharedStore: shared, usageStore }));
     // One agent set per generation, for every stage built from stageOptions (proxy, bearer retry,
     // POST uploads, ListBuckets fan-out, CORS lookups, IAM).
     const upstream = createUpstream(o);
     shareUpstream(stageOptions, upstream);
     const authorizeStage = authorize(stageOptions);
-    const resolveBackendStage = resolveBackend(stageOptions, { onIamTokenRefresh: hooks.onIamTokenRefresh });
-    const proxyStage = s3Proxy(stageOptions, hooks.proxy);
+    const resolveBackendStage = resolveBackend(stageOptions);
+    const proxyStage = s3Proxy(stageOptions);
     // The buckets' CORS answers for the responses the proxy makes itself (issue [1/5]), over the proxy's backend connections.
     const cors = createBackendCors({ agent: upstream.backends });
     const stages = {
       verifySignature: verifySignature(stageOptions),
       authorize: authorizeStage,
-      limitPresignedUrlUsage: limitPresignedUrlUsage(stageOptions, hooks.presigned),
+      limitPresignedUrlUsage: limitPresignedUrlUsage(stageOptions),
       resolveBackend: resolveBackendStage,
       s3Proxy: proxyStage,
       // Shares the caches of authorize and resolveBackend, so revocation reaches POST uploads too.
@@ -184,7 +185,6 @@ export function ospMiddleware(options: OspOptions, userHooks: OspMiddlewareHooks
       chain: [stages.postObject, ...traceChain(stages, [stages.verifySignature, stages.authorize, stages.limitPresignedUrlUsage, stages.resolveBackend, stages.s3Proxy])],
       onError: s3ErrorHandler({ logger: o.logger, serverName: o.serverName }),
       withCors: createWithCors(o, cors),
-      reportError: combineHooks(o.logger, 'on.error', o.on.error, hooks.onError),
       upstream,
       inflight: 0,
       retired: false,
@@ -192,8 +192,7 @@ export function ospMiddleware(options: OspOptions, userHooks: OspMiddlewareHooks
   };
   /** Closes a generation's idle connections (backends and IAM: all its stages share them). */
   const closeConnections = (g: Generation) => g.upstream.close();
-  let current = build(options, first);
-  let currentOptions = options;
+  let current = build(first);
   const retire = (g: Generation) => {
     g.retired = true;
     if (g.inflight === 0) closeConnections(g);
@@ -212,7 +211,8 @@ export function ospMiddleware(options: OspOptions, userHooks: OspMiddlewareHooks
     stages.resolveBackend.credentials.invalidateBucket(bucket);
   };
   const unsubscribe = shared?.subscribe((m: InvalidationMessage) => (m.kind === 'accessKey' ? forgetAccessKey(m.value) : forgetBucket(m.value)));
-  const unwatch = reportStoreStatus ? shared?.onStatus?.(reportStoreStatus) : undefined;
+  // Through `current`: the hook of the options in force (update() may change `on`).
+  const unwatch = shared?.onStatus?.((event) => current.o.on.sharedStoreStatus?.(event));
   /** Shared entries first, then the message: an instance that refills its cache after the message finds no stale entry. */
   const propagate = async (message: InvalidationMessage, sharedKeys: () => Promise<unknown>[]): Promise<boolean> => {
     if (!shared) return true;
@@ -232,10 +232,9 @@ export function ospMiddleware(options: OspOptions, userHooks: OspMiddlewareHooks
   // Our own `next` between the stages: errors end here as S3 XML, so Express 4 and 5 hosts
   // behave the same and no error handler of the host app is needed. A request runs on the
   // generation current when it arrived, to its end, whatever update() does meanwhile.
-  const onRequest = hooks.onRequest;
   const handler = function osp(req: Request, res: Response, next: NextFunction): void {
-    onRequest?.(req, res);
     const g = current;
+    g.o.on.request?.(req, res);
     g.inflight++;
     let done = false;
     res.once('close', () => {
@@ -248,7 +247,7 @@ export function ospMiddleware(options: OspOptions, userHooks: OspMiddlewareHooks
     const step = (err?: unknown): void => {
       if (err !== undefined && err !== null && err !== 'route' && err !== 'router') {
         const error = toOspError(err, g.o.logger);
-        g.reportError?.(req, error);
+        g.o.on.error?.(req, error);
         g.withCors(req, res, () => g.onError(error, req, res, next));
         return;
       }
@@ -272,15 +271,11 @@ export function ospMiddleware(options: OspOptions, userHooks: OspMiddlewareHooks
     sharedStore: shared,
     contextOf: (req: Request) => getContext(req, current.o),
     update(next: OspOptions) {
-      const o = resolveOptions(next); // throws OspConfigError: the current options stay
-      for (const name of FIXED_ON_UPDATE) {
-        if (next[name] !== currentOptions[name] && JSON.stringify(next[name]) !== JSON.stringify(currentOptions[name])) {
-          throw new OspConfigError('ERR_OSP_INVALID_OPTION', name, 'cannot change in update(): it names a connection the middleware holds; create a new middleware instead');
-        }
-      }
+      // Once per update, as at creation; throws OspConfigError: the current options stay.
+      const o = resolveOptions(next);
+      checkFixedStores(first, o);
       const old = current;
-      current = build(next, o);
-      currentOptions = next;
+      current = build(o);
       retire(old);
     },
     async revokeAccessKey(accessKey: string, opts: InvalidateOptions = {}) {

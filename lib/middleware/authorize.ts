@@ -1,7 +1,7 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { getContext, type OspRequestContext } from '../context';
 import { OspError, s3Errors } from '../errors';
-import { resolveOptions, type AuthorizeRequest, type OspOptions, type ResolvedOptions } from '../options';
+import { optionsOf, type AuthorizeRequest, type OspOptions, type ResolvedOptions } from '../options';
 import { createTtlCache } from '../cache/ttl-cache';
 import { DEFAULT_BUCKET_TTL_SECONDS } from '../constants';
 import { checkKey } from '../s3/parse-request';
@@ -121,7 +121,7 @@ export interface AuthorizeHandler extends RequestHandler {
 }
 
 export function authorize(options: OspOptions): AuthorizeHandler {
-  const o = resolveOptions(options);
+  const o = optionsOf(options);
   const decisions = createTtlCache<boolean>({ maxEntries: 100_000 });
   // Opt-in second level: decisions shared by every instance (best effort: a store failure means a miss).
   const shared = o.sharedCacheDecisions ? o.sharedStore : undefined;

@@ -1,17 +1,9 @@
-import { combineHooks } from '../guard-hooks';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { s3Errors } from '../errors';
-import { resolveOptions, type OspOptions } from '../options';
+import { optionsOf, type OspOptions } from '../options';
+import { rejectHooksArgument } from '../guard-hooks';
 import { UsageShareExhaustedError, type UsageCounterStore } from '../cache/usage-store';
 import { createMemoryUsageStore } from '../cache/memory-usage-store';
-
-/** Metric hooks of {@link limitPresignedUrlUsage}. */
-export interface PresignedUsageHooks {
-  onHit?(bucket: string | undefined): void;
-  onRejected?(bucket: string | undefined): void;
-  /** A NEW presigned URL of this access key was refused (503 SlowDown): the key holds its whole share of the usage store. */
-  onShareExhausted?(accessKey: string): void;
-}
 
 /** One warning per access key per this many ms while it stays at its share (the metric counts every refusal). */
 const SHARE_LOG_INTERVAL_MS = 60_000;
@@ -34,20 +26,14 @@ function isSuccessful(status: number): boolean {
  * encoded — and given back when the request does not succeed (backend error, 4xx, 5xx), so
  * retries after failures do not exhaust the URL. Requests that are not presigned pass untouched.
  */
-export function limitPresignedUrlUsage(options: OspOptions, positionalHooks: PresignedUsageHooks = {}): LimitPresignedUsageHandler {
-  const o = resolveOptions(options);
-  const hooks: PresignedUsageHooks = {
-    onHit: combineHooks(o.logger, 'on.presignedUse', o.on.presignedUse, positionalHooks.onHit),
-    onRejected: combineHooks(o.logger, 'on.presignedRejected', o.on.presignedRejected, positionalHooks.onRejected),
-  };
+export function limitPresignedUrlUsage(options: OspOptions): LimitPresignedUsageHandler {
+  const o = optionsOf(options);
+  rejectHooksArgument('limitPresignedUrlUsage', arguments.length);
+  const hooks = { onHit: o.on.presignedUse, onRejected: o.on.presignedRejected };
   const store = o.usageStore ?? createMemoryUsageStore();
   const shareLoggedAt = new Map<string, number>();
   const shareExhausted = (err: UsageShareExhaustedError) => {
-    try {
-      positionalHooks.onShareExhausted?.(err.owner);
-    } catch (e) {
-      o.logger.warn({ err: e }, 'object-storage-proxy: a presigned usage hook threw');
-    }
+    o.on.presignedShareExhausted?.(err.owner);
     const t = Date.now();
     if (t - (shareLoggedAt.get(err.owner) ?? -Infinity) < SHARE_LOG_INTERVAL_MS) return;
     if (shareLoggedAt.size >= 10_000) shareLoggedAt.clear(); // bounded, whatever the number of keys

@@ -25,7 +25,7 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import Busboy, { type BusboyHeaders, type BusboyInstance } from '@fastify/busboy';
 import { clientHost, getContext, type OspRequestContext, type ResolvedBackend } from '../context';
 import { OspError, s3Errors } from '../errors';
-import { resolveOptions, type OspOptions } from '../options';
+import { asStageOptions, optionsOf, type OspOptions } from '../options';
 import { UNSIGNED_PAYLOAD } from '../constants';
 import { createFrontendSecrets } from '../auth/frontend-secrets';
 import { firstHeader } from '../s3/headers';
@@ -164,10 +164,10 @@ function readBody(r: IncomingMessage, limit: number): Promise<Buffer> {
  * (`ospMiddleware` does).
  */
 export function postObject(options: OspOptions, stages: PostObjectStages = {}): PostObjectHandler {
-  const o = resolveOptions(options);
+  const o = optionsOf(options);
   const secrets = createFrontendSecrets(o);
-  const authorizeStage = stages.authorize ?? createAuthorize(options);
-  const resolveStage = stages.resolveBackend ?? createResolveBackend(options);
+  const authorizeStage = stages.authorize ?? createAuthorize(asStageOptions(o));
+  const resolveStage = stages.resolveBackend ?? createResolveBackend(asStageOptions(o));
   const upstreamAgents = upstreamFor(options, o);
   const agent = upstreamAgents.backends;
   // The answer is the proxy's own, never seen by the backend: it gets the bucket's CORS headers

@@ -8,7 +8,7 @@ import { planUpstreamBody, type UpstreamBodyPlan } from '../body/upstream-body';
 import { resolveProfile } from '../backends/profiles';
 import { getContext, type OspRequestContext, type ResolvedBackend } from '../context';
 import { OspError, s3Errors } from '../errors';
-import { resolveOptions, type OspOptions } from '../options';
+import { optionsOf, type OspOptions } from '../options';
 import { UNSIGNED_PAYLOAD } from '../constants';
 import { forwardsRequestHeader } from '../s3/forwarded-headers';
 import { signRequest } from '../sigv4/sign-request';
@@ -20,7 +20,7 @@ import { watchUpstream } from '../upstream/watch';
 import { bearerRenewalOf, dropRejectedBearerToken } from '../backends/ibm-bearer';
 import { forwardBearerWithRetry, hasNoRequestBody } from '../upstream/bearer-retry';
 import { sendS3Error } from './s3-error-handler';
-import { combineHooks } from '../guard-hooks';
+import { rejectHooksArgument } from '../guard-hooks';
 import { parseDeleteObjectsKeys } from '../s3/delete-objects-xml';
 
 /** The s3Proxy middleware, with a way to close its backend connections. */
@@ -31,7 +31,7 @@ export interface S3ProxyHandler extends RequestHandler {
   readonly agent: BackendAgent;
 }
 
-/** Observation hooks of {@link s3Proxy} (used for metrics). Must not throw. */
+/** The backend hooks of `options.on` as {@link watchUpstream} calls them. @internal */
 export interface S3ProxyHooks {
   /** The backend answered with response headers after `latencyMs` (time to first byte). */
   onBackendResponse?(req: Request, status: number, latencyMs: number): void;
@@ -185,12 +185,10 @@ function signedByClientOf(ctx: OspRequestContext): (name: string) => boolean {
  * server of your own, route `checkContinue` to the app so Node does not send 100 before that:
  * `server.on('checkContinue', (req, res) => app(req, res))`.
  */
-export function s3Proxy(options: OspOptions, positionalHooks: S3ProxyHooks = {}): S3ProxyHandler {
-  const o = resolveOptions(options);
-  const hooks: S3ProxyHooks = {
-    onBackendResponse: combineHooks(o.logger, 'on.backendResponse', o.on.backendResponse, positionalHooks.onBackendResponse),
-    onBackendFailure: combineHooks(o.logger, 'on.backendFailure', o.on.backendFailure, positionalHooks.onBackendFailure),
-  };
+export function s3Proxy(options: OspOptions): S3ProxyHandler {
+  const o = optionsOf(options);
+  rejectHooksArgument('s3Proxy', arguments.length);
+  const hooks: S3ProxyHooks = { onBackendResponse: o.on.backendResponse, onBackendFailure: o.on.backendFailure };
   const upstream = upstreamFor(options, o);
   const agent = upstream.backends;
 

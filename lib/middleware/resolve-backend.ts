@@ -1,7 +1,7 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { getContext, type BackendCredentials, type OspRequestContext, type ResolvedBackend } from '../context';
 import { OspError, s3Errors } from '../errors';
-import { resolveBucketConfig, resolveOptions, type BucketConfig, type OspOptions, type ResolvedOptions } from '../options';
+import { resolveBucketConfig, optionsOf, type BucketConfig, type OspOptions, type ResolvedOptions } from '../options';
 import { createBackendCredentialSource, staticHmacCredentials, type BackendCredentialSource } from '../backends/backend-credentials';
 import { listBackendBuckets, listBackendBucketsWithDates, type BackendBucketList } from '../backends/list-backend-buckets';
 import { keystoreAllows } from '../auth/keystore-policy';
@@ -9,7 +9,7 @@ import { isAnonymous } from '../auth/anonymous-requests';
 import { formatCopySource, parseCopySource } from '../s3/copy-source';
 import { buildBackendQuery, isClientAuthParam } from '../s3/query';
 import { withDeadline } from '../deadline';
-import { combineHooks } from '../guard-hooks';
+import { rejectHooksArgument } from '../guard-hooks';
 import { rewriteToBackend } from '../s3/rewrite';
 import { upstreamFor } from '../upstream/upstream';
 
@@ -93,10 +93,11 @@ function sameBackend(a: Readonly<BucketConfig>, ca: BackendCredentials, b: Reado
  * bucket name, and refuses copies between different backends or backend identities.
  * For ListBuckets it adds the buckets that pattern entries' backends report.
  */
-export function resolveBackend(options: OspOptions, hooks: { onIamTokenRefresh?(outcome: 'ok' | 'error'): void } = {}): ResolveBackendHandler {
-  const o = resolveOptions(options);
+export function resolveBackend(options: OspOptions): ResolveBackendHandler {
+  const o = optionsOf(options);
+  rejectHooksArgument('resolveBackend', arguments.length);
   const upstream = upstreamFor(options, o);
-  const credentials = createBackendCredentialSource(o, process.env, combineHooks(o.logger, 'on.iamTokenRefresh', o.on.iamTokenRefresh, hooks.onIamTokenRefresh), upstream.iam);
+  const credentials = createBackendCredentialSource(o, process.env, o.on.iamTokenRefresh, upstream.iam);
   const listing = { agent: upstream.backends, timeoutMs: o.upstreamConnectTimeoutMs, region: o.region };
 
   const resolveCopySource = async (req: Request, ctx: OspRequestContext, config: Readonly<BucketConfig>, creds: BackendCredentials): Promise<string | undefined> => {

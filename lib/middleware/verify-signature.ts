@@ -1,7 +1,7 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { getContext, type OspRequestContext } from '../context';
 import { OspError, s3Errors } from '../errors';
-import { resolveOptions, type OspOptions, type ResolvedOptions } from '../options';
+import { optionsOf, type OspOptions, type ResolvedOptions } from '../options';
 import { createFrontendSecrets, type FetchedKey } from '../auth/frontend-secrets';
 import { splitUrl } from '../s3/parse-request';
 import { firstHeader } from '../s3/headers';
@@ -159,7 +159,7 @@ export interface VerifySignatureHandler extends RequestHandler {
  * middleware is mounted under a path prefix.
  */
 export function verifySignature(options: OspOptions): VerifySignatureHandler {
-  const o = resolveOptions(options);
+  const o = optionsOf(options);
   const secrets = createFrontendSecrets(o);
   if (o.skipSignatureValidation && !skipWarningShown) {
     skipWarningShown = true;

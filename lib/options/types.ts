@@ -1,5 +1,5 @@
 /** The public options types (`OspOptions` and what it is made of) and their resolved form. */
-import type { Request } from 'express';
+import type { Request, Response } from 'express';
 import type { LookupFunction } from 'node:net';
 import { type OspError } from '../errors';
 import type { UsageCounterStore } from '../cache/usage-store';
@@ -66,9 +66,13 @@ export interface BucketConfig {
 
 /**
  * Observation hooks (`options.on`): metrics, audit logs. Each must not throw (a throw is logged once
- * and ignored) and should return quickly: they run on the request path.
+ * and ignored) and should return quickly: they run on the request path. The only way to hook into
+ * the middleware: `ospMiddleware({ ...options, on: { backendResponse(req, status, ms) {…} } })`;
+ * with metrics, `on: [ospMetrics(registry), { error(req, err) {…} }]`.
  */
 export interface OspEventHooks {
+  /** A request entered the middleware, before any stage (metrics: request count, duration). */
+  request?(req: Request, res: Response): void;
   /** A stage refused the request (signature, authorization, bucket, …) with this S3 error. */
   error?(req: Request, error: OspError): void;
   /** The backend answered with response headers after `latencyMs` (time to first byte). */
@@ -79,6 +83,8 @@ export interface OspEventHooks {
   presignedUse?(bucket: string | undefined): void;
   /** A presigned URL was refused: its use limit was reached. */
   presignedRejected?(bucket: string | undefined): void;
+  /** A NEW presigned URL of this access key was refused (503 SlowDown): the key holds its whole share of the usage store. */
+  presignedShareExhausted?(accessKey: string): void;
   /** An IBM IAM token exchange finished. */
   iamTokenRefresh?(outcome: 'ok' | 'error'): void;
   /** The shared store (Redis) came up, went down, or a command failed. */
@@ -290,10 +296,11 @@ export interface OspOptions {
   maxPresignUrlUsageAttempts?: number;
   /**
    * Observation hooks, named after the moment they report (as http-proxy-middleware's `on`). They
-   * must not throw; one that does is logged once and ignored. Also honoured by the stage factories
-   * used on their own.
+   * must not throw; one that does is logged once and ignored. Several sets (e.g. `ospMetrics`'
+   * and your own) go in an array; each hook of each set is called, in order. Also honoured by the
+   * stage factories used on their own. `update()` replaces them with the new options' `on`.
    */
-  on?: OspEventHooks;
+  on?: OspEventHooks | readonly OspEventHooks[];
   /** Store that counts presigned URL uses. @default the shared store when one is configured, else an in-memory store */
   usageStore?: UsageCounterStore;
   /**

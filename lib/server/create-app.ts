@@ -7,8 +7,8 @@ import type { IncomingMessage } from 'node:http';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import helmet from 'helmet';
 import pino, { type Logger } from 'pino';
-import { ospMiddleware, type OspMiddleware, type OspMiddlewareHooks } from '../osp-middleware';
-import type { OspOptions } from '../options';
+import { ospMiddleware, type OspMiddleware } from '../osp-middleware';
+import type { OspEventHooks, OspOptions } from '../options';
 import { OspError } from '../errors';
 import { sendS3Error, toOspError } from '../middleware/s3-error-handler';
 import { createAccessLog } from './access-log';
@@ -67,8 +67,6 @@ export interface CreateAppExtras {
   metrics?: OspMetrics;
   /** Per-path request counting, when enabled. */
   requestCounter?: RequestCounter;
-  /** More hooks, called after the metrics hooks. */
-  hooks?: OspMiddlewareHooks;
   /** `version` label of osp_build_info. */
   version?: string;
 }
@@ -106,48 +104,6 @@ export function serializeRequest(req: IncomingMessage): Record<string, unknown> 
   };
 }
 
-function combineHooks(a: OspMiddlewareHooks, b: OspMiddlewareHooks | undefined): OspMiddlewareHooks {
-  if (!b) return a;
-  return {
-    onIamTokenRefresh(outcome) {
-      a.onIamTokenRefresh?.(outcome);
-      b.onIamTokenRefresh?.(outcome);
-    },
-    onError(req, err) {
-      a.onError?.(req, err);
-      b.onError?.(req, err);
-    },
-    onSharedStoreStatus(event) {
-      a.onSharedStoreStatus?.(event);
-      b.onSharedStoreStatus?.(event);
-    },
-    presigned: {
-      onHit(bucket) {
-        a.presigned?.onHit?.(bucket);
-        b.presigned?.onHit?.(bucket);
-      },
-      onRejected(bucket) {
-        a.presigned?.onRejected?.(bucket);
-        b.presigned?.onRejected?.(bucket);
-      },
-      onShareExhausted(accessKey) {
-        a.presigned?.onShareExhausted?.(accessKey);
-        b.presigned?.onShareExhausted?.(accessKey);
-      },
-    },
-    proxy: {
-      onBackendResponse(req, status, ms) {
-        a.proxy?.onBackendResponse?.(req, status, ms);
-        b.proxy?.onBackendResponse?.(req, status, ms);
-      },
-      onBackendFailure(req, err) {
-        a.proxy?.onBackendFailure?.(req, err);
-        b.proxy?.onBackendFailure?.(req, err);
-      },
-    },
-  };
-}
-
 export { packageVersion };
 
 /**
@@ -169,8 +125,10 @@ export function createApp(options: OspOptions, extras: CreateAppExtras = {}): Os
       requestDuration: false,
     });
   const ospLogger = logger.child({ component: 'osp' });
-  const middlewareOptions: OspOptions = { ...options, logger: options.logger ?? ospLogger };
-  const osp = ospMiddleware(middlewareOptions, combineHooks(metrics.hooks, extras.hooks));
+  /** The metrics' hooks first, then the options' own `on` (a set or several): at creation and on every reload. */
+  const withServerDefaults = (o: OspOptions): OspOptions => ({ ...o, logger: o.logger ?? ospLogger, on: ([metrics.on] as OspEventHooks[]).concat(o.on ?? []) });
+  const middlewareOptions = withServerDefaults(options);
+  const osp = ospMiddleware(middlewareOptions);
   const serverName = options.serverName;
 
   const app = express();
@@ -233,6 +191,6 @@ export function createApp(options: OspOptions, extras: CreateAppExtras = {}): Os
     sendS3Error(req, res, error, serverName);
   });
 
-  const reload = (next: OspOptions) => osp.update({ ...next, logger: next.logger ?? ospLogger });
+  const reload = (next: OspOptions) => osp.update(withServerDefaults(next));
   return Object.assign(app, { osp, metrics, logger, reload });
 }

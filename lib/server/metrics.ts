@@ -9,7 +9,7 @@
 import type { Server as NetServer, Socket } from 'node:net';
 import type { NextFunction, Request, Response } from 'express';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { OspMiddlewareHooks } from '../osp-middleware';
+import type { OspEventHooks } from '../options';
 import type { OspError } from '../errors';
 import { countBodyBytesOfRequest, requestBytesRead, responseBytesWritten } from './body-bytes';
 
@@ -51,8 +51,8 @@ export interface OspMetricsOptions {
 
 export interface OspMetrics {
   readonly registry: Registry;
-  /** Hooks to pass to `ospMiddleware(options, hooks)`. */
-  readonly hooks: Required<Pick<OspMiddlewareHooks, 'onError' | 'presigned' | 'proxy' | 'onIamTokenRefresh' | 'onSharedStoreStatus'>>;
+  /** Hooks that feed the metrics, for `ospMiddleware({ ...options, on: [metrics.on, ...] })`. */
+  readonly on: Required<Omit<OspEventHooks, 'request'>>;
   /** Express middleware (mount first): request count, duration, sizes and transferred bytes. */
   middleware(req: Request, res: Response, next: NextFunction): void;
   /**
@@ -169,28 +169,24 @@ export function createMetrics(options: OspMetricsOptions): OspMetrics {
     errors.inc({ method: methodLabel(req.method), bucket: reqBucket(req), error: s3Code });
   };
 
-  const hooks: OspMetrics['hooks'] = {
-    onIamTokenRefresh: (outcome) => iamRefreshes.inc({ outcome }),
-    onSharedStoreStatus(event) {
+  const on: OspMetrics['on'] = {
+    iamTokenRefresh: (outcome) => iamRefreshes.inc({ outcome }),
+    sharedStoreStatus(event) {
       if (event === 'error') redisErrors?.inc();
       else redisUp?.set(event === 'up' ? 1 : 0);
     },
-    onError(req: Request, error: OspError) {
+    error(req: Request, error: OspError) {
       recordError(req, error.s3Code);
       if (req.osp?.authMethod === undefined && SIGNATURE_FAILURE_CODES.has(error.s3Code)) signatureFailures.inc({ reason: error.s3Code });
     },
-    presigned: {
-      onHit: (bucket) => presignedHits.inc({ bucket: bucketLabel(bucket) }),
-      onRejected: (bucket) => presignedRejected.inc({ bucket: bucketLabel(bucket) }),
-      onShareExhausted: () => presignedShareExhausted.inc(),
+    presignedUse: (bucket) => presignedHits.inc({ bucket: bucketLabel(bucket) }),
+    presignedRejected: (bucket) => presignedRejected.inc({ bucket: bucketLabel(bucket) }),
+    presignedShareExhausted: () => presignedShareExhausted.inc(),
+    backendResponse(req, _status, latencyMs) {
+      backendLatency.observe({ method: methodLabel(req.method), bucket: reqBucket(req) }, latencyMs / 1000);
     },
-    proxy: {
-      onBackendResponse(req, _status, latencyMs) {
-        backendLatency.observe({ method: methodLabel(req.method), bucket: reqBucket(req) }, latencyMs / 1000);
-      },
-      onBackendFailure(req, error) {
-        recordError(req, error.s3Code);
-      },
+    backendFailure(req, error) {
+      recordError(req, error.s3Code);
     },
   };
 
@@ -222,7 +218,7 @@ export function createMetrics(options: OspMetricsOptions): OspMetrics {
 
   return {
     registry,
-    hooks,
+    on,
     middleware,
     observeRequest,
     trackConnections,

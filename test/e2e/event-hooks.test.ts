@@ -1,6 +1,6 @@
 /**
- * `options.on`: the observation hooks fire at their moments (moto backend), the former positional
- * hooks still fire beside them, and a hook that throws changes nothing for the client.
+ * `options.on`: the observation hooks fire at their moments (moto backend), several sets in an
+ * array all fire, in order, and a hook that throws changes nothing for the client.
  */
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
@@ -15,12 +15,12 @@ describe('on: { … } observation hooks', () => {
   beforeAll(async () => {
     const b = backend('moto');
     const bucket = await createTestBucket('hooks', 'moto');
-    proxy = await startProxy(
-      {
-        buckets: { data: { host: b.host, port: b.port, tls: false, addressingStyle: 'path', backendBucket: bucket, accessKey: b.accessKey, secretKey: b.secretKey, profile: 'moto' } },
-        hmacKeystore: [KEY],
-        maxPresignedUrlUses: 1,
-        on: {
+    proxy = await startProxy({
+      buckets: { data: { host: b.host, port: b.port, tls: false, addressingStyle: 'path', backendBucket: bucket, accessKey: b.accessKey, secretKey: b.secretKey, profile: 'moto' } },
+      hmacKeystore: [KEY],
+      maxPresignedUrlUses: 1,
+      on: [
+        {
           error: (_req, err) => {
             seen.push(`error:${err.s3Code}`);
             throw new Error('a broken metrics hook');
@@ -29,9 +29,9 @@ describe('on: { … } observation hooks', () => {
           presignedUse: (bucketName) => void seen.push(`presigned:${bucketName}`),
           presignedRejected: (bucketName) => void seen.push(`rejected:${bucketName}`),
         },
-      },
-      { hooks: { onError: (_req, err) => void seen.push(`positional:${err.s3Code}`) } },
-    );
+        { error: (_req, err) => void seen.push(`second:${err.s3Code}`) },
+      ],
+    });
   });
   afterAll(async () => proxy?.close());
 
@@ -41,11 +41,11 @@ describe('on: { … } observation hooks', () => {
     expect(seen).toEqual(['backend:200']);
     const wrong = proxyClient(proxy.endpoint, KEY.accessKey, 'wrong-secret');
     await expect(wrong.send(new GetObjectCommand({ Bucket: 'data', Key: 'k' }))).rejects.toMatchObject({ $metadata: { httpStatusCode: 403 } });
-    expect(seen.slice(1)).toEqual(['error:SignatureDoesNotMatch', 'positional:SignatureDoesNotMatch']);
+    expect(seen.slice(1)).toEqual(['error:SignatureDoesNotMatch', 'second:SignatureDoesNotMatch']);
     const url = await getSignedUrl(client, new GetObjectCommand({ Bucket: 'data', Key: 'k' }), { expiresIn: 60 });
     expect((await fetch(url)).status).toBe(200);
     expect((await fetch(url)).status).toBe(403);
-    expect(seen.slice(3)).toEqual(['presigned:data', 'backend:200', 'rejected:data', 'error:AccessDenied', 'positional:AccessDenied']);
+    expect(seen.slice(3)).toEqual(['presigned:data', 'backend:200', 'rejected:data', 'error:AccessDenied', 'second:AccessDenied']);
     client.destroy();
     wrong.destroy();
   });

@@ -47,7 +47,7 @@ describe('IBM COS backends (API key → IAM bearer token)', () => {
   });
   const refreshes: string[] = [];
   async function proxyWith(opts: OspOptions, before?: RequestHandler[]): Promise<{ proxy: RunningProxy; client: S3Client }> {
-    const proxy = await startProxy(opts, { ...(before ? { before } : {}), hooks: { onIamTokenRefresh: (outcome) => refreshes.push(outcome) } });
+    const proxy = await startProxy({ ...opts, on: { iamTokenRefresh: (outcome) => void refreshes.push(outcome) } }, before ? { before } : {});
     started.push(proxy);
     const client = proxyClient(proxy.endpoint, CLIENT.accessKey, CLIENT.secretKey);
     clients.push(client);

@@ -24,13 +24,11 @@ test('an app with its own express-prom-bundle exposes http_* and osp_* metrics a
   const registry = new Registry();
   const app = express();
   app.use(promBundle({ promRegistry: registry, includeMethod: true, includePath: false }));
-  const osp = ospMiddleware(
-    {
-      buckets: { [bucket]: { host: moto.host, port: moto.port, addressingStyle: 'path', accessKey: moto.accessKey, secretKey: moto.secretKey } },
-      hmacKeystore: [{ accessKey: 'client1', secretKey: 'client1-secret' }],
-    },
-    ospMetrics(registry, { bucketNames: [bucket] }),
-  );
+  const osp = ospMiddleware({
+    buckets: { [bucket]: { host: moto.host, port: moto.port, addressingStyle: 'path', accessKey: moto.accessKey, secretKey: moto.secretKey } },
+    hmacKeystore: [{ accessKey: 'client1', secretKey: 'client1-secret' }],
+    on: ospMetrics(registry, { bucketNames: [bucket] }),
+  });
   app.use('/s3', osp);
   const server = http.createServer(app);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

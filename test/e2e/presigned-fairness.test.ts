@@ -51,16 +51,14 @@ describe('presigned-use store fairness (store of 50 entries)', () => {
     for (let i = 0; i < 50; i++) await direct.send(new PutObjectCommand({ Bucket: bucket, Key: `k${i}`, Body: `object ${i}` }));
     direct.destroy();
     const logger = pino({ level: 'info' }, lineSink(logLines));
-    proxy = await startProxy(
-      {
-        buckets: { [bucket]: { host: moto.host, port: moto.port, addressingStyle: 'path', accessKey: moto.accessKey, secretKey: moto.secretKey } },
-        hmacKeystore: [FLOODER, VICTIM],
-        maxPresignUrlUsageAttempts: 1,
-        usageStore: store,
-        logger,
-      },
-      { hooks: ospMetrics(registry) },
-    );
+    proxy = await startProxy({
+      buckets: { [bucket]: { host: moto.host, port: moto.port, addressingStyle: 'path', accessKey: moto.accessKey, secretKey: moto.secretKey } },
+      hmacKeystore: [FLOODER, VICTIM],
+      maxPresignUrlUsageAttempts: 1,
+      usageStore: store,
+      logger,
+      on: ospMetrics(registry),
+    });
   });
   afterAll(async () => {
     await proxy?.close();

@@ -511,10 +511,10 @@ describe('presigned URLs: what the proxy forwards, give-back on backend errors, 
     }
   });
 
-  it('hooks.presigned.onHit on a counted use, onRejected on the limit; not called for header-signed requests', async () => {
+  it('on.presignedUse on a counted use, on.presignedRejected on the limit; not called for header-signed requests', async () => {
     const hits: (string | undefined)[] = [];
     const rejected: (string | undefined)[] = [];
-    const middleware = ospMiddleware(options(1), { presigned: { onHit: (b) => hits.push(b), onRejected: (b) => rejected.push(b) } });
+    const middleware = ospMiddleware({ ...options(1), on: { presignedUse: (b) => void hits.push(b), presignedRejected: (b) => void rejected.push(b) } });
     const proxy = await startProxy(options(1), { handler: middleware });
     const client = proxyClient(proxy.endpoint, CLIENT.accessKey, CLIENT.secretKey, { requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' });
     try {

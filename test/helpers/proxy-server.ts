@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import express, { type ErrorRequestHandler, type RequestHandler } from 'express';
 import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
-import { ospMiddleware, type OspMiddleware, type OspMiddlewareHooks } from '../../lib/osp-middleware';
+import { ospMiddleware, type OspMiddleware } from '../../lib/osp-middleware';
 import type { OspOptions } from '../../lib/options';
 
 export interface RunningProxy {
@@ -26,13 +26,11 @@ export interface StartProxyOptions {
   before?: RequestHandler[];
   /** Use this handler instead of ospMiddleware(options) (to test stage composition). */
   handler?: RequestHandler | Array<RequestHandler | ErrorRequestHandler>;
-  /** Observation hooks for ospMiddleware. */
-  hooks?: OspMiddlewareHooks;
 }
 
 export async function startProxy(options: OspOptions, extra: StartProxyOptions = {}): Promise<RunningProxy> {
   const app = express();
-  const middleware = ospMiddleware(options, extra.hooks);
+  const middleware = ospMiddleware(options);
   const chain: Array<RequestHandler | ErrorRequestHandler> = extra.handler === undefined ? [middleware] : Array.isArray(extra.handler) ? extra.handler : [extra.handler];
   if (extra.mountPath) app.use(extra.mountPath, ...(extra.before ?? []), ...chain);
   else app.use(...(extra.before ?? []), ...chain);

@@ -112,8 +112,8 @@ describe('acceptedRegions', () => {
 describe('callbacks under faults (moto)', () => {
   let env: Awaited<ReturnType<typeof privateBucket>>;
   const proxies: RunningProxy[] = [];
-  const start = async (options: Partial<OspOptions>, hooks?: NonNullable<Parameters<typeof startProxy>[1]>['hooks']) => {
-    const p = await startProxy({ buckets: { data: env.config({ backendBucket: env.bucket, profile: 'moto' }) }, ...options } as OspOptions, { hooks });
+  const start = async (options: Partial<OspOptions>) => {
+    const p = await startProxy({ buckets: { data: env.config({ backendBucket: env.bucket, profile: 'moto' }) }, ...options } as OspOptions);
     proxies.push(p);
     return p;
   };
@@ -189,14 +189,15 @@ describe('callbacks under faults (moto)', () => {
     expect([fetches, decisions]).toEqual([1, 1]);
   });
   it('an observation hook that throws after an asynchronous denial: the client still gets its 403, the proxy keeps serving', async () => {
-    const p = await start(
-      { hmacKeystore: [{ accessKey: CLIENT.accessKeyId, secretKey: CLIENT.secretAccessKey }], authorize: async () => false },
-      {
-        onError: () => {
+    const p = await start({
+      hmacKeystore: [{ accessKey: CLIENT.accessKeyId, secretKey: CLIENT.secretAccessKey }],
+      authorize: async () => false,
+      on: {
+        error: () => {
           throw new Error('hook exploded');
         },
       },
-    );
+    });
     for (let i = 0; i < 3; i++) {
       const res = await get(p);
       expect([res.status, res.code]).toEqual([403, 'AccessDenied']);

@@ -1,9 +1,9 @@
 import { EventEmitter } from 'node:events';
 import type { NextFunction, Request, Response } from 'express';
-import { limitPresignedUrlUsage, type PresignedUsageHooks } from '../../../lib/middleware/limit-presigned-usage';
+import { limitPresignedUrlUsage } from '../../../lib/middleware/limit-presigned-usage';
 import { createMemoryUsageStore, type MemoryUsageStore } from '../../../lib/cache/memory-usage-store';
 import type { UsageCounterStore } from '../../../lib/cache/usage-store';
-import type { OspOptions } from '../../../lib/options';
+import type { OspEventHooks, OspOptions } from '../../../lib/options';
 import { OspError } from '../../../lib/errors';
 
 const T0 = 1_700_000_000_000;
@@ -48,11 +48,11 @@ const BASE: OspOptions = { buckets: { photos: { host: 's3.example.com', accessKe
 
 describe('limitPresignedUrlUsage', () => {
   const stores: MemoryUsageStore[] = [];
-  function setup(limit?: number, hooks?: PresignedUsageHooks, storeOptions: Parameters<typeof createMemoryUsageStore>[0] = {}) {
+  function setup(limit?: number, on?: OspEventHooks, storeOptions: Parameters<typeof createMemoryUsageStore>[0] = {}) {
     const clock = fakeClock();
     const store = createMemoryUsageStore({ now: clock.now, sweepIntervalMs: 0, ...storeOptions });
     stores.push(store);
-    const handler = limitPresignedUrlUsage({ ...BASE, usageStore: store, ...(limit === undefined ? {} : { maxPresignUrlUsageAttempts: limit }) }, hooks);
+    const handler = limitPresignedUrlUsage({ ...BASE, usageStore: store, ...(limit === undefined ? {} : { maxPresignUrlUsageAttempts: limit }), ...(on ? { on } : {}) });
     return { clock, store, handler };
   }
   afterEach(async () => {
@@ -173,18 +173,18 @@ describe('limitPresignedUrlUsage', () => {
     expect(store.size()).toBe(2);
   });
 
-  test('hooks: onHit for a counted use, onRejected at the limit, with the bucket; a throwing hook does not break the request', async () => {
+  test('on: presignedUse for a counted use, presignedRejected at the limit, with the bucket; a throwing hook does not break the request', async () => {
     const calls: string[] = [];
-    const { handler } = setup(1, { onHit: (b) => calls.push(`hit:${b}`), onRejected: (b) => calls.push(`rejected:${b}`) });
+    const { handler } = setup(1, { presignedUse: (b) => void calls.push(`hit:${b}`), presignedRejected: (b) => void calls.push(`rejected:${b}`) });
     await runOnce(handler, presignedReq('sig', T0 + 60_000, 'photos'), fakeRes());
     await runOnce(handler, presignedReq('sig', T0 + 60_000, 'photos'), fakeRes());
     expect(calls).toEqual(['hit:photos', 'rejected:photos']);
 
     const throwing = setup(1, {
-      onHit: () => {
+      presignedUse: () => {
         throw new Error('metrics down');
       },
-      onRejected: () => {
+      presignedRejected: () => {
         throw new Error('metrics down');
       },
     });
@@ -227,14 +227,14 @@ describe('limitPresignedUrlUsage', () => {
     expect(warnings).toHaveLength(1);
   });
 
-  test('a key at its share of the store: 503 SlowDown for its new URLs, onShareExhausted and one warning (with the access key, not the URL); other keys pass', async () => {
+  test('a key at its share of the store: 503 SlowDown for its new URLs, on.presignedShareExhausted and one warning (with the access key, not the URL); other keys pass', async () => {
     const clock = fakeClock();
     const store = createMemoryUsageStore({ now: clock.now, sweepIntervalMs: 0, maxEntries: 50 });
     stores.push(store);
     const warnings: { obj: unknown; msg?: string }[] = [];
     const logger = { debug() {}, info() {}, error() {}, warn: (obj: unknown, msg?: string) => void warnings.push({ obj, msg }) };
     const exhausted: string[] = [];
-    const handler = limitPresignedUrlUsage({ ...BASE, usageStore: store, logger }, { onShareExhausted: (ak) => exhausted.push(ak) });
+    const handler = limitPresignedUrlUsage({ ...BASE, usageStore: store, logger, on: { presignedShareExhausted: (ak) => void exhausted.push(ak) } });
     const req = (signature: string, identity: string) => ({ osp: { bucket: 'photos', identity, presigned: { signature, expiresAtMs: T0 + 3_600_000 } } }) as unknown as Request;
     for (let i = 0; i < 5; i++) expect(await runOnce(handler, req(`flood-${i}`, 'flooder'), fakeRes())).toBeUndefined();
     for (let i = 5; i < 8; i++) {
