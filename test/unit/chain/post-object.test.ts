@@ -103,7 +103,15 @@ describe('browser POST uploads', () => {
 
   it('a tampered policy is 403 SignatureDoesNotMatch; an unknown key InvalidAccessKeyId; a key limited to other buckets AccessDenied', async () => {
     const fields = { key: 'k', ...signedPolicyFields([{ bucket: 'forms' }, { key: 'k' }]) };
-    const tampered = { ...fields, policy: Buffer.from(Buffer.from(fields.policy!, 'base64').toString().replace('"k"', '"other"')).toString('base64'), key: 'other' };
+    const tampered = {
+      ...fields,
+      policy: Buffer.from(
+        Buffer.from((fields as Record<string, string>).policy!, 'base64')
+          .toString()
+          .replace('"k"', '"other"'),
+      ).toString('base64'),
+      key: 'other',
+    };
     expect((await post('forms', multipartForm(tampered, { content: 'x' }))).code).toBe('SignatureDoesNotMatch');
     const unknown = { key: 'k', ...signedPolicyFields([{ bucket: 'forms' }, { key: 'k' }], { key: { accessKey: 'NOBODY', secretKey: 's' } }) };
     expect((await post('forms', multipartForm(unknown, { content: 'x' }))).code).toBe('InvalidAccessKeyId');
