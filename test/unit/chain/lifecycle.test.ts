@@ -138,6 +138,27 @@ describe('ospMiddleware', () => {
     expect(errors.map((e) => e.s3Code)).toEqual(['InvalidAccessKeyId']);
   });
 
+  it('setOspIdentity after contextOf (your own auth before the middleware): the request skips signature checks and is authorized as that identity', async () => {
+    const tokens: (string | null)[] = [];
+    const holder: { mw?: OspMiddleware } = {};
+    const proxy = await chain(
+      { buckets: { b: kitBucket(upstream) }, hmacKeystore: [FRONTEND], authorize: (token) => (tokens.push(token), true) },
+      {
+        before: [
+          (req: Request, _res: Response, next: NextFunction) => {
+            holder.mw!.contextOf(req);
+            setOspIdentity(req, 'session:42');
+            next();
+          },
+        ],
+      },
+    );
+    holder.mw = proxy.middleware;
+    expect((await proxy.send({ path: '/b/k', sign: 'none' })).status).toBe(200);
+    expect(tokens).toEqual(['session:42']);
+    expect(upstream.last().auth).toMatchObject({ kind: 'sigv4', valid: true });
+  });
+
   it('revokeAccessKey on one instance drops the cached secret in another sharing the store; invalidateBucket drops cached decisions', async () => {
     const store = createMemorySharedStore();
     const fetches: string[] = [];

@@ -3,6 +3,8 @@
  * upstream receives, re-signed with the bucket's keys (checked by an independent signer), and
  * what the upstream answers is what the client gets.
  */
+import http from 'node:http';
+import { signHeaders } from '../../helpers/independent-signer';
 import { FRONTEND, kitBucket, s3Xml, startChain, startKitUpstream, type KitChain, type KitUpstream } from '../../kit';
 
 let upstream: KitUpstream;
@@ -106,6 +108,58 @@ describe('signed requests through the chain', () => {
   it('an unknown bucket is 404 NoSuchBucket; an unknown key 403 InvalidAccessKeyId', async () => {
     expect((await proxy.send({ path: '/nope/x' })).code).toBe('NoSuchBucket');
     expect((await proxy.send({ path: '/photos/x', key: { accessKey: 'WHO', secretKey: 's' } })).code).toBe('InvalidAccessKeyId');
+    expect(upstream.requests).toHaveLength(0);
+  });
+});
+
+/** A PUT with `Expect: 100-continue` that sends its body only once the 100 arrives. */
+function putExpectingContinue(port: number, path: string, headers: Record<string, string>, body: Buffer): Promise<{ status: number; continued: boolean; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port, method: 'PUT', path, headers: { ...headers, expect: '100-continue', 'content-length': String(body.length) } });
+    let continued = false;
+    req.once('continue', () => {
+      continued = true;
+      req.end(body);
+    });
+    req.once('response', (res) => {
+      const parts: Buffer[] = [];
+      res.on('data', (c: Buffer) => parts.push(c));
+      res.once('end', () => {
+        resolve({ status: res.statusCode ?? 0, continued, text: Buffer.concat(parts).toString() });
+        if (!continued) req.destroy();
+      });
+    });
+    req.on('error', (err) => (continued ? reject(err) : undefined));
+    req.flushHeaders();
+  });
+}
+
+describe('Expect: 100-continue', () => {
+  const body = Buffer.from('after the continue');
+
+  it('signed: the proxy sends 100 after verification and authorization, then the body reaches the upstream', async () => {
+    const host = `127.0.0.1:${proxy.port}`;
+    const headers = await signHeaders({
+      method: 'PUT',
+      host,
+      path: '/photos/c',
+      headers: { 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' },
+      accessKeyId: FRONTEND.accessKey,
+      secretAccessKey: FRONTEND.secretKey,
+    });
+    const answer = await putExpectingContinue(proxy.port, '/photos/c', headers, body);
+    expect([answer.status, answer.continued]).toEqual([200, true]);
+    expect(upstream.last()).toMatchObject({ method: 'PUT', path: '/photos/c', auth: { valid: true } });
+    expect(upstream.last().headers.expect).toBeUndefined();
+    expect(upstream.last().body.equals(body)).toBe(true);
+  });
+
+  it('a bad signature is answered without 100: the body is never asked for', async () => {
+    const host = `127.0.0.1:${proxy.port}`;
+    const headers = await signHeaders({ method: 'PUT', host, path: '/photos/c', accessKeyId: FRONTEND.accessKey, secretAccessKey: 'wrong' });
+    const answer = await putExpectingContinue(proxy.port, '/photos/c', headers, body);
+    expect([answer.status, answer.continued]).toEqual([403, false]);
+    expect(answer.text).toContain('<Code>SignatureDoesNotMatch</Code>');
     expect(upstream.requests).toHaveLength(0);
   });
 });

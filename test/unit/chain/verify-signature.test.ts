@@ -154,3 +154,21 @@ describe('skipSignatureValidation (development mode)', () => {
     }
   });
 });
+
+describe('trustForwardedHost', () => {
+  it('verifies against the first X-Forwarded-Host when trusted, and against Host otherwise', async () => {
+    const trusting = await startChain({ ...options(upstream), trustForwardedHost: true });
+    try {
+      const headers = await signHeaders({ method: 'GET', host: 'public.example', path: '/b/fwd', accessKeyId: FRONTEND.accessKey, secretAccessKey: FRONTEND.secretKey });
+      const sent = { ...headers, 'x-forwarded-host': 'public.example, inner.example' };
+      const ok = await call(`http://127.0.0.1:${trusting.port}/b/fwd`, 'GET', { ...sent, host: `127.0.0.1:${trusting.port}` });
+      expect(ok.status).toBe(200);
+      expect(upstream.last()).toMatchObject({ path: '/b/fwd', auth: { valid: true } });
+      const untrusted = await call(`http://127.0.0.1:${proxy.port}/b/fwd`, 'GET', { ...sent, host: `127.0.0.1:${proxy.port}` });
+      expect([untrusted.status, untrusted.code]).toEqual([403, 'SignatureDoesNotMatch']);
+      expect(upstream.requests).toHaveLength(1);
+    } finally {
+      await trusting.close();
+    }
+  });
+});
