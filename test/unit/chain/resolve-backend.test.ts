@@ -3,6 +3,7 @@
  * credentials, IBM IAM bearer tokens (with the one retry of a replayable request whose token COS
  * rejected) and the failures of each, fail closed.
  */
+import { createHash } from 'node:crypto';
 import type { BucketConfig, OspOptions } from '../../../lib/options';
 import { startIamStandIn, type IamStandIn } from '../../helpers/iam-stand-in';
 import { FRONTEND, kitBucket, s3Xml, startChain, startKitUpstream, UPSTREAM_KEYS, type KitChain, type KitUpstream } from '../../kit';
@@ -131,6 +132,25 @@ describe('IBM IAM bearer tokens', () => {
     expect((retried?.auth as { token: string }).token).not.toBe(first);
     expect(retried?.path).toBe('/cos/b');
     expect(refreshes.filter((r) => r === 'ok').length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('a DeleteObjects body is replayed on the retry: the same bytes and Content-MD5 under a fresh token', async () => {
+    const proxy = await chain(cosOptions([]));
+    expect((await proxy.send({ path: '/cos/warm' })).status).toBe(200);
+    upstream.clear();
+    upstream.reply({ status: 401, body: s3Xml.error('InvalidToken') }, { status: 200, body: '<DeleteResult/>' });
+    const xml = '<Delete><Object><Key>a</Key></Object></Delete>';
+    const answer = await proxy.send({ method: 'POST', path: '/cos', query: { delete: '' }, body: xml });
+    expect([answer.status, answer.body.toString()]).toEqual([200, '<DeleteResult/>']);
+    const [first, retry] = upstream.requests;
+    expect(upstream.requests).toHaveLength(2);
+    for (const r of [first, retry]) {
+      expect(r).toMatchObject({ method: 'POST', path: '/cos', query: { delete: '' } });
+      expect(r?.body.toString()).toBe(xml);
+      expect(r?.headers['content-md5']).toBe(createHash('md5').update(xml).digest('base64'));
+    }
+    expect(retry?.auth).not.toEqual(first?.auth);
+    expect(retry?.auth).toEqual({ kind: 'bearer', token: iam.currentToken() });
   });
 
   it('a 403 that is not about the token passes through unchanged, without a retry', async () => {
