@@ -44,8 +44,11 @@ export interface UpstreamRequest {
   payloadValid: boolean | undefined;
 }
 
-/** What the upstream answers. `destroy`: the socket is destroyed without an answer (a dead backend). */
-export type CannedResponse = { status?: number; headers?: Record<string, string>; body?: string | Buffer } | 'destroy';
+/**
+ * What the upstream answers. `destroy`: the socket is destroyed without an answer (a dead backend);
+ * `hang`: no answer at all until the upstream closes (a stuck backend, for timeouts).
+ */
+export type CannedResponse = { status?: number; headers?: Record<string, string>; body?: string | Buffer } | 'destroy' | 'hang';
 
 export interface KitUpstreamOptions {
   /** Backend keys accepted (access key → secret). @default {@link UPSTREAM_KEYS} */
@@ -141,6 +144,7 @@ export async function startKitUpstream(options: KitUpstreamOptions = {}): Promis
         const next = queue.shift() ?? options.fallback ?? {};
         const answer = typeof next === 'function' ? next(record) : next;
         if (answer === 'destroy') return void req.socket.destroy();
+        if (answer === 'hang') return;
         res.writeHead(answer.status ?? 200, answer.headers ?? {});
         res.end(answer.body);
       })();

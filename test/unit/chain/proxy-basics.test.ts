@@ -92,6 +92,23 @@ describe('signed requests through the chain', () => {
     expect(failures).toContain('BackendUnreachable');
   });
 
+  it('a backend that does not answer within upstreamIdleTimeoutMs is 504 BackendTimeout', async () => {
+    const impatient = await startChain({
+      buckets: { photos: kitBucket(upstream) },
+      hmacKeystore: [FRONTEND],
+      upstreamIdleTimeoutMs: 100,
+      on: { backendFailure: (_req, e) => failures.push(e.s3Code) },
+    });
+    try {
+      upstream.reply('hang');
+      const answer = await impatient.send({ path: '/photos/slow' });
+      expect([answer.status, answer.code]).toEqual([504, 'BackendTimeout']);
+      expect(failures).toContain('BackendTimeout');
+    } finally {
+      await impatient.close();
+    }
+  });
+
   it('a bad client signature never reaches the upstream: 403 SignatureDoesNotMatch', async () => {
     const answer = await proxy.send({ path: '/photos/x', key: { accessKey: FRONTEND.accessKey, secretKey: 'wrong' } });
     expect([answer.status, answer.code]).toEqual([403, 'SignatureDoesNotMatch']);
