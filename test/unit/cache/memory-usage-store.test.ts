@@ -105,12 +105,20 @@ describe('createMemoryUsageStore', () => {
   });
 
   test("periodic sweep removes expired entries (timer is unref'd)", async () => {
-    const s = make({ sweepIntervalMs: 20 });
-    await s.increment('x', Date.now() + 10);
-    await s.increment('y', Date.now() + 60_000);
-    expect(s.size()).toBe(2);
-    await new Promise((r) => setTimeout(r, 80));
-    expect(s.size()).toBe(1);
+    // Jest's fake timers drive both the sweep interval and Date.now: no waiting.
+    jest.useFakeTimers();
+    try {
+      const s = make({ sweepIntervalMs: 20 });
+      await s.increment('x', Date.now() + 10);
+      await s.increment('y', Date.now() + 60_000);
+      expect(s.size()).toBe(2);
+      jest.advanceTimersByTime(19); // before the first sweep (and 'x' not yet expired)
+      expect(s.size()).toBe(2);
+      jest.advanceTimersByTime(1);
+      expect(s.size()).toBe(1);
+    } finally {
+      jest.useRealTimers();
+    }
   });
 
   test('sweep() returns the number removed; close() clears', async () => {

@@ -113,6 +113,7 @@ describe('IAM token provider against the local IAM stand-in', () => {
     // refresh at min(2 s - 1 s, 0.8 × 2 s) = 1 s
     const provider = createIamTokenProvider({ iamEndpoint: iam.url, refreshBeforeSeconds: 1, ...r.opts });
     const first = await provider.getToken(KEY);
+    // A real wait on purpose: this is the real-clock twin of the fake-clock test above (the refresh timer, Date.now and IAM's iat together).
     await new Promise((res) => setTimeout(res, 1150));
     const refreshed = r.next();
     const started = Date.now();
@@ -212,7 +213,8 @@ describe('IAM token provider against the local IAM stand-in', () => {
     });
 
     test('slow IAM → 503 bounded by requestTimeoutMs', async () => {
-      const provider = createIamTokenProvider({ iamEndpoint: iam.url, requestTimeoutMs: 250, failureBackoffMs: 50 });
+      const clock = fakeClock(); // the backoff runs on it; the request timeout stays a real timer
+      const provider = createIamTokenProvider({ iamEndpoint: iam.url, requestTimeoutMs: 250, failureBackoffMs: 50, now: clock.now });
       iam.setMode('slow');
       const t0 = Date.now();
       const results = await Promise.allSettled(Array.from({ length: 50 }, () => provider.getToken(KEY)));
@@ -226,7 +228,7 @@ describe('IAM token provider against the local IAM stand-in', () => {
         expect(e.status).toBe(503);
         expect(e.message).toMatch(/did not answer within 250 ms/);
       }
-      await new Promise((res) => setTimeout(res, 60));
+      clock.advance(60); // past failureBackoffMs
       iam.setMode('ok');
       const token = await provider.getToken(KEY);
       expect(token).toBe(iam.currentToken());

@@ -47,6 +47,14 @@ async function withApp(fn: (port: number, seen: Seen[], app: express.Express) =>
   }
 }
 
+/** Waits until the server saw `n` responses close (their 'close' events record the counts): an event, not a sleep. */
+async function closed(seen: readonly unknown[], n: number): Promise<void> {
+  for (let i = 0; seen.length < n; i++) {
+    if (i > 100_000) throw new Error(`only ${seen.length} of ${n} responses closed`);
+    await new Promise((r) => setImmediate(r));
+  }
+}
+
 function request(port: number, agent: http.Agent, path: string, body?: Buffer[], method = 'PUT'): Promise<number> {
   return new Promise((resolve, reject) => {
     const req = http.request({ host: '127.0.0.1', port, path, method, agent }, (res) => {
@@ -67,7 +75,7 @@ test.each<Mode>(['app', 'request', 'sub-app'])('chunked and sized bodies, severa
     expect(await request(port, agent, '/sized', [Buffer.alloc(10, 'z')])).toBe(5);
     expect(await request(port, agent, '/sized', [], 'HEAD')).toBe(0);
     agent.destroy();
-    await new Promise((r) => setTimeout(r, 20));
+    await closed(seen, 3);
     expect(seen).toEqual([
       { rx: 1000, tx: 1008 },
       { rx: 10, tx: 5 },
@@ -92,7 +100,7 @@ test('countBodyBytesOfRequest wraps the instances of a request that carries no E
   try {
     const agent = new http.Agent({ keepAlive: false });
     expect(await request((server.address() as AddressInfo).port, agent, '/', [Buffer.alloc(7)])).toBe(5);
-    await new Promise((r) => setTimeout(r, 20));
+    await closed(seen, 1);
     expect(seen).toEqual([{ rx: 7, tx: 5 }]);
   } finally {
     server.closeAllConnections();
@@ -104,7 +112,7 @@ test('the per-request wrapper does not count a second time where the prototype c
   await withApp(async (port, seen) => {
     const agent = new http.Agent({ keepAlive: false });
     await request(port, agent, '/chunked', [Buffer.alloc(42)]);
-    await new Promise((r) => setTimeout(r, 20));
+    await closed(seen, 1);
     expect(seen).toEqual([{ rx: 42, tx: 1008 }]);
   }, 'app+wrap');
 });

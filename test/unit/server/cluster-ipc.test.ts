@@ -20,6 +20,14 @@ function wire(primaryStore: UsageCounterStore, opts: { drop?: boolean } = {}): I
   };
 }
 
+/** Waits, turn by turn of the event loop (no wall-clock sleep), until `done()`. */
+async function until(done: () => boolean): Promise<void> {
+  for (let i = 0; !done(); i++) {
+    if (i > 100_000) throw new Error('timed out');
+    await new Promise((r) => setImmediate(r));
+  }
+}
+
 test('counts stay exact across workers sharing the primary store', async () => {
   const primary = createMemoryUsageStore({ sweepIntervalMs: 0 });
   const w1 = createIpcUsageStore({ channel: wire(primary) });
@@ -76,10 +84,18 @@ test('an increment the worker gave up on is not counted: refused past its deadli
   const toWorker = new EventEmitter();
   const held: unknown[] = [];
   let hold = true;
+  /** Ops the primary has answered, in order: the events the test waits for (no wall-clock sleeps). */
+  const answered: string[] = [];
+  const replies: { error?: unknown }[] = [];
   const deliver = (message: unknown) =>
     setImmediate(async () => {
       const res = await answerUsageRequest(primary, JSON.parse(JSON.stringify(message)));
-      if (res) setImmediate(() => toWorker.emit('message', JSON.parse(JSON.stringify(res))));
+      answered.push((message as { op: string }).op);
+      if (res)
+        setImmediate(() => {
+          replies.push(res as { error?: unknown });
+          toWorker.emit('message', JSON.parse(JSON.stringify(res)));
+        });
     });
   const channel: IpcChannel = {
     send: (message) => (hold ? held.push(message) : deliver(message)),
@@ -92,15 +108,27 @@ test('an increment the worker gave up on is not counted: refused past its deadli
   await expect(w.increment('sig', exp)).rejects.toMatchObject({ status: 503 });
   hold = false;
   held.splice(0).forEach(deliver);
-  await new Promise((r) => setTimeout(r, 20));
+  // The primary either refuses the late increment (past its deadline) or counts it, and then the
+  // worker, which gave up on it, gives it back: wait for whichever happened.
+  await until(() => replies.length === 1);
+  const counted = replies[0]?.error === undefined;
+  await until(() => answered.length === (counted ? 2 : 1));
+  expect(answered).toEqual(counted ? ['increment', 'decrement'] : ['increment']);
   expect(await primary.get('sig')).toBe(0);
   // An answer that comes back late (the request arrived in time): the use is given back.
   const late = new EventEmitter();
+  /** The increment's answer, held until the worker has given up (released by the test, not by a timer). */
+  const lateAnswers: (() => void)[] = [];
+  const slowAnswered: string[] = [];
   const slow: IpcChannel = {
     send: (message) =>
       setImmediate(async () => {
         const res = await answerUsageRequest(primary, JSON.parse(JSON.stringify(message)));
-        if (res) setTimeout(() => late.emit('message', JSON.parse(JSON.stringify(res))), (message as { op: string }).op === 'increment' ? 100 : 0);
+        const op = (message as { op: string }).op;
+        slowAnswered.push(op);
+        const emit = () => late.emit('message', JSON.parse(JSON.stringify(res)));
+        if (res && op === 'increment') lateAnswers.push(emit);
+        else if (res) setImmediate(emit);
       }),
     onMessage: (l) => void late.on('message', l),
     offMessage: (l) => void late.off('message', l),
@@ -108,7 +136,8 @@ test('an increment the worker gave up on is not counted: refused past its deadli
   const w2 = createIpcUsageStore({ channel: slow, timeoutMs: 50 });
   await expect(w2.increment('sig2', exp)).rejects.toMatchObject({ status: 503 });
   expect(await primary.get('sig2')).toBe(1);
-  await new Promise((r) => setTimeout(r, 150));
+  lateAnswers.splice(0).forEach((emit) => emit()); // the answer arrives after the deadline
+  await until(() => slowAnswered.includes('decrement'));
   expect(await primary.get('sig2')).toBe(0);
   await w.close?.();
   await w2.close?.();

@@ -69,15 +69,24 @@ describe('backend agent timeouts', () => {
 
   it('closes a pooled keep-alive socket that stays idle for idleTimeoutMs', async () => {
     let closed = 0;
+    let onClose: () => void = () => undefined;
+    const socketClosed = new Promise<void>((resolve) => (onClose = resolve));
     const server = http.createServer((_req, res) => res.end('ok'));
     server.keepAliveTimeout = 60_000;
-    server.on('connection', (s: net.Socket) => s.on('close', () => closed++));
+    server.on('connection', (s: net.Socket) =>
+      s.on('close', () => {
+        closed++;
+        onClose();
+      }),
+    );
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     try {
       agent = createBackendAgent({ rejectUnauthorized: true, idleTimeoutMs: 200 });
       expect((await get(agent, (server.address() as AddressInfo).port)).status).toBe(200);
+      const idleSince = performance.now();
       expect(closed).toBe(0);
-      await new Promise((r) => setTimeout(r, 700));
+      await socketClosed; // the close event, instead of sleeping past the timeout
+      expect(performance.now() - idleSince).toBeGreaterThanOrEqual(150); // not before idleTimeoutMs (timer slack)
       expect(closed).toBe(1);
     } finally {
       server.close();
@@ -99,6 +108,7 @@ describe('backend agent timeouts', () => {
         s.on('error', () => undefined);
         fillers.push(s);
       }
+      // A real wait: the kernel must have put the fillers in the listener's backlog (no event tells when).
       await new Promise((r) => setTimeout(r, 200));
     });
     afterAll(() => {
