@@ -109,7 +109,7 @@ describe('ospMiddleware', () => {
     expect((await proxy.send({ path: '/two/k' })).status).toBe(200);
     expect((await proxy.send({ path: '/one/k' })).code).toBe('NoSuchBucket');
     expect(() => proxy.middleware.update({ buckets: { two: { host: '' } }, hmacKeystore: [FRONTEND] })).toThrow(OspConfigError);
-    expect(() => proxy.middleware.update({ buckets: { two: kitBucket(upstream) }, hmacKeystore: [FRONTEND], sharedStore: createMemorySharedStore() })).toThrow(/cannot change in update/);
+    expect(() => proxy.middleware.update({ buckets: { two: kitBucket(upstream) }, hmacKeystore: [FRONTEND], sharedStore: createMemorySharedStore() })).toThrow(/cannot be replaced in update/);
     expect((await proxy.send({ path: '/two/k' })).status).toBe(200);
     expect(upstream.requests.map((r) => r.path)).toEqual(['/one/k', '/two/k', '/two/k']);
   });
