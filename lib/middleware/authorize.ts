@@ -11,8 +11,8 @@ import { keystoreAllows } from '../auth/keystore-policy';
 import { parseCopySource, type CopySource } from '../s3/copy-source';
 import { decisionKeyOf } from '../cache/shared-keys';
 import { withDeadline } from '../deadline';
-import { checkKeyPolicy, firstDenial, keyPolicyOf, requestConditionKeys } from '../auth/key-policies';
-import { mayUseBucket } from '../policy/evaluate';
+import { checkKeyPolicy, keyPolicyOf } from '../auth/key-policies';
+import { authorizeListBuckets } from '../operations/list-buckets';
 import { refuseAnonymous } from '../auth/anonymous-requests';
 import { classifyRequestHeader, matchesHeaderPattern, requestsGovernanceBypass } from '../s3/forwarded-headers';
 import { resolveProfile } from '../backends/profiles';
@@ -190,29 +190,7 @@ export function authorize(options: OspOptions): AuthorizeHandler {
     const keyPolicy = keyPolicyOf(o, ctx);
     if (bucket === undefined) {
       if (ctx.operation !== 'ListBuckets') return next(new OspError(405, 'InvalidRequest', 'This request needs a bucket.'));
-      let visible: (name: string) => boolean = () => true;
-      if (keyPolicy) {
-        const keys = requestConditionKeys(req, ctx, keyPolicy);
-        const denied = firstDenial(keyPolicy, [{ action: 's3:ListAllMyBuckets', resource: 'arn:aws:s3:::*' }], keys);
-        if (denied) return next(denied);
-        // Only the buckets on which the key may do something are listed.
-        visible = (name) => mayUseBucket(keyPolicy.policies, name, keys);
-      }
-      if (typeof o.buckets === 'function') {
-        ctx.visibleBuckets = [];
-        return next();
-      }
-      const names = [...o.buckets.exact.keys()].filter(visible);
-      // Buckets found on pattern backends are checked by resolveBackend through this filter.
-      ctx.canSeeBucket = async (name: string) => visible(name) && decide(req, ctx, identity, name, 'ListBuckets');
-      Promise.all(names.map((name) => decide(req, ctx, identity, name, 'ListBuckets'))).then(
-        (answers) => {
-          ctx.visibleBuckets = names.filter((_, i) => answers[i]);
-          next();
-        },
-        (err: unknown) => next(err),
-      );
-      return;
+      return authorizeListBuckets(o, req, ctx, keyPolicy, (name) => decide(req, ctx, identity, name, 'ListBuckets'), next);
     }
     // Fast paths without a promise: a static policy and no callback, or a cached decision.
     if (!keystoreAllows(o, identity, bucket)) return next(s3Errors.accessDenied());

@@ -12,7 +12,7 @@ import { optionsOf, type OspOptions } from '../options';
 import { UNSIGNED_PAYLOAD } from '../constants';
 import { forwardsRequestHeader } from '../s3/forwarded-headers';
 import { signRequest } from '../sigv4/sign-request';
-import { renderListBucketsXml } from '../s3/list-buckets-xml';
+import { answerListBuckets } from '../operations/list-buckets';
 import type { BackendAgent } from '../upstream/agent';
 import { upstreamFor } from '../upstream/upstream';
 import { backendFailureToS3Error } from '../upstream/errors';
@@ -259,14 +259,7 @@ export function s3Proxy(options: OspOptions): S3ProxyHandler {
     } catch (err) {
       return next(err);
     }
-    if (ctx.bucket === undefined) {
-      if (ctx.visibleBuckets === undefined) return next(s3Errors.accessDenied('Request not authorized (put authorize before s3Proxy).'));
-      const body = renderListBucketsXml(ctx.visibleBuckets, ctx.identity ?? 'anonymous', undefined, ctx.bucketDates, ctx.ownerDisplayName);
-      res.status(200).set({ 'Content-Type': 'application/xml', 'x-amz-request-id': ctx.requestId });
-      if (o.serverName) res.set('Server', o.serverName);
-      res.end(req.method === 'HEAD' ? undefined : body);
-      return;
-    }
+    if (ctx.bucket === undefined) return answerListBuckets(o, req, res, ctx, next);
     if (!ctx.backend) return next(new OspError(500, 'InternalError', 'No backend resolved (put resolveBackend before s3Proxy).'));
     let plan: UpstreamBodyPlan;
     try {

@@ -3,8 +3,7 @@ import { getContext, type BackendCredentials, type OspRequestContext, type Resol
 import { OspError, s3Errors } from '../errors';
 import { resolveBucketConfig, optionsOf, type BucketConfig, type OspOptions, type ResolvedOptions } from '../options';
 import { createBackendCredentialSource, staticHmacCredentials, type BackendCredentialSource } from '../backends/backend-credentials';
-import { listBackendBuckets, listBackendBucketsWithDates, type BackendBucketList } from '../backends/list-backend-buckets';
-import { keystoreAllows } from '../auth/keystore-policy';
+import { createListBucketsResolver } from '../operations/list-buckets';
 import { isAnonymous } from '../auth/anonymous-requests';
 import { formatCopySource, parseCopySource } from '../s3/copy-source';
 import { buildBackendQuery, isClientAuthParam } from '../s3/query';
@@ -113,62 +112,7 @@ export function resolveBackend(options: OspOptions): ResolveBackendHandler {
     return formatCopySource(sourceConfig.backendBucket ?? source.bucket, source);
   };
 
-  const listPatternBuckets = async (ctx: OspRequestContext): Promise<void> => {
-    if (typeof o.buckets === 'function' || o.buckets.patterns.length === 0 || !ctx.canSeeBucket) return;
-    const table = o.buckets;
-    const found = new Set(ctx.visibleBuckets ?? []);
-    for (const pattern of table.patterns) {
-      // A key limited to other tenants (`buckets: ['acme-*']`) has nothing to see on this backend.
-      if (!keystoreAllows(o, ctx.identity ?? null, pattern.key)) continue;
-      const creds = await credentials.resolve(ctx.identity ?? null, pattern.key, pattern.config);
-      let names: string[];
-      try {
-        names = await listBackendBuckets(pattern.config, creds, listing);
-      } catch (err) {
-        // An incomplete listing would look complete to sync tools: fail it, loudly.
-        o.logger.warn({ pattern: pattern.key, host: pattern.config.host, reason: (err as Error).message }, 'object-storage-proxy: ListBuckets failed on a backend');
-        throw new OspError(503, 'ServiceUnavailable', `A storage backend did not answer ListBuckets (pattern ${pattern.key}); the listing would be incomplete. Please retry.`);
-      }
-      for (const name of names) {
-        if (found.has(name) || table.lookup(name)?.key !== pattern.key) continue;
-        if (await ctx.canSeeBucket(name)) found.add(name);
-      }
-    }
-    ctx.visibleBuckets = [...found];
-  };
-
-  /**
-   * The backends' CreationDate of each visible bucket and their owner display name (issue 10:
-   * not 1970-01-01 and the frontend key). One ListBuckets per backend identity; best effort: a
-   * backend that does not answer leaves its buckets with the epoch date (the names are complete).
-   */
-  const addBackendDates = async (ctx: OspRequestContext): Promise<void> => {
-    if (typeof o.buckets === 'function' || !ctx.visibleBuckets?.length) return;
-    const table = o.buckets;
-    const lists = new Map<string, Promise<BackendBucketList | undefined>>();
-    const dates = new Map<string, string>();
-    let displayName: string | undefined;
-    for (const name of ctx.visibleBuckets) {
-      const config = table.lookup(name)?.config;
-      if (!config) continue;
-      const creds = await credentials.resolve(ctx.identity ?? null, name, config).catch(() => undefined);
-      if (!creds) continue;
-      const who = creds.kind === 'hmac' ? creds.accessKeyId : creds.kind === 'bearer' ? creds.apiKeyHash : '';
-      const id = `${config.host}\u0000${config.port ?? 443}\u0000${who}`;
-      let list = lists.get(id);
-      if (!list) {
-        list = listBackendBucketsWithDates(config, creds, listing).catch(() => undefined);
-        lists.set(id, list);
-      }
-      const answer = await list;
-      if (!answer) continue;
-      displayName ??= answer.ownerDisplayName;
-      const date = answer.buckets.find((b) => b.name === (config.backendBucket ?? name))?.creationDate;
-      if (date) dates.set(name, date);
-    }
-    ctx.bucketDates = dates;
-    if (displayName !== undefined) ctx.ownerDisplayName = displayName;
-  };
+  const listBuckets = createListBucketsResolver(o, { credentials, listing });
 
   const handler = function ospResolveBackend(req: Request, _res: Response, next: NextFunction): void {
     let ctx: OspRequestContext;
@@ -182,12 +126,10 @@ export function resolveBackend(options: OspOptions): ResolveBackendHandler {
       // Anonymous ListBuckets never fans out with the backends' keys (authorize refuses it first).
       if (isAnonymous(ctx)) return next(s3Errors.accessDenied());
       // Service level (ListBuckets): s3Proxy answers it with what authorize and the backends allow.
-      listPatternBuckets(ctx)
-        .then(() => addBackendDates(ctx))
-        .then(
-          () => next(),
-          (err: unknown) => next(err),
-        );
+      listBuckets(ctx).then(
+        () => next(),
+        (err: unknown) => next(err),
+      );
       return;
     }
     if (typeof o.buckets !== 'function' && req.headers['x-amz-copy-source'] === undefined) {
