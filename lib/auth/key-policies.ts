@@ -13,7 +13,8 @@ import { queryRecord } from '../s3/query';
 import { parseCopySource } from '../s3/copy-source';
 import { checkKey } from '../s3/parse-request';
 import { decodeUriComponentStrict } from '../sigv4/uri-encode';
-import { checksOf, deleteObjectChecks } from '../policy/checks';
+import { checksOf } from '../policy/checks';
+import { armDeleteObjectsKeys } from '../operations/delete-objects';
 import { requestsGovernanceBypass } from '../s3/forwarded-headers';
 
 /**
@@ -84,7 +85,7 @@ function copySourceOf(req: Request, allowDotSegments: boolean): { bucket: string
 
 /**
  * Checks a bucket-level or object-level request against the key's policies. For DeleteObjects it
- * arms `ctx.authorizeDeleteKeys`, which s3Proxy runs on the keys of the body.
+ * arms the per-key check of lib/operations/delete-objects.ts, which s3Proxy runs on the keys of the body.
  * Returns the error to answer (403 AccessDenied naming the action, or 400 for a malformed copy
  * source), undefined when the policies allow the request.
  */
@@ -108,12 +109,6 @@ export function checkKeyPolicy(req: Request, ctx: OspRequestContext, policy: Key
     ...aclAndTaggingOf(req.headers, query),
   });
   const denied = firstDenial(policy, checks, keys);
-  if (denied || ctx.operation !== 'DeleteObjects') return denied;
-  ctx.authorizeDeleteKeys = (entries) =>
-    firstDenial(
-      policy,
-      entries.flatMap((e) => deleteObjectChecks(bucket, e.key, e.versionId !== undefined, bypassGovernanceRetention)),
-      keys,
-    );
-  return undefined;
+  if (!denied && ctx.operation === 'DeleteObjects') armDeleteObjectsKeys(ctx, policy, bucket, keys, bypassGovernanceRetention);
+  return denied;
 }

@@ -1,8 +1,6 @@
 import type { ClientRequest, IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { createHash } from 'node:crypto';
-import { Readable, Writable, type Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { Readable, type Transform } from 'node:stream';
 import { createProxyMiddleware } from 'http-proxy-middleware';
 import { planUpstreamBody, type UpstreamBodyPlan } from '../body/upstream-body';
 import { resolveProfile } from '../backends/profiles';
@@ -21,7 +19,7 @@ import { bearerRenewalOf, dropRejectedBearerToken } from '../backends/ibm-bearer
 import { forwardBearerWithRetry, hasNoRequestBody } from '../upstream/bearer-retry';
 import { sendS3Error } from './s3-error-handler';
 import { rejectHooksArgument } from '../guard-hooks';
-import { parseDeleteObjectsKeys } from '../s3/delete-objects-xml';
+import { forwardDeleteObjects, readsDeleteObjectsBody } from '../operations/delete-objects';
 
 /** The s3Proxy middleware, with a way to close its backend connections. */
 export interface S3ProxyHandler extends RequestHandler {
@@ -38,9 +36,6 @@ export interface S3ProxyHooks {
   /** The backend could not be reached or timed out. */
   onBackendFailure?(req: Request, error: OspError): void;
 }
-
-/** Largest DeleteObjects body the proxy buffers to add Content-MD5 (1000 keys of 1024 bytes fit). */
-const MAX_DELETE_OBJECTS_BODY = 2 * 1024 * 1024;
 
 /**
  * Makes httpxy (http-proxy-middleware 4) stream the body through `stages` (or send `buffer`) instead of the raw request.
@@ -63,22 +58,6 @@ function replaceBody(req: Request, stages: Transform[], buffer?: Buffer): void {
       return source.pipe(dest);
     },
   });
-}
-
-/** Reads a small body completely (through `stages`), failing with EntityTooLarge past `limit` bytes. */
-async function readSmallBody(req: Request, stages: Transform[], limit: number): Promise<Buffer> {
-  const parts: Buffer[] = [];
-  let size = 0;
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      size += chunk.length;
-      if (size > limit) return cb(new OspError(400, 'EntityTooLarge', `The request body is larger than the ${limit} bytes the proxy buffers for this operation.`));
-      parts.push(chunk);
-      cb();
-    },
-  });
-  await pipeline([req, ...stages, sink]);
-  return Buffer.concat(parts);
 }
 
 /**
@@ -279,7 +258,7 @@ export function s3Proxy(options: OspOptions): S3ProxyHandler {
       if (isExpectContinue(req.headers.expect) && !(res as Response & { _sent100?: boolean })._sent100) {
         // Unsigned upstream (anonymous, issue [1/5]): the backend's ACLs decide, so the backend
         // answers the expectation (RGW: 403 before the body), unless the proxy must read the body first.
-        const readsBody = plan.addContentMd5 || (ctx.operation === 'DeleteObjects' && ctx.authorizeDeleteKeys !== undefined);
+        const readsBody = readsDeleteObjectsBody(ctx, plan);
         if (ctx.backend.credentials.kind === 'none' && !readsBody) backendAnswersContinue.add(req);
         else res.writeContinue();
       }
@@ -309,35 +288,9 @@ export function s3Proxy(options: OspOptions): S3ProxyHandler {
       };
       proxy(req, res, after).catch((err: unknown) => after(err));
     };
-    const checkKeys = ctx.operation === 'DeleteObjects' ? ctx.authorizeDeleteKeys : undefined;
-    if (!plan.addContentMd5 && !checkKeys) return forward(plan);
-    // DeleteObjects for backends that require Content-MD5, or whose keys a policy must check
-    // (issue [13]): the body is a small XML document.
-    readSmallBody(req, stages, MAX_DELETE_OBJECTS_BODY).then(
-      (buffer) => {
-        if (checkKeys) {
-          // One denied key refuses the whole request: nothing is deleted (documented in the README).
-          let denied: OspError | undefined;
-          try {
-            denied = checkKeys(parseDeleteObjectsKeys(buffer.toString('utf8')));
-          } catch (err) {
-            return next(err);
-          }
-          if (denied) return next(denied);
-        }
-        const setHeaders: Record<string, string> = { ...plan.setHeaders, 'content-length': String(buffer.length) };
-        if (plan.addContentMd5) setHeaders['content-md5'] = createHash('md5').update(buffer).digest('base64');
-        forward(
-          {
-            payloadHash: plan.payloadHash === UNSIGNED_PAYLOAD || plan.payloadHash.startsWith('STREAMING-') ? UNSIGNED_PAYLOAD : plan.payloadHash,
-            removeHeaders: [...plan.removeHeaders, 'transfer-encoding'],
-            setHeaders,
-          },
-          buffer,
-        );
-      },
-      (err: unknown) => next(err),
-    );
+    if (!readsDeleteObjectsBody(ctx, plan)) return forward(plan);
+    // DeleteObjects for backends that require Content-MD5, or whose keys a policy must check (issue [13]).
+    forwardDeleteObjects(req, ctx, plan, stages, forward, next);
   };
   return Object.assign(handler, { close: () => upstream.close(), agent });
 }
