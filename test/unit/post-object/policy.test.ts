@@ -1,4 +1,4 @@
-import { checkPostPolicy, decodePostPolicy, type PostPolicy } from '../../../lib/post-object/policy';
+import { checkPostPolicy, decodePostPolicy, type PostPolicy } from '../../../lib/operations/post-object/policy';
 import { OspError } from '../../../lib/errors';
 
 const b64 = (doc: unknown) => Buffer.from(JSON.stringify(doc)).toString('base64');

@@ -1,5 +1,5 @@
 import rawVectors from '../../fixtures/post-object/botocore-post-vectors.json';
-import { parsePostCredentials, verifyPostSignature } from '../../../lib/post-object/post-signature';
+import { parsePostCredentials, verifyPostSignature } from '../../../lib/operations/post-object/post-signature';
 import { OspError } from '../../../lib/errors';
 
 interface Vector {

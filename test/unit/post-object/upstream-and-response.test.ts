@@ -1,5 +1,5 @@
-import { buildUpstreamHeaders, streamsWithoutLength, taggingXmlToHeader } from '../../../lib/post-object/upstream-headers';
-import { buildPostSuccess } from '../../../lib/post-object/post-response';
+import { buildUpstreamHeaders, streamsWithoutLength, taggingXmlToHeader } from '../../../lib/operations/post-object/upstream-headers';
+import { buildPostSuccess } from '../../../lib/operations/post-object/post-response';
 
 describe('buildUpstreamHeaders', () => {
   it('maps form fields to PutObject headers and drops the rest', () => {

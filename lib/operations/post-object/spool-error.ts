@@ -2,8 +2,8 @@
  * A failure of the proxy's own POST spool file (the temporary copy of a browser upload for
  * backends that need a Content-Length): the proxy's fault, not the backend's and not the client's.
  */
-import { OspError, s3Errors } from '../errors';
-import type { OspLogger } from '../options';
+import { OspError, s3Errors } from '../../errors';
+import type { OspLogger } from '../../options';
 
 /** Out of room (disk, quota, file handles): temporary, worth retrying later. */
 const NO_ROOM = new Set(['ENOSPC', 'EDQUOT', 'EMFILE', 'ENFILE']);

@@ -8,9 +8,9 @@
  *   https://docs.aws.amazon.com/AmazonS3/latest/userguide/HTTPPOSTForms.html
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { OspError } from '../errors';
-import { getSigningKey, hmacHex } from '../sigv4/signing-key';
-import { SIGV4_ALGORITHM } from '../sigv4/parse-authorization';
+import { OspError } from '../../errors';
+import { getSigningKey, hmacHex } from '../../sigv4/signing-key';
+import { SIGV4_ALGORITHM } from '../../sigv4/parse-authorization';
 
 /** The credentials a POST form carries. */
 export type PostCredentials =

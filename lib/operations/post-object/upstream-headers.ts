@@ -4,8 +4,8 @@
  *
  * @see https://docs.aws.amazon.com/AmazonS3/latest/API/RESTObjectPOST.html (request elements)
  */
-import { OspError } from '../errors';
-import type { BackendProfileOption } from '../backends/profiles';
+import { OspError } from '../../errors';
+import type { BackendProfileOption } from '../../backends/profiles';
 
 /** Fields that are standard headers of the stored object. */
 const OBJECT_HEADER_FIELDS = new Set(['cache-control', 'content-type', 'content-disposition', 'content-encoding', 'content-language', 'expires']);

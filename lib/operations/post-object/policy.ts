@@ -8,7 +8,7 @@
  * @see https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-HTTPPOSTConstructPolicy.html
  * @see https://docs.aws.amazon.com/AmazonS3/latest/userguide/HTTPPOSTForms.html
  */
-import { OspError } from '../errors';
+import { OspError } from '../../errors';
 
 /** One condition of a policy, normalized (the object form `{"acl": "x"}` is an `eq`). */
 export type PolicyCondition = { op: 'eq' | 'starts-with'; field: string; value: string; source: string } | { op: 'content-length-range'; min: number; max: number; source: string };
