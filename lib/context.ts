@@ -13,6 +13,7 @@ import { parseQuery, type QueryParam } from './s3/query';
 import { uriEncode } from './sigv4/uri-encode';
 import { OspError } from './errors';
 import type { KeyPolicy } from './policy/key-policy';
+import type { PostUpload } from './operations/post-object';
 
 /** Credentials the proxy uses towards the backend. */
 export type BackendCredentials = { kind: 'hmac'; accessKeyId: string; secretKey: string; sessionToken?: string } | { kind: 'bearer'; token: string; apiKeyHash: string } | { kind: 'none' };
@@ -91,6 +92,8 @@ export interface OspRequestContext {
   ownerDisplayName?: string;
   /** ListBuckets only: whether the caller may see a bucket found on a pattern's backend (set by authorize). */
   canSeeBucket?: (name: string) => Promise<boolean>;
+  /** Browser POST uploads only: the verified form's file, sent by s3Proxy (set by postObject; lib/operations/post-object.ts). */
+  postUpload?: PostUpload;
   /** Set by resolveBackend. */
   backend?: ResolvedBackend;
   /** Set by s3Proxy: how the upload body goes upstream (headers to change, payload hash to sign). */

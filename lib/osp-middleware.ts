@@ -173,8 +173,8 @@ export function ospMiddleware(options: OspOptions): OspMiddleware {
       limitPresignedUrlUsage: limitPresignedUrlUsage(stageOptions),
       resolveBackend: resolveBackendStage,
       s3Proxy: proxyStage,
-      // Shares the caches of authorize and resolveBackend, so revocation reaches POST uploads too.
-      postObject: postObject(stageOptions, { authorize: authorizeStage, resolveBackend: resolveBackendStage, cors }),
+      // A POST upload continues through the stages below (as a PutObject), so their caches and revocation apply.
+      postObject: postObject(stageOptions, { cors }),
     };
     usageStore ??= stages.limitPresignedUrlUsage.store;
     return {

@@ -240,6 +240,8 @@ export function s3Proxy(options: OspOptions): S3ProxyHandler {
     }
     if (ctx.bucket === undefined) return answerListBuckets(o, req, res, ctx, next);
     if (!ctx.backend) return next(new OspError(500, 'InternalError', 'No backend resolved (put resolveBackend before s3Proxy).'));
+    // A browser POST upload: its operation sends the file (lib/operations/post-object.ts).
+    if (ctx.postUpload) return ctx.postUpload.forward(ctx.backend, next);
     let plan: UpstreamBodyPlan;
     try {
       plan = planUpstreamBody({

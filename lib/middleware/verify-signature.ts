@@ -235,7 +235,8 @@ export function verifySignature(options: OspOptions): VerifySignatureHandler {
     const { path: rawPath, query: rawQuery } = splitUrl(req.originalUrl ?? req.url);
     try {
       ctx = getContext(req, o);
-      if (ctx.authMethod === 'external') return next();
+      // Your own auth (setOspIdentity), or a browser POST upload whose form signature postObject verified.
+      if (ctx.authMethod === 'external' || ctx.postUpload !== undefined) return next();
       const incomplete = incompletePreflight(req, ctx.bucket);
       if (incomplete) return next(incomplete);
       if (isCorsPreflight(req)) {
