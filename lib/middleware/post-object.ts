@@ -29,7 +29,7 @@ export interface PostObjectHandler extends RequestHandler {
  */
 export function postObject(options: OspOptions, stages: PostObjectStages = {}): PostObjectHandler {
   const o = optionsOf(options);
-  const operation = createPostObjectOperation(options, stages);
+  const operation = createPostObjectOperation(options, o, stages);
   const handler = function ospPostObject(req: Request, res: Response, next: NextFunction): void {
     if (req.method !== 'POST' || !isMultipartForm(req)) return next();
     let ctx: OspRequestContext;

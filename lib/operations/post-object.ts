@@ -29,7 +29,7 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import Busboy, { type BusboyHeaders, type BusboyInstance } from '@fastify/busboy';
 import { clientHost, type OspRequestContext, type ResolvedBackend } from '../context';
 import { OspError, s3Errors } from '../errors';
-import { optionsOf, type OspOptions } from '../options';
+import type { OspOptions, ResolvedOptions } from '../options';
 import { UNSIGNED_PAYLOAD } from '../constants';
 import { createFrontendSecrets } from '../auth/frontend-secrets';
 import { firstHeader } from '../s3/headers';
@@ -168,9 +168,11 @@ function readBody(r: IncomingMessage, limit: number): Promise<Buffer> {
   });
 }
 
-/** The browser POST upload operation of one set of options (the postObject stage owns one). */
-export function createPostObjectOperation(options: OspOptions, stages: PostObjectStages = {}): PostObjectOperation {
-  const o = optionsOf(options);
+/**
+ * The browser POST upload operation of one set of options (the postObject stage owns one).
+ * @param options - the stage's argument (its upstream connections are found by it); `o` its resolved form.
+ */
+export function createPostObjectOperation(options: OspOptions, o: ResolvedOptions, stages: PostObjectStages = {}): PostObjectOperation {
   const secrets = createFrontendSecrets(o);
   const upstreamAgents = upstreamFor(options, o);
   const agent = upstreamAgents.backends;
