@@ -23,7 +23,7 @@ import type { Readable, Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import Busboy, { type BusboyHeaders, type BusboyInstance } from '@fastify/busboy';
-import { clientHost, getContext, type OspRequestContext, type ResolvedBackend } from '../context';
+import { asPostUpload, clientHost, getContext, type OspRequestContext, type ResolvedBackend } from '../context';
 import { OspError, s3Errors } from '../errors';
 import { asStageOptions, optionsOf, type OspOptions } from '../options';
 import { UNSIGNED_PAYLOAD } from '../constants';
@@ -291,6 +291,7 @@ export function postObject(options: OspOptions, stages: PostObjectStages = {}): 
       for (const name in headers) if (name.startsWith('x-amz-')) req.headers[name] = headers[name];
       req.osp = {
         ...ctx,
+        request: asPostUpload(ctx.request, key),
         key,
         rawKey: uriEncode(key, false),
         query: [],
