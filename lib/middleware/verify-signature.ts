@@ -1,5 +1,5 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { getContext, type OspRequestContext } from '../context';
+import { getContext, type OspParsedRequest, type OspRequestContext } from '../context';
 import { OspError, s3Errors } from '../errors';
 import { optionsOf, type OspOptions, type ResolvedOptions } from '../options';
 import { createFrontendSecrets, type FetchedKey } from '../auth/frontend-secrets';
@@ -9,7 +9,7 @@ import { UNSIGNED_PAYLOAD } from '../constants';
 import { parseAuthorizationHeader, sigV2NotSupported, type SigV4Authorization } from '../sigv4/parse-authorization';
 import { getSigningKey } from '../sigv4/signing-key';
 import { missingRequestDate, parseAmzDate } from '../sigv4/amz-date';
-import { parsePresignedQuery, isSigV2Authorization, type SigV4Presigned } from '../sigv4/parse-presigned';
+import { parsePresignedParams, isSigV2Authorization, type SigV4Presigned } from '../sigv4/parse-presigned';
 import { completeSigV2, parseSigV2Credentials, type PendingSigV2 } from './sigv2-auth';
 import { incompletePreflight, isCorsPreflight } from './cors-preflight';
 import { checkPresignedValidity, checkRequestTime, checkScope, parseHttpDate, verifySignature as verifySigV4 } from '../sigv4/verify-signature';
@@ -74,7 +74,8 @@ function queryParamsNotSigned(names: readonly string[]): OspError {
 }
 
 /** Parses the request's credentials; returns undefined for an anonymous request. */
-function parseCredentials(req: Request, rawQuery: string, queryParams: ReadonlySet<string>, o: ResolvedOptions): PendingVerification | PendingSigV2 | undefined {
+function parseCredentials(req: Request, request: OspParsedRequest, o: ResolvedOptions): PendingVerification | PendingSigV2 | undefined {
+  const { rawQuery, queryParams } = request;
   const authorization = firstHeader(req.headers, 'authorization');
   if (authorization !== undefined && hasQueryCredentials(queryParams)) {
     // Which one would count? The presigned URL's use limit would not (issue [9]). S3 refuses both at once.
@@ -105,7 +106,7 @@ function parseCredentials(req: Request, rawQuery: string, queryParams: ReadonlyS
     }
     return { kind: 'header', auth, amzDate, payloadHash };
   }
-  const presigned = parsePresignedQuery(rawQuery);
+  const presigned = parsePresignedParams(request.query);
   if (presigned === undefined) return undefined;
   checkScope(presigned, presigned.amzDate, 'query');
   checkRegion(presigned.scope.region, o.acceptedRegions, 'query');
@@ -241,7 +242,7 @@ export function verifySignature(options: OspOptions): VerifySignatureHandler {
       if (o.skipSignatureValidation) {
         let identity: string | null = null;
         try {
-          identity = parseCredentials(req, ctx.request.rawQuery, ctx.queryParams, o)?.auth.accessKeyId ?? null;
+          identity = parseCredentials(req, ctx.request, o)?.auth.accessKeyId ?? null;
         } catch {
           // Development mode: an unparseable signature is as good as none.
         }
@@ -250,7 +251,7 @@ export function verifySignature(options: OspOptions): VerifySignatureHandler {
         ctx.payloadHash = firstHeader(req.headers, 'x-amz-content-sha256') ?? UNSIGNED_PAYLOAD;
         return next();
       }
-      pending = parseCredentials(req, ctx.request.rawQuery, ctx.queryParams, o);
+      pending = parseCredentials(req, ctx.request, o);
     } catch (err) {
       return next(err);
     }

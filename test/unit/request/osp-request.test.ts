@@ -4,6 +4,7 @@ import { copySourceOf, getContext, parseRequest } from '../../../lib/context';
 import { OspError } from '../../../lib/errors';
 import { canonicalQueryOf, parseQuery } from '../../../lib/s3/query';
 import { canonicalizeQuery } from '../../../lib/sigv4/canonical-request';
+import { parsePresignedParams, parsePresignedQuery } from '../../../lib/sigv4/parse-presigned';
 
 const options = { virtualHostDomains: ['s3.example.com'], trustForwardedHost: false };
 
@@ -60,4 +61,24 @@ describe('canonicalQueryOf', () => {
       expect(canonicalQueryOf(parseQuery(raw), 'X-Amz-Signature')).toBe(canonicalizeQuery(raw, 'X-Amz-Signature'));
     },
   );
+});
+
+describe('parsePresignedParams', () => {
+  const signed =
+    'X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AK%2F20261207%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Date=20261207T120000Z&X-Amz-Expires=300&X-Amz-SignedHeaders=host&X-Amz-Signature=' +
+    'a'.repeat(64);
+  it.each([signed, `${signed}&versionId=1`, 'versionId=1', '', `${signed}&X-Amz-Security-Token=t%2Bk`])('reads the parsed query as parsePresignedQuery reads the raw one: %s', (raw) => {
+    expect(parsePresignedParams(parseQuery(raw))).toEqual(parsePresignedQuery(raw));
+  });
+  it.each(['X-Amz-Algorithm=AWS4-HMAC-SHA1&X-Amz-Signature=x', 'X-Amz-Credential=AK', 'AWSAccessKeyId=AK&Signature=x&Expires=1'])('fails as parsePresignedQuery does: %s', (raw) => {
+    const code = (f: () => unknown) => {
+      try {
+        f();
+        return 'ok';
+      } catch (err) {
+        return (err as OspError).s3Code;
+      }
+    };
+    expect(code(() => parsePresignedParams(parseQuery(raw)))).toBe(code(() => parsePresignedQuery(raw)));
+  });
 });
