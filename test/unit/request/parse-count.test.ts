@@ -104,6 +104,7 @@ async function measure(run: () => Promise<{ status: number }>): Promise<Counts> 
   // re-split for the signature, the copy source parsed once, the query record built once.
   expect(counts.urlSplits).toBe(1);
   expect(counts.canonicalQueryParses).toBe(0);
+  expect(counts.presignedQueryParses).toBe(0);
   expect(counts.copySourceParses).toBeLessThanOrEqual(1);
   expect(counts.queryRecords).toBeLessThanOrEqual(1);
   return { ...counts };
