@@ -3,16 +3,13 @@
  * from the request and turns a denied check into the 403 the client sees.
  */
 import type { Request } from 'express';
-import type { OspRequestContext } from '../context';
+import { copySourceOf, type OspRequestContext } from '../context';
 import { OspError } from '../errors';
 import type { ResolvedOptions } from '../options';
 import { conditionKeysOf, type ConditionKeys } from '../policy/keys';
 import { evaluatePolicies, type PolicyCheck } from '../policy/evaluate';
 import type { KeyPolicy } from '../policy/key-policy';
-import { queryRecord } from '../s3/query';
-import { parseCopySource } from '../s3/copy-source';
-import { checkKey } from '../s3/parse-request';
-import { decodeUriComponentStrict } from '../sigv4/uri-encode';
+import type { ParsedCopySource } from '../s3/copy-source';
 import { checksOf } from '../policy/checks';
 import { armDeleteObjectsKeys } from '../operations/delete-objects';
 import { requestsGovernanceBypass } from '../s3/forwarded-headers';
@@ -34,7 +31,7 @@ export function requestConditionKeys(req: Request, ctx: OspRequestContext, polic
     sourceIp: req.ip ?? req.socket?.remoteAddress,
     secureTransport: req.secure ?? false,
     now: new Date(),
-    query: queryRecord(ctx.query),
+    query: ctx.request.queryRecord,
     headers: req.headers,
     authMethod: ctx.authMethod,
     // SigV2 requests (allowSigV2) carry `AWS key:signature` or `?Signature=`; SigV4 the others.
@@ -73,31 +70,23 @@ function aclAndTaggingOf(headers: Request['headers'], query: Readonly<Record<str
   return { setsAcl, setsTagging };
 }
 
-/** The decoded source of a copy, or undefined for other requests. @throws OspError 400 on a malformed header. */
-function copySourceOf(req: Request, allowDotSegments: boolean): { bucket: string; key: string; hasVersionId: boolean } | undefined {
-  const header = req.headers['x-amz-copy-source'];
-  if (typeof header !== 'string') return undefined;
-  const source = parseCopySource(header);
-  const key = decodeUriComponentStrict(source.rawKey);
-  checkKey(key, allowDotSegments);
-  return { bucket: source.bucket, key, hasVersionId: /^\?(.*&)?versionId=/.test(source.versionSuffix) };
-}
-
 /**
  * Checks a bucket-level or object-level request against the key's policies. For DeleteObjects it
  * arms the per-key check of lib/operations/delete-objects.ts, which s3Proxy runs on the keys of the body.
  * Returns the error to answer (403 AccessDenied naming the action, or 400 for a malformed copy
- * source), undefined when the policies allow the request.
+ * source), undefined when the policies allow the request. The copy source comes parsed and
+ * checked from the request record (`_allowDotSegments` is kept for callers; the entry applied it).
  */
-export function checkKeyPolicy(req: Request, ctx: OspRequestContext, policy: KeyPolicy, bucket: string, allowDotSegments: boolean): OspError | undefined {
-  let copySource: ReturnType<typeof copySourceOf>;
+export function checkKeyPolicy(req: Request, ctx: OspRequestContext, policy: KeyPolicy, bucket: string, _allowDotSegments?: boolean): OspError | undefined {
+  let copySource: ParsedCopySource | undefined;
   try {
-    copySource = copySourceOf(req, allowDotSegments);
+    // Parsed once at the entry (lib/context.ts), with the key decoded and checked.
+    copySource = copySourceOf(ctx.request);
   } catch (err) {
     return err instanceof OspError ? err : new OspError(400, 'InvalidArgument', 'Invalid x-amz-copy-source.');
   }
   const keys = requestConditionKeys(req, ctx, policy, copySource ? `${copySource.bucket}/${copySource.key}` : undefined);
-  const query = queryRecord(ctx.query);
+  const query = ctx.request.queryRecord;
   const bypassGovernanceRetention = requestsGovernanceBypass(req.headers, query);
   const checks = checksOf({
     operation: ctx.operation,

@@ -1,14 +1,13 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { getContext, type OspRequestContext } from '../context';
+import { copySourceOf, getContext, type OspRequestContext } from '../context';
 import { OspError, s3Errors } from '../errors';
 import { optionsOf, type AuthorizeRequest, type OspOptions, type ResolvedOptions } from '../options';
 import { createTtlCache } from '../cache/ttl-cache';
 import { DEFAULT_BUCKET_TTL_SECONDS } from '../constants';
-import { checkKey } from '../s3/parse-request';
-import { isClientAuthParam, queryRecord } from '../s3/query';
-import { decodeUriComponentStrict, uriEncode } from '../sigv4/uri-encode';
+import { isClientAuthParam } from '../s3/query';
+import { uriEncode } from '../sigv4/uri-encode';
 import { keystoreAllows } from '../auth/keystore-policy';
-import { parseCopySource, type CopySource } from '../s3/copy-source';
+import type { ParsedCopySource } from '../s3/copy-source';
 import { decisionKeyOf } from '../cache/shared-keys';
 import { withDeadline } from '../deadline';
 import { checkKeyPolicy, keyPolicyOf } from '../auth/key-policies';
@@ -23,21 +22,26 @@ function ttlOf(o: ResolvedOptions, bucket: string): number {
   return o.buckets.lookup(bucket)?.config.ttl ?? DEFAULT_BUCKET_TTL_SECONDS;
 }
 
-/** `/bucket/key` in canonical encoding: the request as the backend will run it, whatever the client's addressing style. */
-function canonicalPath(bucket: string, key: string | undefined): string {
-  return key === undefined ? `/${uriEncode(bucket, true)}` : `/${uriEncode(bucket, true)}/${uriEncode(key, false)}`;
+/**
+ * `/bucket/key` in canonical encoding: the request as the backend will run it, whatever the
+ * client's addressing style. The request's own key comes encoded from the record (`rawKey`).
+ */
+function canonicalPath(ctx: OspRequestContext, bucket: string, key: string | undefined): string {
+  const encodedKey = key === undefined ? undefined : key === ctx.request.key && bucket === ctx.request.bucket ? (ctx.request.rawKey as string) : uriEncode(key, false);
+  return encodedKey === undefined ? `/${uriEncode(bucket, true)}` : `/${uriEncode(bucket, true)}/${encodedKey}`;
 }
 
 function buildAuthorizeRequest(req: Request, ctx: OspRequestContext, bucket: string, operation: string, key: string | undefined, method: string): AuthorizeRequest {
+  const query = ctx.request.queryRecord;
   return {
     method,
-    path: canonicalPath(bucket, key),
+    path: canonicalPath(ctx, bucket, key),
     bucket,
     key: key || undefined,
-    query: queryRecord(ctx.query),
+    query,
     headers: req.headers,
     operation,
-    bypassGovernanceRetention: requestsGovernanceBypass(req.headers, queryRecord(ctx.query)),
+    bypassGovernanceRetention: requestsGovernanceBypass(req.headers, query),
     req,
   };
 }
@@ -144,12 +148,15 @@ export function authorize(options: OspOptions): AuthorizeHandler {
   const cacheKeyOf = (variant: string, method: string, key: string | undefined, identity: string | null, bucket: string, operation: string) =>
     `${identity ?? ''}\u0000${bucket}\u0000${operation}\u0000${method}\u0000${key ?? ''}\u0000${variant}`;
 
-  /** One decision; `key` is the (decoded) object the decision is about (the copy source for its read check). */
-  const decide = async (req: Request, ctx: OspRequestContext, identity: string | null, bucket: string, operation: string, key = ctx.key, method = req.method): Promise<boolean> => {
+  /**
+   * One decision; `key` is the (decoded) object the decision is about (the copy source for its
+   * read check). `variant`: the request's cache-key part for this bucket, when the caller has it.
+   */
+  const decide = async (req: Request, ctx: OspRequestContext, identity: string | null, bucket: string, operation: string, key = ctx.key, method = req.method, variant?: string): Promise<boolean> => {
     if (!keystoreAllows(o, identity, bucket)) return false;
     const callback = o.authorize;
     if (!callback) return true;
-    const variant = variantKeyOf(ctx, req.headers, vendorHeadersOf(o, bucket));
+    variant ??= variantKeyOf(ctx, req.headers, vendorHeadersOf(o, bucket));
     const cacheKey = cacheKeyOf(variant, method, key, identity, bucket, operation);
     const ttl = ttlOf(o, bucket);
     // Single flight: concurrent first requests of one caller share one callback call (issue [9]).
@@ -198,32 +205,26 @@ export function authorize(options: OspOptions): AuthorizeHandler {
       const denied = checkKeyPolicy(req, ctx, keyPolicy, bucket, o.allowDotSegmentsInKeys);
       if (denied) return next(denied);
     }
-    if (!o.authorize && req.headers['x-amz-copy-source'] === undefined) return next();
-    const copySource = req.headers['x-amz-copy-source'];
-    if (typeof copySource === 'string') {
+    let source: ParsedCopySource | undefined;
+    try {
+      source = copySourceOf(ctx.request);
+    } catch (err) {
+      return next(err);
+    }
+    if (!o.authorize && source === undefined) return next();
+    if (source !== undefined) {
       // A copy reads the source with the backend's credentials: the caller must be allowed to read it.
-      let source: CopySource;
-      try {
-        source = parseCopySource(copySource);
-      } catch (err) {
-        return next(err);
-      }
-      let sourceKey: string;
-      try {
-        sourceKey = decodeUriComponentStrict(source.rawKey);
-        checkKey(sourceKey, o.allowDotSegmentsInKeys);
-      } catch (err) {
-        return next(err);
-      }
-      Promise.all([decide(req, ctx, identity, bucket, ctx.operation), decide(req, ctx, identity, source.bucket, 'GetObject', sourceKey, 'GET')]).then(
+      Promise.all([decide(req, ctx, identity, bucket, ctx.operation), decide(req, ctx, identity, source.bucket, 'GetObject', source.key, 'GET')]).then(
         ([allowed, mayRead]) => (allowed && mayRead ? next() : next(s3Errors.accessDenied())),
         (err: unknown) => next(err),
       );
       return;
     }
-    const cached = decisions.get(cacheKeyOf(variantKeyOf(ctx, req.headers, vendorHeadersOf(o, bucket)), req.method, ctx.key, identity, bucket, ctx.operation));
+    // The cache-key part is computed once: for the cached lookup and, on a miss, the decision.
+    const variant = variantKeyOf(ctx, req.headers, vendorHeadersOf(o, bucket));
+    const cached = decisions.get(cacheKeyOf(variant, req.method, ctx.key, identity, bucket, ctx.operation));
     if (cached !== undefined) return cached ? next() : next(s3Errors.accessDenied());
-    decide(req, ctx, identity, bucket, ctx.operation).then(
+    decide(req, ctx, identity, bucket, ctx.operation, ctx.key, req.method, variant).then(
       (allowed) => (allowed ? next() : next(s3Errors.accessDenied())),
       (err: unknown) => next(err),
     );

@@ -1,11 +1,11 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { getContext, type BackendCredentials, type OspRequestContext, type ResolvedBackend } from '../context';
+import { copySourceOf, getContext, type BackendCredentials, type OspRequestContext, type ResolvedBackend } from '../context';
 import { OspError, s3Errors } from '../errors';
 import { resolveBucketConfig, optionsOf, type BucketConfig, type OspOptions, type ResolvedOptions } from '../options';
 import { createBackendCredentialSource, staticHmacCredentials, type BackendCredentialSource } from '../backends/backend-credentials';
 import { createListBucketsResolver } from '../operations/list-buckets';
 import { isAnonymous } from '../auth/anonymous-requests';
-import { formatCopySource, parseCopySource } from '../s3/copy-source';
+import { formatCopySource } from '../s3/copy-source';
 import { buildBackendQuery, isClientAuthParam } from '../s3/query';
 import { withDeadline } from '../deadline';
 import { rejectHooksArgument } from '../guard-hooks';
@@ -48,6 +48,7 @@ export function buildResolvedBackend(o: ResolvedOptions, ctx: OspRequestContext,
     addressingStyle: config.addressingStyle ?? 'virtual',
     backendBucket: config.backendBucket ?? bucket,
     key: ctx.key,
+    rawKey: ctx.rawKey,
   });
   // Forwarded exactly as parsed (and as authorize saw it), less the presigned URL's own auth
   // parameters: also on a preflight sent to a presigned URL, as they are the proxy's, not the backend's.
@@ -100,9 +101,9 @@ export function resolveBackend(options: OspOptions): ResolveBackendHandler {
   const listing = { agent: upstream.backends, timeoutMs: o.upstreamConnectTimeoutMs, region: o.region };
 
   const resolveCopySource = async (req: Request, ctx: OspRequestContext, config: Readonly<BucketConfig>, creds: BackendCredentials): Promise<string | undefined> => {
-    const header = req.headers['x-amz-copy-source'];
-    if (typeof header !== 'string') return undefined;
-    const source = parseCopySource(header);
+    // Parsed once at the entry (the same parse authorize checked the read permission on).
+    const source = copySourceOf(ctx.request);
+    if (source === undefined) return undefined;
     const sourceConfig = await lookupBucket(o, source.bucket, ctx, req);
     if (!sourceConfig) throw s3Errors.noSuchBucket(source.bucket);
     const sourceCreds = isUnsignedUpstream(ctx, sourceConfig) ? UNSIGNED : await credentials.resolve(ctx.identity ?? null, source.bucket, sourceConfig);
@@ -132,7 +133,7 @@ export function resolveBackend(options: OspOptions): ResolveBackendHandler {
       );
       return;
     }
-    if (typeof o.buckets !== 'function' && req.headers['x-amz-copy-source'] === undefined) {
+    if (typeof o.buckets !== 'function' && ctx.request.copySource === undefined) {
       // Fast path without a promise: static bucket with static HMAC credentials.
       const config = o.buckets.lookup(bucket)?.config;
       if (!config) return next(s3Errors.noSuchBucket(bucket));

@@ -10,7 +10,6 @@ import type { Request } from 'express';
 import type { OspRequestContext } from '../context';
 import { UNSIGNED_PAYLOAD } from '../constants';
 import { firstHeader } from '../s3/headers';
-import { splitUrl } from '../s3/parse-request';
 import { isSigV2Authorization } from '../sigv4/parse-authorization';
 import { parseSigV2Authorization, parseSigV2Presigned } from '../sigv2/parse';
 import { checkSigV2Expiry, checkSigV2RequestTime, verifySigV2 } from '../sigv2/verify';
@@ -73,7 +72,7 @@ export function completeSigV2(ctx: OspRequestContext, p: PendingSigV2, req: Requ
   // The SigV2 resource is `/bucket/key`, whatever path prefix the endpoint has: botocore signs it
   // without the prefix of its endpoint_url. So the path under the mount point comes first; the full
   // path (a signer that included the prefix) is the fallback when mounted under a prefix.
-  const routePath = splitUrl(req.url).path;
+  const routePath = ctx.request.routePath;
   const ok = verifySigV2({ ...request, rawPath: routePath }, secret, p.auth.signature) || (rawPath !== routePath && verifySigV2({ ...request, rawPath }, secret, p.auth.signature));
   if (!ok) return false;
   ctx.identity = p.auth.accessKeyId;

@@ -1,15 +1,15 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { getContext, type OspRequestContext } from '../context';
+import { getContext, type OspParsedRequest, type OspRequestContext } from '../context';
 import { OspError, s3Errors } from '../errors';
 import { optionsOf, type OspOptions, type ResolvedOptions } from '../options';
 import { createFrontendSecrets, type FetchedKey } from '../auth/frontend-secrets';
-import { splitUrl } from '../s3/parse-request';
+import { canonicalQueryOf } from '../s3/query';
 import { firstHeader } from '../s3/headers';
 import { UNSIGNED_PAYLOAD } from '../constants';
 import { parseAuthorizationHeader, sigV2NotSupported, type SigV4Authorization } from '../sigv4/parse-authorization';
 import { getSigningKey } from '../sigv4/signing-key';
 import { missingRequestDate, parseAmzDate } from '../sigv4/amz-date';
-import { parsePresignedQuery, isSigV2Authorization, type SigV4Presigned } from '../sigv4/parse-presigned';
+import { parsePresignedParams, isSigV2Authorization, type SigV4Presigned } from '../sigv4/parse-presigned';
 import { completeSigV2, parseSigV2Credentials, type PendingSigV2 } from './sigv2-auth';
 import { incompletePreflight, isCorsPreflight } from './cors-preflight';
 import { checkPresignedValidity, checkRequestTime, checkScope, parseHttpDate, verifySignature as verifySigV4 } from '../sigv4/verify-signature';
@@ -74,7 +74,8 @@ function queryParamsNotSigned(names: readonly string[]): OspError {
 }
 
 /** Parses the request's credentials; returns undefined for an anonymous request. */
-function parseCredentials(req: Request, rawQuery: string, queryParams: ReadonlySet<string>, o: ResolvedOptions): PendingVerification | PendingSigV2 | undefined {
+function parseCredentials(req: Request, request: OspParsedRequest, o: ResolvedOptions): PendingVerification | PendingSigV2 | undefined {
+  const { rawQuery, queryParams } = request;
   const authorization = firstHeader(req.headers, 'authorization');
   if (authorization !== undefined && hasQueryCredentials(queryParams)) {
     // Which one would count? The presigned URL's use limit would not (issue [9]). S3 refuses both at once.
@@ -105,7 +106,7 @@ function parseCredentials(req: Request, rawQuery: string, queryParams: ReadonlyS
     }
     return { kind: 'header', auth, amzDate, payloadHash };
   }
-  const presigned = parsePresignedQuery(rawQuery);
+  const presigned = parsePresignedParams(request.query);
   if (presigned === undefined) return undefined;
   checkScope(presigned, presigned.amzDate, 'query');
   checkRegion(presigned.scope.region, o.acceptedRegions, 'query');
@@ -168,21 +169,12 @@ export function verifySignature(options: OspOptions): VerifySignatureHandler {
     process.emitWarning(msg, { code: 'OSP_SIGNATURE_VALIDATION_DISABLED' });
   }
 
-  const finish = (
-    ctx: OspRequestContext,
-    p: PendingVerification | PendingSigV2,
-    req: Request,
-    rawPath: string,
-    rawQuery: string,
-    secret: string | null | undefined,
-    next: NextFunction,
-    fetched?: FetchedKey,
-  ) => {
+  const finish = (ctx: OspRequestContext, p: PendingVerification | PendingSigV2, req: Request, secret: string | null | undefined, next: NextFunction, fetched?: FetchedKey) => {
     if (!secret) return next(s3Errors.invalidAccessKeyId());
     if (p.kind === 'sigv2') {
       let v2ok: boolean;
       try {
-        v2ok = completeSigV2(ctx, p, req, rawPath, rawQuery, o.trustForwardedHost ? withForwardedHost(req.rawHeaders) : req.rawHeaders, secret);
+        v2ok = completeSigV2(ctx, p, req, ctx.request.signedPath, ctx.request.rawQuery, o.trustForwardedHost ? withForwardedHost(req.rawHeaders) : req.rawHeaders, secret);
       } catch (err) {
         return next(err);
       }
@@ -199,8 +191,10 @@ export function verifySignature(options: OspOptions): VerifySignatureHandler {
     try {
       ok = verifySigV4({
         method: req.method,
-        rawPath,
-        rawQuery,
+        rawPath: ctx.request.signedPath,
+        rawQuery: ctx.request.rawQuery,
+        // From the entry's parse: the query verified is the query authorized and forwarded.
+        canonicalQuery: canonicalQueryOf(ctx.request.query, p.kind === 'query' ? 'X-Amz-Signature' : undefined),
         rawHeaders: o.trustForwardedHost ? withForwardedHost(req.rawHeaders) : req.rawHeaders,
         auth: p.auth,
         kind: p.kind,
@@ -232,7 +226,6 @@ export function verifySignature(options: OspOptions): VerifySignatureHandler {
   const handler = function ospVerifySignature(req: Request, _res: Response, next: NextFunction): void {
     let ctx: OspRequestContext;
     let pending: PendingVerification | PendingSigV2 | undefined;
-    const { path: rawPath, query: rawQuery } = splitUrl(req.originalUrl ?? req.url);
     try {
       ctx = getContext(req, o);
       // Your own auth (setOspIdentity), or a browser POST upload whose form signature postObject verified.
@@ -250,7 +243,7 @@ export function verifySignature(options: OspOptions): VerifySignatureHandler {
       if (o.skipSignatureValidation) {
         let identity: string | null = null;
         try {
-          identity = parseCredentials(req, rawQuery, ctx.queryParams, o)?.auth.accessKeyId ?? null;
+          identity = parseCredentials(req, ctx.request, o)?.auth.accessKeyId ?? null;
         } catch {
           // Development mode: an unparseable signature is as good as none.
         }
@@ -259,7 +252,7 @@ export function verifySignature(options: OspOptions): VerifySignatureHandler {
         ctx.payloadHash = firstHeader(req.headers, 'x-amz-content-sha256') ?? UNSIGNED_PAYLOAD;
         return next();
       }
-      pending = parseCredentials(req, rawQuery, ctx.queryParams, o);
+      pending = parseCredentials(req, ctx.request, o);
     } catch (err) {
       return next(err);
     }
@@ -272,11 +265,11 @@ export function verifySignature(options: OspOptions): VerifySignatureHandler {
     }
     const p = pending;
     const fromKeystore = secrets.fromKeystore(p.auth.accessKeyId);
-    if (fromKeystore !== undefined) return finish(ctx, p, req, rawPath, rawQuery, fromKeystore, next);
+    if (fromKeystore !== undefined) return finish(ctx, p, req, fromKeystore, next);
     secrets
       .fetch(p.auth.accessKeyId)
       .then(
-        (found) => finish(ctx, p, req, rawPath, rawQuery, found?.secret, next, found ?? undefined),
+        (found) => finish(ctx, p, req, found?.secret, next, found ?? undefined),
         (err: unknown) => next(err),
       )
       .catch((err: unknown) => {

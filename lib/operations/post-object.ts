@@ -27,7 +27,7 @@ import type { Readable, Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import Busboy, { type BusboyHeaders, type BusboyInstance } from '@fastify/busboy';
-import { clientHost, type OspRequestContext, type ResolvedBackend } from '../context';
+import { asPostUpload, clientHost, type OspRequestContext, type ResolvedBackend } from '../context';
 import { OspError, s3Errors } from '../errors';
 import type { OspOptions, ResolvedOptions } from '../options';
 import { UNSIGNED_PAYLOAD } from '../constants';
@@ -311,6 +311,7 @@ export function createPostObjectOperation(options: OspOptions, o: ResolvedOption
       for (const name in headers) if (name.startsWith('x-amz-')) req.headers[name] = headers[name];
       req.osp = {
         ...ctx,
+        request: asPostUpload(ctx.request, key),
         key,
         rawKey: uriEncode(key, false),
         query: [],

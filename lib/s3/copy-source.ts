@@ -4,6 +4,7 @@
  */
 import { OspError } from '../errors';
 import { decodeUriComponentStrict } from '../sigv4/uri-encode';
+import { checkKey } from './parse-request';
 
 export interface CopySource {
   /** Decoded source bucket (client-facing name). */
@@ -16,6 +17,14 @@ export interface CopySource {
   raw: string;
   /** Whether the client wrote a leading `/`. */
   leadingSlash: boolean;
+}
+
+/** A copy source as the request record holds it: parsed, with the key decoded and checked. */
+export interface ParsedCopySource extends CopySource {
+  /** Decoded source key (checked as request keys are: length, dot segments). */
+  key: string;
+  /** Whether the source names a version (`?versionId=…`). */
+  hasVersionId: boolean;
 }
 
 const invalidCopySource = () => new OspError(400, 'InvalidArgument', 'Copy Source must mention the source bucket and key: sourcebucket/sourcekey.', { ArgumentName: 'x-amz-copy-source' });
@@ -36,6 +45,19 @@ export function parseCopySource(value: string): CopySource {
   const bucket = decodeUriComponentStrict(decodedHead.slice(0, slash));
   if (bucket.includes('/')) throw invalidCopySource();
   return { bucket, rawKey: decodedHead.slice(slash + 1), versionSuffix, raw, leadingSlash };
+}
+
+/**
+ * Parses `x-amz-copy-source` completely, once, for the request record: the source bucket, the
+ * decoded key (checked like a request key, {@link checkKey}) and whether a version is named.
+ *
+ * @throws OspError 400 InvalidArgument / InvalidURI / KeyTooLongError.
+ */
+export function parseCopySourceHeader(value: string, allowDotSegments: boolean): ParsedCopySource {
+  const source = parseCopySource(value);
+  const key = decodeUriComponentStrict(source.rawKey);
+  checkKey(key, allowDotSegments);
+  return { ...source, key, hasVersionId: /^\?(.*&)?versionId=/.test(source.versionSuffix) };
 }
 
 /**

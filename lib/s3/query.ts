@@ -111,3 +111,20 @@ export function buildBackendQuery(params: readonly QueryParam[], isClientAuthPar
   canonical.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0));
   return { wire: wire.join('&'), canonical: canonical.map(([n, v]) => `${n}=${v}`).join('&') };
 }
+
+/**
+ * The SigV4 canonical query of the parsed parameters, as `canonicalizeQuery` computes it from the
+ * raw query (decoded, re-encoded with AWS UriEncode, sorted; `name=` when valueless), without
+ * splitting the URL again: the query verified is the query parsed at the entry.
+ *
+ * @param omit - a (decoded) name left out: `X-Amz-Signature` for presigned URLs.
+ */
+export function canonicalQueryOf(params: readonly QueryParam[], omit?: string): string {
+  if (params.length === 0) return '';
+  const pairs: [string, string][] = [];
+  for (const p of params) if (p.name !== omit) pairs.push([uriEncode(p.name, true), p.value === undefined ? '' : uriEncode(p.value, true)]);
+  if (pairs.length > 1) pairs.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0));
+  let out = '';
+  for (let i = 0; i < pairs.length; i++) out += (i === 0 ? '' : '&') + pairs[i]![0] + '=' + pairs[i]![1];
+  return out;
+}

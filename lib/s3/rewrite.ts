@@ -27,6 +27,8 @@ export interface RewriteInput {
   backendBucket: string;
   /** Decoded key, or undefined for bucket-level requests. */
   key: string | undefined;
+  /** `key` already in AWS UriEncode form (`/` kept), e.g. the request record's `rawKey`: not encoded again. */
+  rawKey?: string;
 }
 
 /**
@@ -66,7 +68,7 @@ export function rewriteToBackend(input: RewriteInput): BackendAddress {
   const virtual = input.addressingStyle === 'virtual';
   const hostname = virtual ? `${input.backendBucket}.${input.host}` : input.host;
   const hostHeader = input.port === defaultPort ? hostname : `${hostname}:${input.port}`;
-  const keyPath = input.key === undefined ? '' : `/${uriEncode(input.key, false)}`;
+  const keyPath = input.key === undefined ? '' : `/${input.rawKey ?? uriEncode(input.key, false)}`;
   let path: string;
   if (virtual) {
     path = keyPath || '/';

@@ -70,6 +70,26 @@ export function parsePresignedQuery(rawQuery: string): SigV4Presigned | undefine
     }
     found.set(name, decodeUriComponentStrict(eq === -1 ? '' : part.slice(eq + 1)));
   }
+  return presignedOf(found);
+}
+
+/**
+ * {@link parsePresignedQuery} for a query already split and decoded (the request record's
+ * `query`, lib/context.ts): the same checks, without splitting the URL again.
+ */
+export function parsePresignedParams(params: readonly { readonly name: string; readonly value: string | undefined }[]): SigV4Presigned | undefined {
+  let found: Map<string, string> | undefined;
+  for (const p of params) {
+    if (!AUTH_PARAMS.has(p.name)) continue;
+    found ??= new Map();
+    if (found.has(p.name)) throw s3Errors.authorizationQueryParametersError(`The query parameter ${p.name} must not be repeated.`);
+    found.set(p.name, p.value ?? '');
+  }
+  return found === undefined ? undefined : presignedOf(found);
+}
+
+/** The presigned authorization from its decoded parameters. */
+function presignedOf(found: ReadonlyMap<string, string>): SigV4Presigned | undefined {
   const algorithm = found.get('X-Amz-Algorithm');
   const credential = found.get('X-Amz-Credential');
   const signature = found.get('X-Amz-Signature');

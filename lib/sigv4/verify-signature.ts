@@ -25,6 +25,8 @@ export interface VerifyInput {
   rawPath: string;
   /** Query string without `?`, still encoded (`''` if none). */
   rawQuery: string;
+  /** The canonical query when the caller has it from its own parse (then `rawQuery` is not split again). */
+  canonicalQuery?: string;
   /** Node's `req.rawHeaders`. */
   rawHeaders: readonly string[];
   auth: SigV4Authorization | SigV4Presigned;
@@ -53,6 +55,7 @@ function signWith(input: VerifyInput, canonicalUri: string, canonicalQuery: stri
 }
 
 function queryOf(input: VerifyInput): string {
+  if (input.canonicalQuery !== undefined) return input.canonicalQuery;
   // For presigned URLs every query parameter except X-Amz-Signature is signed.
   return canonicalizeQuery(input.rawQuery, input.kind === 'query' ? 'X-Amz-Signature' : undefined);
 }
