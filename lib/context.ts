@@ -123,29 +123,15 @@ export function asPostUpload(request: OspParsedRequest, key: string): OspParsedR
   });
 }
 
-/** The proxy's per-request state (`req.osp`). */
-export interface OspRequestContext {
+/**
+ * The proxy's per-request state (`req.osp`). `bucket`, `key`, `rawKey`, `style`, `query`,
+ * `queryParams` and `operation` are those of {@link OspParsedRequest}, copied from `request`.
+ */
+export interface OspRequestContext extends Pick<OspParsedRequest, 'bucket' | 'key' | 'rawKey' | 'style' | 'query' | 'queryParams' | 'operation'> {
   /** The request as parsed at the entry, frozen (written once by {@link getContext}). */
   readonly request: OspParsedRequest;
   /** Id of this request, sent as `x-amz-request-id` on responses the proxy generates. */
   readonly requestId: string;
-  /** Client-facing bucket, undefined for service-level requests (ListBuckets). */
-  readonly bucket: string | undefined;
-  /** Decoded object key, undefined for bucket-level requests (`''` for `/bucket/`). */
-  readonly key: string | undefined;
-  /**
-   * The key in canonical S3 percent-encoding (AWS UriEncode, `/` kept), derived from `key`: what
-   * is sent upstream. Undefined for bucket-level requests.
-   */
-  readonly rawKey: string | undefined;
-  /** How the client addressed the bucket. */
-  readonly style: 'path' | 'virtual' | 'service';
-  /** Decoded query parameters, in order (each name at most once). */
-  readonly query: readonly QueryParam[];
-  /** Decoded names of the query parameters. */
-  readonly queryParams: ReadonlySet<string>;
-  /** S3 operation name (GetObject, PutObject, …) or 'Unknown'. */
-  readonly operation: string;
   /** Written by verifySignature (or setOspIdentity). Frontend identity: the verified access key, or the identity set by your own auth. `null`: anonymous. */
   identity?: string | null;
   /** Written by verifySignature (or setOspIdentity). How `identity` was established. */
