@@ -82,11 +82,19 @@ export const DEFAULT_PROFILE: Readonly<BackendCapabilities> = Object.freeze({
 export type BackendProfileOption = BackendProfileName | (Partial<BackendCapabilities> & { preset?: BackendProfileName });
 
 /** Resolves a profile option into full capabilities. */
+/** Object profiles already merged: the stages ask per request (body plan, forwarded headers, authorize's cache key). */
+const mergedProfiles = new WeakMap<object, Readonly<BackendCapabilities>>();
+
 export function resolveProfile(option: BackendProfileOption | undefined): Readonly<BackendCapabilities> {
   if (option === undefined) return DEFAULT_PROFILE;
   if (typeof option === 'string') return BACKEND_PROFILES[option];
-  const { preset, ...overrides } = option;
-  return Object.freeze({ ...(preset ? BACKEND_PROFILES[preset] : DEFAULT_PROFILE), ...overrides });
+  let merged = mergedProfiles.get(option);
+  if (merged === undefined) {
+    const { preset, ...overrides } = option;
+    merged = Object.freeze({ ...(preset ? BACKEND_PROFILES[preset] : DEFAULT_PROFILE), ...overrides });
+    mergedProfiles.set(option, merged);
+  }
+  return merged;
 }
 
 export function isProfileName(value: unknown): value is BackendProfileName {
